@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// \file
+/// \brief KafkaWriter: produce each record, or put it in the fallback; count every outcome.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "kafka_log/async_producer.hpp"
+#include "kafka_log/export.hpp"
+#include "kafka_log/fallback_writer.hpp"
+
+namespace kafka_log {
+
+/// \brief Options of KafkaWriter.
+struct WriterOptions {
+    /// The Kafka topic every record goes to. Required (non-empty).
+    std::string topic;
+    /// How long the destructor lets `close()` flush before it purges.
+    std::chrono::milliseconds close_timeout{5000};
+    /// Opt-in bounded wait when the producer's queue is full. Zero (the default): a
+    /// `queue_full` record goes to the fallback at once and `write` never waits.
+    std::chrono::milliseconds queue_full_max_wait{0};
+};
+
+/// \brief A consistent snapshot of a KafkaWriter's counters.
+///
+/// The no-loss identity holds for every snapshot:
+/// `submitted == delivered + fallback_total() + lost + in_flight`.
+struct WriterStats {
+    std::uint64_t submitted = 0;  ///< Records handed to `write`.
+    std::uint64_t delivered = 0;  ///< Confirmed on Kafka.
+    std::uint64_t in_flight = 0;  ///< Accepted by the producer, no report yet (or inside `write`).
+    std::uint64_t lost = 0;       ///< The fallback failed too; the record went to stderr.
+    std::uint64_t fallback_queue_full = 0;       ///< Producer queue full: in the fallback.
+    std::uint64_t fallback_too_large = 0;        ///< Too large for the producer: in the fallback.
+    std::uint64_t fallback_delivery_failed = 0;  ///< Accepted, then failed: in the fallback.
+    std::uint64_t fallback_closed = 0;  ///< Written or purged after/at close: in the fallback.
+    /// Failed reports flagged "possibly persisted": a subset of the fallback (or lost)
+    /// records that may also be on Kafka. Not a bucket of the identity.
+    std::uint64_t possibly_persisted = 0;
+
+    /// \brief Sum of the fallback_* buckets.
+    std::uint64_t fallback_total() const noexcept {
+        return fallback_queue_full + fallback_too_large + fallback_delivery_failed + fallback_closed;
+    }
+    /// \brief True when `submitted == delivered + fallback_total() + lost + in_flight`.
+    bool balanced() const noexcept {
+        return submitted == delivered + fallback_total() + lost + in_flight;
+    }
+};
+
+/// \brief The framework-agnostic core: produce-or-fallback with exact accounting.
+///
+/// Every record given to `write` ends in exactly one bucket of WriterStats: delivered, one of
+/// the fallback buckets, or lost (only when the fallback itself failed; the record is then
+/// written to stderr as a last resort). `write` never throws and never waits on the
+/// network: a record the producer refuses is written to the fallback before `write` returns.
+///
+/// Lifecycle: `close()` (or the destructor) closes the producer, which reports every record
+/// still in flight; failures reported then are counted as `fallback_closed`. Records written
+/// after `close()` go straight to the fallback (`fallback_closed`).
+///
+/// Thread safety: `write`, `flush` and `stats` may be called from any number of threads at
+/// once; `close` may be called concurrently with them. The writer installs its own delivery
+/// handler on the producer: the producer must not be shared with another writer.
+class KAFKA_LOG_EXPORT KafkaWriter {
+public:
+    /// \throws std::invalid_argument when `producer` or `fallback` is null or the topic is empty.
+    KafkaWriter(std::shared_ptr<AsyncProducer> producer, std::shared_ptr<FallbackWriter> fallback,
+                WriterOptions options);
+    KafkaWriter(const KafkaWriter&) = delete;
+    KafkaWriter& operator=(const KafkaWriter&) = delete;
+    /// \brief Closes with `WriterOptions::close_timeout` if `close` was not called.
+    ~KafkaWriter();
+
+    /// \brief Produces one record, or writes it to the fallback; never throws, never blocks
+    /// on the network. An empty `key` sends the record without a key.
+    void write(std::string_view payload, std::string_view key = {}) noexcept;
+
+    /// \brief Waits up to `timeout` for the producer to report every accepted record, then
+    /// flushes the fallback. \return true when nothing is in flight and the fallback flushed.
+    bool flush(std::chrono::milliseconds timeout);
+
+    /// \brief Closes the producer (flush up to `timeout`, then purge; purged records go to the
+    /// fallback) and flushes the fallback. Idempotent. After it, `stats().in_flight == 0`
+    /// unless `write` calls are still running on other threads.
+    void close(std::chrono::milliseconds timeout);
+
+    /// \brief A consistent snapshot of the counters (the identity holds for it).
+    WriterStats stats() const;
+
+    /// \brief The topic records are produced to.
+    const std::string& topic() const noexcept { return options_.topic; }
+
+private:
+    enum class Bucket : unsigned {
+        delivered,
+        lost,
+        fallback_queue_full,
+        fallback_too_large,
+        fallback_delivery_failed,
+        fallback_closed,
+        count_,
+    };
+
+    /// Counters split into cache-line-sized stripes; a thread updates the stripe its id
+    /// hashes to. Each transition (submit, or in_flight -> bucket) is one locked update of
+    /// one stripe, so the per-stripe identity holds at every moment, and `stats()`, which
+    /// locks all stripes, reads a consistent sum.
+    struct alignas(64) Stripe {
+        mutable std::mutex mutex;
+        std::uint64_t submitted = 0;
+        std::int64_t in_flight = 0;  // a stripe's share may be negative; the sum is not
+        std::uint64_t possibly_persisted = 0;
+        std::array<std::uint64_t, static_cast<unsigned>(Bucket::count_)> buckets{};
+    };
+    static constexpr std::size_t stripe_count = 16;
+
+    Stripe& my_stripe() noexcept;
+    void count_submitted() noexcept;
+    void count_outcome(Bucket bucket, bool possibly_persisted) noexcept;
+    void on_delivery(const DeliveryReport& report) noexcept;
+    /// Writes to the fallback; counts `bucket`, or `lost` after the stderr last resort.
+    void to_fallback(std::string_view payload, Bucket bucket, bool possibly_persisted) noexcept;
+    ProduceStatus produce_with_wait(const MessageView& message) noexcept;
+
+    std::shared_ptr<AsyncProducer> producer_;
+    std::shared_ptr<FallbackWriter> fallback_;
+    WriterOptions options_;
+    std::atomic<bool> closing_{false};
+    std::once_flag close_once_;
+    std::array<Stripe, stripe_count> stripes_;
+};
+
+}  // namespace kafka_log

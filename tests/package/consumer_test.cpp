@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+// What a user's own test looks like: Boost.Log -> KafkaSinkBackend -> KafkaWriter on a
+// scripted MockAsyncProducer, asserting on the fallback. Built against an installed
+// kafka_log (find_package) and against its source tree (add_subdirectory).
+#include <memory>
+#include <sstream>
+
+#include <boost/log/core.hpp>
+#include <boost/log/expressions.hpp>
+#include <boost/log/sinks/unlocked_frontend.hpp>
+#include <boost/log/sources/logger.hpp>
+#include <boost/log/sources/record_ostream.hpp>
+#include <boost/make_shared.hpp>
+#include <gtest/gtest.h>
+
+#include <kafka_log/boost_log/kafka_sink_backend.hpp>
+#include <kafka_log/kafka_writer.hpp>
+#include <kafka_log/mocks/gmock_async_producer.hpp>
+#include <kafka_log/mocks/mock_async_producer.hpp>
+
+TEST(ConsumerTest, FailedRecordLandsInFallback) {
+    auto producer = std::make_shared<kafka_log::mocks::MockAsyncProducer>();
+    producer->expect_input_and_succeed().expect_input_and_fail({-192, "timed out", false});
+    std::ostringstream fallback_text;
+    auto writer = std::make_shared<kafka_log::KafkaWriter>(
+        producer, std::make_shared<kafka_log::StreamFallback>(fallback_text),
+        kafka_log::WriterOptions{.topic = "consumer"});
+    auto sink = boost::make_shared<boost::log::sinks::unlocked_sink<kafka_log::KafkaSinkBackend>>(
+        boost::make_shared<kafka_log::KafkaSinkBackend>(writer));
+    sink->set_formatter(boost::log::expressions::stream << boost::log::expressions::smessage);
+    boost::log::core::get()->add_sink(sink);
+
+    boost::log::sources::logger logger;
+    BOOST_LOG(logger) << "reaches kafka";
+    BOOST_LOG(logger) << "reaches the fallback";
+
+    boost::log::core::get()->remove_sink(sink);
+    writer->close(std::chrono::seconds(1));
+    const kafka_log::WriterStats s = writer->stats();
+    EXPECT_EQ(s.submitted, s.delivered + s.fallback_total() + s.lost + s.in_flight);
+    EXPECT_EQ(s.delivered, 1u);
+    EXPECT_EQ(s.fallback_delivery_failed, 1u);
+    EXPECT_EQ(fallback_text.str(), "reaches the fallback\n");
+}
+
+TEST(ConsumerTest, GMockProducerIsUsable) {
+    testing::NiceMock<kafka_log::mocks::GMockAsyncProducer> producer;
+    EXPECT_CALL(producer, produce).WillOnce(testing::Return(kafka_log::ProduceStatus::too_large));
+    EXPECT_EQ(producer.produce({"t", "", "x"}), kafka_log::ProduceStatus::too_large);
+}

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: Apache-2.0
+// The mock's own contract: it reports misuse to its ErrorReporter and never loses an input.
+#include "kafka_log/mocks/mock_async_producer.hpp"
+
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "kafka_log/kafka_writer.hpp"
+#include "recording_reporter.hpp"
+#include "test_support.hpp"
+
+namespace kafka_log {
+namespace {
+
+using mocks::MockAsyncProducer;
+using test::Balanced;
+using test::RecordingReporter;
+using test::split_lines;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::SizeIs;
+
+using namespace std::chrono_literals;
+
+/// Collects the reports a producer delivers.
+struct ReportLog {
+    void attach(AsyncProducer& producer) {
+        producer.set_delivery_handler([this](const DeliveryReport& r) {
+            std::lock_guard lock(mutex);
+            payloads.emplace_back(r.message.payload);
+            errors.push_back(r.error);
+        });
+    }
+    std::mutex mutex;
+    std::vector<std::string> payloads;
+    std::vector<std::optional<DeliveryError>> errors;
+};
+
+TEST(MockAsyncProducerTest, ScriptedOutcomesInOrder) {
+    RecordingReporter reporter;
+    MockAsyncProducer producer(reporter);
+    ReportLog log;
+    log.attach(producer);
+    producer.expect_input_and_succeed()
+        .expect_input_and_fail({7, "seven", true})
+        .expect_input_and_reject(ProduceStatus::too_large);
+
+    EXPECT_EQ(producer.produce({"t", "", "a"}), ProduceStatus::accepted);
+    EXPECT_EQ(producer.produce({"t", "k", "b"}), ProduceStatus::accepted);
+    EXPECT_EQ(producer.produce({"t", "", "c"}), ProduceStatus::too_large);
+
+    // Synchronous mode: the reports arrived inside produce().
+    ASSERT_THAT(log.payloads, ElementsAre("a", "b"));
+    EXPECT_FALSE(log.errors[0].has_value());
+    ASSERT_TRUE(log.errors[1].has_value());
+    EXPECT_EQ(log.errors[1]->code, 7);
+    EXPECT_TRUE(log.errors[1]->possibly_persisted);
+    EXPECT_TRUE(producer.verify());
+    EXPECT_THAT(reporter.reports(), SizeIs(0));
+
+    const auto produced = producer.produced();
+    ASSERT_THAT(produced, SizeIs(3));
+    EXPECT_EQ(produced[2].status, ProduceStatus::too_large);
+    EXPECT_EQ(produced[1].key, "k");
+}
+
+TEST(MockAsyncProducerTest, TooFewInputsAreReportedAtTheExpectationsLine) {
+    RecordingReporter reporter;
+    {
+        MockAsyncProducer producer(reporter);
+        producer.set_delivery_handler([](const DeliveryReport&) {});
+        producer.expect_input_and_succeed();
+        const int line = __LINE__ + 1;
+        producer.expect_input_and_fail({1, "x", false});
+        producer.expect_input_and_succeed();
+        EXPECT_EQ(producer.produce({"t", "", "only one"}), ProduceStatus::accepted);
+        EXPECT_FALSE(producer.verify());
+        const auto reports = reporter.reports();
+        ASSERT_THAT(reports, SizeIs(2));
+        EXPECT_THAT(reports[0].message, HasSubstr("2 expectation(s) left"));
+        EXPECT_THAT(reports[0].message, HasSubstr("expect_input_and_fail()"));
+        EXPECT_EQ(reports[0].line, line);
+        EXPECT_THAT(reports[0].file, HasSubstr("mock_async_producer_test.cpp"));
+    }
+    // Destruction verifies again but does not repeat what verify() already reported.
+    EXPECT_THAT(reporter.reports(), SizeIs(2));
+}
+
+TEST(MockAsyncProducerTest, DestructorVerifies) {
+    RecordingReporter reporter;
+    { MockAsyncProducer(reporter).expect_input_and_succeed(); }
+    ASSERT_THAT(reporter.reports(), SizeIs(1));
+    EXPECT_THAT(reporter.reports()[0].message, HasSubstr("1 expectation(s) left"));
+}
+
+TEST(MockAsyncProducerTest, TooManyInputsAreReportedAndFailedNeverLost) {
+    RecordingReporter reporter;
+    auto producer = std::make_shared<MockAsyncProducer>(reporter);
+    producer->expect_input_and_succeed();
+    std::ostringstream text;
+    KafkaWriter writer(producer, std::make_shared<StreamFallback>(text), WriterOptions{.topic = "t"});
+    writer.write("expected");
+    writer.write("surplus");
+
+    const auto reports = reporter.reports();
+    ASSERT_THAT(reports, SizeIs(1));
+    EXPECT_THAT(reports[0].message, HasSubstr("no expectation left"));
+    EXPECT_THAT(reports[0].message, HasSubstr("surplus"));
+    EXPECT_THAT(split_lines(text.str()), ElementsAre("surplus"));
+    const WriterStats s = writer.stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.delivered, 1u);
+    EXPECT_EQ(s.fallback_delivery_failed, 1u);
+    EXPECT_EQ(producer->produced()[1].error->code, error_codes::mock_unexpected);
+}
+
+TEST(MockAsyncProducerTest, FailingCheckerIsReportedAndTheRecordFailedNeverLost) {
+    RecordingReporter reporter;
+    auto producer = std::make_shared<MockAsyncProducer>(reporter);
+    const int line = __LINE__ + 1;
+    producer->expect_input_with_checker_and_succeed([](const MessageView& m) { return m.key == "user-42"; })
+        .expect_input_with_checker_and_fail([](const MessageView& m) { return m.payload == "second"; },
+                                            {3, "scripted", false})
+        .expect_input_with_checker_and_succeed([](const MessageView&) -> bool { throw std::runtime_error("bad checker"); });
+    std::ostringstream text;
+    KafkaWriter writer(producer, std::make_shared<StreamFallback>(text), WriterOptions{.topic = "t"});
+    writer.write("first", "user-7");  // wrong key
+    writer.write("second");           // checker passes: scripted failure
+    writer.write("third");            // checker throws
+
+    const auto reports = reporter.reports();
+    ASSERT_THAT(reports, SizeIs(2));
+    EXPECT_THAT(reports[0].message, HasSubstr("rejected input #1"));
+    EXPECT_EQ(reports[0].line, line);
+    EXPECT_THAT(reports[1].message, HasSubstr("threw: bad checker"));
+    EXPECT_THAT(split_lines(text.str()), ElementsAre("first", "second", "third"));
+    const WriterStats s = writer.stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.fallback_delivery_failed, 3u);
+    EXPECT_EQ(producer->produced()[0].error->code, error_codes::mock_checker_failed);
+    EXPECT_EQ(producer->produced()[1].error->code, 3);
+}
+
+TEST(MockAsyncProducerTest, CheckerSeesTheInput) {
+    MockAsyncProducer producer;
+    ReportLog log;
+    log.attach(producer);
+    producer.expect_input_with_checker_and_succeed([](const MessageView& m) {
+        return m.topic == "orders" && m.key == "k1" && m.payload == "{\"id\":1}";
+    });
+    EXPECT_EQ(producer.produce({"orders", "k1", "{\"id\":1}"}), ProduceStatus::accepted);
+    ASSERT_THAT(log.errors, SizeIs(1));
+    EXPECT_FALSE(log.errors[0].has_value());
+}
+
+TEST(MockAsyncProducerTest, RejectWithAcceptedIsReportedAsMisuse) {
+    RecordingReporter reporter;
+    MockAsyncProducer producer(reporter);
+    producer.expect_input_and_reject(ProduceStatus::accepted);
+    ASSERT_THAT(reporter.reports(), SizeIs(1));
+    EXPECT_THAT(reporter.reports()[0].message, HasSubstr("rejects nothing"));
+    ReportLog log;
+    log.attach(producer);
+    EXPECT_EQ(producer.produce({"t", "", "x"}), ProduceStatus::accepted);
+    EXPECT_THAT(log.payloads, ElementsAre("x"));
+}
+
+TEST(MockAsyncProducerTest, ThreadedModeDeliversOnItsOwnThread) {
+    MockAsyncProducer producer(mocks::gtest_reporter(), {.threaded = true});
+    std::mutex mutex;
+    std::vector<std::thread::id> threads;
+    producer.set_delivery_handler([&](const DeliveryReport&) {
+        std::lock_guard lock(mutex);
+        threads.push_back(std::this_thread::get_id());
+    });
+    for (int i = 0; i < 100; ++i) producer.expect_input_and_succeed();
+    for (int i = 0; i < 100; ++i) producer.produce({"t", "", "x"});
+    producer.wait_until_idle();
+    std::lock_guard lock(mutex);
+    ASSERT_THAT(threads, SizeIs(100));
+    for (const auto& id : threads) EXPECT_NE(id, std::this_thread::get_id());
+}
+
+TEST(MockAsyncProducerTest, CloseDrainsQueuedReportsAndPurgesHeldOnesBeforeReturning) {
+    RecordingReporter reporter;
+    MockAsyncProducer producer(reporter, {.threaded = true});
+    ReportLog log;
+    log.attach(producer);
+    producer.expect_input_and_succeed().expect_input_and_hold().expect_input_and_succeed();
+    producer.produce({"t", "", "a"});
+    producer.produce({"t", "", "held"});
+    producer.produce({"t", "", "c"});
+    producer.close(1s);
+    ASSERT_THAT(log.payloads, SizeIs(3));
+    EXPECT_EQ(log.payloads[2], "held") << "the purge is reported last, after the drain";
+    ASSERT_TRUE(log.errors[2].has_value());
+    EXPECT_TRUE(error_codes::is_purge(log.errors[2]->code));
+    EXPECT_EQ(producer.produce({"t", "", "after close"}), ProduceStatus::closed);
+    EXPECT_THAT(log.payloads, SizeIs(3));
+    EXPECT_THAT(reporter.reports(), SizeIs(0)) << "a closed producer refuses without complaint";
+}
+
+TEST(MockAsyncProducerTest, ProducedKeepsOwningCopies) {
+    MockAsyncProducer producer;
+    producer.set_delivery_handler([](const DeliveryReport&) {});
+    producer.expect_input_and_succeed();
+    std::string buffer = "original";
+    producer.produce({"t", "", buffer});
+    buffer = "overwritten";
+    EXPECT_EQ(producer.produced()[0].payload, "original");
+}
+
+TEST(MockAsyncProducerTest, HandlerMissingIsReported) {
+    RecordingReporter reporter;
+    MockAsyncProducer producer(reporter);
+    producer.expect_input_and_succeed();
+    producer.produce({"t", "", "x"});
+    ASSERT_THAT(reporter.reports(), SizeIs(1));
+    EXPECT_THAT(reporter.reports()[0].message, HasSubstr("no delivery handler"));
+}
+
+}  // namespace
+}  // namespace kafka_log
