@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the unit tests; any
+# report fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash ci/install_deps.sh
+cmake --preset asan
+cmake --build --preset asan
+ctest --preset asan -j "$(nproc)"
