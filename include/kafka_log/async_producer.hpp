@@ -57,6 +57,9 @@ namespace error_codes {
 inline constexpr int purged_in_flight = -151;   ///< Purged by close() after it was sent.
 inline constexpr int purged_queue = -152;       ///< Purged by close() before it was sent.
 inline constexpr int message_timed_out = -192;  ///< `message.timeout.ms` expired.
+inline constexpr int transport = -195;          ///< Broker connection failed.
+inline constexpr int all_brokers_down = -187;   ///< No broker is reachable.
+inline constexpr int producer_rejected = -10000;  ///< produce() refused for another reason.
 inline constexpr int mock_unexpected = -10001;  ///< Mock: input arrived with no expectation left.
 inline constexpr int mock_checker_failed = -10002;  ///< Mock: the expectation's checker said no.
 
@@ -77,6 +80,16 @@ struct DeliveryReport {
 /// It must not log through a logger that feeds the same producer (no recursion into the
 /// sink), must not throw, and should return quickly.
 using DeliveryHandler = std::function<void(const DeliveryReport&)>;
+
+/// \brief Whether the producer can reach the cluster, as far as it knows.
+enum class ClusterState {
+    reachable,    ///< A broker answered (a record was delivered, a connection came up).
+    unreachable,  ///< No broker is reachable at the moment.
+};
+
+/// \brief Told when the producer learns the cluster became (un)reachable; runs on a producer
+/// thread, under the same rules as a DeliveryHandler.
+using ClusterStateHandler = std::function<void(ClusterState)>;
 
 /// \brief An asynchronous Kafka producer: non-blocking produce, one report per record.
 ///
@@ -111,6 +124,11 @@ public:
     /// failure report (`error_codes::purged_*`) before `close` returns. Idempotent; after it
     /// `produce` returns `closed`.
     virtual void close(std::chrono::milliseconds timeout) = 0;
+
+    /// \brief Optional: installs a handler told about cluster reachability (KafkaWriter's
+    /// breaker uses it). Call once, before the first `produce`. The default implementation
+    /// keeps no handler: a producer that cannot tell never calls it.
+    virtual void set_cluster_state_handler(ClusterStateHandler handler);
 };
 
 }  // namespace kafka_log

@@ -28,6 +28,14 @@ struct WriterOptions {
     /// Opt-in bounded wait when the producer's queue is full. Zero (the default): a
     /// `queue_full` record goes to the fallback at once and `write` never waits.
     std::chrono::milliseconds queue_full_max_wait{0};
+    /// The breaker: when the producer reports the cluster unreachable, new records go
+    /// straight to the fallback (`fallback_unreachable`) instead of waiting in the producer's
+    /// queue for `message.timeout.ms`. After `breaker_backoff` one record is let through as a
+    /// probe; its success closes the breaker, its failure reopens it for twice as long (up to
+    /// `breaker_max_backoff`). Any delivered record closes it.
+    bool breaker_enabled = true;
+    std::chrono::milliseconds breaker_backoff{1000};
+    std::chrono::milliseconds breaker_max_backoff{30000};
 };
 
 /// \brief A consistent snapshot of a KafkaWriter's counters.
@@ -43,13 +51,18 @@ struct WriterStats {
     std::uint64_t fallback_too_large = 0;        ///< Too large for the producer: in the fallback.
     std::uint64_t fallback_delivery_failed = 0;  ///< Accepted, then failed: in the fallback.
     std::uint64_t fallback_closed = 0;  ///< Written or purged after/at close: in the fallback.
+    std::uint64_t fallback_unreachable = 0;  ///< Breaker open (cluster unreachable): in the fallback.
+    /// Written from inside a producer callback (say a librdkafka log line logged through the
+    /// sink): never produced again from a producer thread, so in the fallback.
+    std::uint64_t fallback_reentrant = 0;
     /// Failed reports flagged "possibly persisted": a subset of the fallback (or lost)
     /// records that may also be on Kafka. Not a bucket of the identity.
     std::uint64_t possibly_persisted = 0;
 
     /// \brief Sum of the fallback_* buckets.
     std::uint64_t fallback_total() const noexcept {
-        return fallback_queue_full + fallback_too_large + fallback_delivery_failed + fallback_closed;
+        return fallback_queue_full + fallback_too_large + fallback_delivery_failed + fallback_closed +
+               fallback_unreachable + fallback_reentrant;
     }
     /// \brief True when `submitted == delivered + fallback_total() + lost + in_flight`.
     bool balanced() const noexcept {
@@ -97,6 +110,9 @@ public:
     /// \brief A consistent snapshot of the counters (the identity holds for it).
     WriterStats stats() const;
 
+    /// \brief True while the breaker sends new records to the fallback.
+    bool breaker_open() const noexcept { return open_until_.load(std::memory_order_acquire) != 0; }
+
     /// \brief The topic records are produced to.
     const std::string& topic() const noexcept { return options_.topic; }
 
@@ -108,6 +124,8 @@ private:
         fallback_too_large,
         fallback_delivery_failed,
         fallback_closed,
+        fallback_unreachable,
+        fallback_reentrant,
         count_,
     };
 
@@ -131,11 +149,20 @@ private:
     /// Writes to the fallback; counts `bucket`, or `lost` after the stderr last resort.
     void to_fallback(std::string_view payload, Bucket bucket, bool possibly_persisted) noexcept;
     ProduceStatus produce_with_wait(const MessageView& message) noexcept;
+    /// Breaker: true when `write` may produce (closed, or this record is the probe).
+    bool breaker_admits(bool& probe) noexcept;
+    void breaker_trip() noexcept;
+    void breaker_reset() noexcept;
+    void on_cluster_state(ClusterState state) noexcept;
 
     std::shared_ptr<AsyncProducer> producer_;
     std::shared_ptr<FallbackWriter> fallback_;
     WriterOptions options_;
     std::atomic<bool> closing_{false};
+    // Breaker state: open_until_ is a steady_clock time in ns (0: closed).
+    std::atomic<std::int64_t> open_until_{0};
+    std::atomic<bool> probe_in_flight_{false};
+    std::atomic<std::int64_t> backoff_ns_{0};
     std::once_flag close_once_;
     std::array<Stripe, stripe_count> stripes_;
 };

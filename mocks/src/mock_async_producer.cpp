@@ -84,6 +84,20 @@ void MockAsyncProducer::set_delivery_handler(DeliveryHandler handler) {
     handler_ = std::move(handler);
 }
 
+void MockAsyncProducer::set_cluster_state_handler(ClusterStateHandler handler) {
+    std::lock_guard lock(mutex_);
+    state_handler_ = std::move(handler);
+}
+
+void MockAsyncProducer::set_cluster_state(ClusterState state) {
+    ClusterStateHandler handler;
+    {
+        std::lock_guard lock(mutex_);
+        handler = state_handler_;
+    }
+    if (handler) handler(state);
+}
+
 std::string MockAsyncProducer::describe_locked(std::size_t index) const {
     const ProducedMessage& m = produced_[index];
     return "input #" + std::to_string(index + 1) + " (topic '" + m.topic + "', key '" +

@@ -5,6 +5,8 @@ namespace kafka_log {
 
 AsyncProducer::~AsyncProducer() = default;
 
+void AsyncProducer::set_cluster_state_handler(ClusterStateHandler /*handler*/) {}
+
 std::string_view to_string(ProduceStatus status) noexcept {
     switch (status) {
         case ProduceStatus::accepted: return "accepted";

@@ -4,8 +4,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <thread>
+
+#include "../detail/callback_scope.hpp"
 
 namespace kafka_log {
 
@@ -23,6 +26,12 @@ void write_to_stderr(std::string_view payload) noexcept {
     [[maybe_unused]] const ssize_t n = ::writev(STDERR_FILENO, parts, add_newline ? 3 : 2);
 }
 
+std::int64_t now_ns() noexcept {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
 std::size_t next_stripe_index() noexcept {
     static std::atomic<std::size_t> next{0};
     return next.fetch_add(1, std::memory_order_relaxed);
@@ -38,7 +47,15 @@ KafkaWriter::KafkaWriter(std::shared_ptr<AsyncProducer> producer,
     if (options_.topic.empty()) {
         throw std::invalid_argument("kafka_log::KafkaWriter: WriterOptions::topic is empty");
     }
+    if (options_.breaker_backoff.count() <= 0 || options_.breaker_max_backoff < options_.breaker_backoff) {
+        throw std::invalid_argument(
+            "kafka_log::KafkaWriter: WriterOptions::breaker_backoff must be > 0 and <= breaker_max_backoff");
+    }
+    backoff_ns_.store(std::chrono::nanoseconds(options_.breaker_backoff).count());
     producer_->set_delivery_handler([this](const DeliveryReport& report) { on_delivery(report); });
+    if (options_.breaker_enabled) {
+        producer_->set_cluster_state_handler([this](ClusterState state) { on_cluster_state(state); });
+    }
 }
 
 KafkaWriter::~KafkaWriter() {
@@ -101,13 +118,65 @@ ProduceStatus KafkaWriter::produce_with_wait(const MessageView& message) noexcep
     }
 }
 
+// --- breaker ----------------------------------------------------------------------------
+
+bool KafkaWriter::breaker_admits(bool& probe) noexcept {
+    probe = false;
+    const std::int64_t until = open_until_.load(std::memory_order_acquire);
+    if (until == 0) return true;  // closed: the common case costs one load
+    if (now_ns() < until) return false;
+    // Half-open: exactly one record goes through as the probe.
+    if (probe_in_flight_.exchange(true, std::memory_order_acq_rel)) return false;
+    probe = true;
+    return true;
+}
+
+void KafkaWriter::breaker_trip() noexcept {
+    const std::int64_t backoff = backoff_ns_.load(std::memory_order_relaxed);
+    open_until_.store(now_ns() + backoff, std::memory_order_release);
+    probe_in_flight_.store(false, std::memory_order_release);
+    const std::int64_t max = std::chrono::nanoseconds(options_.breaker_max_backoff).count();
+    backoff_ns_.store(std::min(backoff * 2, max), std::memory_order_relaxed);
+}
+
+void KafkaWriter::breaker_reset() noexcept {
+    if (open_until_.load(std::memory_order_acquire) == 0) return;
+    backoff_ns_.store(std::chrono::nanoseconds(options_.breaker_backoff).count(), std::memory_order_relaxed);
+    probe_in_flight_.store(false, std::memory_order_release);
+    open_until_.store(0, std::memory_order_release);
+}
+
+void KafkaWriter::on_cluster_state(ClusterState state) noexcept {
+    if (state == ClusterState::reachable) {
+        breaker_reset();
+        return;
+    }
+    // Unreachable: open a closed breaker, or reopen a half-open one whose probe is out; an
+    // open breaker keeps its deadline (repeated signals do not push it further away).
+    const std::int64_t until = open_until_.load(std::memory_order_acquire);
+    if (until == 0 || now_ns() >= until) breaker_trip();
+}
+
+// --- writing ----------------------------------------------------------------------------
+
 void KafkaWriter::write(std::string_view payload, std::string_view key) noexcept {
     count_submitted();
     if (closing_.load(std::memory_order_acquire)) {
         to_fallback(payload, Bucket::fallback_closed, false);
         return;
     }
-    switch (produce_with_wait(MessageView{options_.topic, key, payload})) {
+    if (detail::in_producer_callback) {
+        to_fallback(payload, Bucket::fallback_reentrant, false);
+        return;
+    }
+    bool probe = false;
+    if (options_.breaker_enabled && !breaker_admits(probe)) {
+        to_fallback(payload, Bucket::fallback_unreachable, false);
+        return;
+    }
+    const ProduceStatus status = produce_with_wait(MessageView{options_.topic, key, payload});
+    if (probe && status != ProduceStatus::accepted) breaker_trip();  // no probe went out: wait again
+    switch (status) {
         case ProduceStatus::accepted: return;  // the delivery report settles it
         case ProduceStatus::queue_full: to_fallback(payload, Bucket::fallback_queue_full, false); return;
         case ProduceStatus::too_large: to_fallback(payload, Bucket::fallback_too_large, false); return;
@@ -118,8 +187,13 @@ void KafkaWriter::write(std::string_view payload, std::string_view key) noexcept
 
 void KafkaWriter::on_delivery(const DeliveryReport& report) noexcept {
     if (!report.error) {
+        breaker_reset();
         count_outcome(Bucket::delivered, false);
         return;
+    }
+    // A failure while half-open: treat it as the probe's, and wait longer.
+    if (probe_in_flight_.load(std::memory_order_acquire) && !error_codes::is_purge(report.error->code)) {
+        breaker_trip();
     }
     const Bucket bucket = error_codes::is_purge(report.error->code) ? Bucket::fallback_closed
                                                                      : Bucket::fallback_delivery_failed;
@@ -159,6 +233,8 @@ WriterStats KafkaWriter::stats() const {
         out.fallback_delivery_failed +=
             s.buckets[static_cast<unsigned>(Bucket::fallback_delivery_failed)];
         out.fallback_closed += s.buckets[static_cast<unsigned>(Bucket::fallback_closed)];
+        out.fallback_unreachable += s.buckets[static_cast<unsigned>(Bucket::fallback_unreachable)];
+        out.fallback_reentrant += s.buckets[static_cast<unsigned>(Bucket::fallback_reentrant)];
     }
     out.in_flight = static_cast<std::uint64_t>(in_flight);
     return out;

@@ -29,6 +29,8 @@ inline void PrintTo(const WriterStats& s, std::ostream* os) {
         << " fallback_too_large=" << s.fallback_too_large
         << " fallback_delivery_failed=" << s.fallback_delivery_failed
         << " fallback_closed=" << s.fallback_closed
+        << " fallback_unreachable=" << s.fallback_unreachable
+        << " fallback_reentrant=" << s.fallback_reentrant
         << " possibly_persisted=" << s.possibly_persisted << "}";
 }
 

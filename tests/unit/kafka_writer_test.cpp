@@ -30,10 +30,10 @@ using namespace std::chrono_literals;
 
 /// A writer on a scripted mock, with an in-memory fallback.
 struct WriterOnMock {
-    explicit WriterOnMock(mocks::MockOptions options = {})
+    explicit WriterOnMock(mocks::MockOptions options = {}, WriterOptions writer_options = {.topic = "unit-logs"})
         : producer(std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(), options)),
           fallback(std::make_shared<StreamFallback>(fallback_text)),
-          writer(producer, fallback, WriterOptions{.topic = "unit-logs"}) {}
+          writer(producer, fallback, std::move(writer_options)) {}
 
     std::vector<std::string> fallback_lines() const { return split_lines(fallback_text.str()); }
 
@@ -325,6 +325,91 @@ TEST(KafkaWriterTest, StatsSnapshotsBalanceWhileThreadsWriteAndReportsArrive) {
     EXPECT_EQ(s.fallback_queue_full, static_cast<std::uint64_t>(threads * per_thread / 4));
     EXPECT_EQ(s.possibly_persisted, static_cast<std::uint64_t>(threads * per_thread / 8));
     EXPECT_EQ(t.fallback_lines().size(), s.fallback_total());
+}
+
+// --- the breaker ------------------------------------------------------------------------
+
+WriterOptions quick_breaker() {
+    return WriterOptions{.topic = "unit-logs", .breaker_backoff = 1ms, .breaker_max_backoff = 4ms};
+}
+
+TEST(KafkaWriterBreakerTest, UnreachableClusterSendsNewRecordsStraightToFallback) {
+    WriterOnMock t;
+    t.producer->set_cluster_state(ClusterState::unreachable);
+    EXPECT_TRUE(t.writer.breaker_open());
+    t.writer.write("while unreachable");
+    EXPECT_THAT(t.producer->produced(), IsEmpty()) << "not queued in the producer";
+    EXPECT_THAT(t.fallback_lines(), ElementsAre("while unreachable"));
+
+    t.producer->set_cluster_state(ClusterState::reachable);
+    EXPECT_FALSE(t.writer.breaker_open());
+    t.producer->expect_input_and_succeed();
+    t.writer.write("reachable again");
+    const WriterStats s = t.writer.stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.fallback_unreachable, 1u);
+    EXPECT_EQ(s.delivered, 1u);
+}
+
+TEST(KafkaWriterBreakerTest, ProbeAfterBackoffClosesTheBreakerWhenDelivered) {
+    WriterOnMock t({}, quick_breaker());
+    t.producer->expect_input_and_hold();
+    t.producer->set_cluster_state(ClusterState::unreachable);
+    int written = 0;
+    // Keep logging until the back-off has passed and one record went out as the probe.
+    ASSERT_TRUE(test::wait_until([&] {
+        t.writer.write("r" + std::to_string(written++));
+        return !t.producer->produced().empty();
+    }));
+    t.writer.write("while the probe is out");
+    EXPECT_EQ(t.producer->produced().size(), 1u) << "one probe at a time";
+    EXPECT_TRUE(t.writer.breaker_open());
+
+    EXPECT_EQ(t.producer->release_held(), 1u);  // the probe is delivered
+    EXPECT_FALSE(t.writer.breaker_open());
+    t.producer->expect_input_and_succeed();
+    t.writer.write("after recovery");
+
+    const WriterStats s = t.writer.stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.delivered, 2u);
+    EXPECT_EQ(s.fallback_unreachable, static_cast<std::uint64_t>(written));  // all but the probe, plus one
+    EXPECT_EQ(s.submitted, static_cast<std::uint64_t>(written) + 2);
+}
+
+TEST(KafkaWriterBreakerTest, FailedProbeReopensTheBreaker) {
+    WriterOnMock t({}, quick_breaker());
+    t.producer->expect_input_and_fail({error_codes::message_timed_out, "timed out", false});
+    t.producer->set_cluster_state(ClusterState::unreachable);
+    ASSERT_TRUE(test::wait_until([&] {
+        t.writer.write("r");
+        return !t.producer->produced().empty();
+    }));
+    EXPECT_TRUE(t.writer.breaker_open()) << "the probe failed: open again";
+    t.writer.write("right after the failed probe");
+    EXPECT_EQ(t.producer->produced().size(), 1u);
+    const WriterStats s = t.writer.stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.fallback_delivery_failed, 1u);
+    EXPECT_EQ(s.delivered, 0u);
+    EXPECT_EQ(s.fallback_unreachable + 1, s.submitted);
+}
+
+TEST(KafkaWriterBreakerTest, DisabledBreakerIgnoresClusterState) {
+    WriterOnMock t({}, WriterOptions{.topic = "unit-logs", .breaker_enabled = false});
+    t.producer->set_cluster_state(ClusterState::unreachable);
+    EXPECT_FALSE(t.writer.breaker_open());
+    t.producer->expect_input_and_succeed();
+    t.writer.write("produced anyway");
+    EXPECT_EQ(t.writer.stats().delivered, 1u);
+}
+
+TEST(KafkaWriterBreakerTest, InvalidBackoffIsRejected) {
+    auto producer = std::make_shared<MockAsyncProducer>();
+    std::ostringstream text;
+    EXPECT_THROW(KafkaWriter(producer, std::make_shared<StreamFallback>(text),
+                             WriterOptions{.topic = "t", .breaker_backoff = 0ms}),
+                 std::invalid_argument);
 }
 
 }  // namespace

@@ -95,6 +95,9 @@ public:
 
     /// \brief Reports every held input as delivered. \return how many were released.
     std::size_t release_held();
+    /// \brief Tells the cluster state handler (KafkaWriter's breaker) that the cluster became
+    /// `state`, synchronously on the calling thread.
+    void set_cluster_state(ClusterState state);
 
     /// \brief Reports each expectation left unused (once). \return true when none is left.
     bool verify();
@@ -107,6 +110,7 @@ public:
     std::size_t expectations_left() const;
 
     void set_delivery_handler(DeliveryHandler handler) override;
+    void set_cluster_state_handler(ClusterStateHandler handler) override;
     ProduceStatus produce(const MessageView& message) override;
     /// \brief true when no report is queued and nothing is held.
     bool flush(std::chrono::milliseconds timeout) override;
@@ -142,6 +146,7 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable changed_;
     DeliveryHandler handler_;
+    ClusterStateHandler state_handler_;
     std::deque<Expectation> expectations_;
     std::deque<ProducedMessage> produced_;  // deque: references stay valid while it grows
     std::vector<std::size_t> held_;

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// \file
+/// \brief EmbeddedCluster: librdkafka's in-process mock Kafka cluster, for tests and demos.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kafka_log/export.hpp"
+
+namespace kafka_log {
+
+namespace detail {
+class EmbeddedClusterImpl;
+}
+
+/// \brief A Kafka cluster inside this process: librdkafka's mock cluster, which speaks the
+/// real Kafka protocol on 127.0.0.1 (random ports, loopback only). Stands in for a broker in
+/// integration tests, examples and benchmarks; lets a test take brokers down, slow them, move
+/// partition leaders and inject produce errors.
+///
+/// Topics that are produced to without `create_topic` are created with 4 partitions.
+/// The API is librdkafka's experimental mock API: fine for tests, not for production.
+///
+/// Thread safety: all members may be called from any thread.
+class KAFKA_LOG_EXPORT EmbeddedCluster {
+public:
+    /// \brief Starts `brokers` brokers (ids 1..brokers).
+    /// \throws std::invalid_argument for brokers < 1; std::runtime_error when the cluster
+    /// cannot start.
+    explicit EmbeddedCluster(int brokers = 1);
+    ~EmbeddedCluster();
+    EmbeddedCluster(const EmbeddedCluster&) = delete;
+    EmbeddedCluster& operator=(const EmbeddedCluster&) = delete;
+
+    /// \brief `127.0.0.1:port,...`, for `bootstrap.servers`.
+    std::string bootstrap_servers() const;
+    /// \brief Number of brokers.
+    int brokers() const noexcept;
+
+    /// \throws std::runtime_error with librdkafka's reason on failure.
+    void create_topic(const std::string& name, int partitions = 1, int replication = 1);
+    /// \brief Stops answering on broker `id` (connections are closed and refused).
+    void set_broker_down(int id);
+    /// \brief Brings broker `id` back.
+    void set_broker_up(int id);
+    /// \brief Delays every response of broker `id` by `ms` milliseconds.
+    void set_broker_rtt(int id, int ms);
+    /// \brief Makes broker `broker_id` the leader of `topic`/`partition`.
+    void set_partition_leader(const std::string& topic, int partition, int broker_id);
+    /// \brief The next `count` Produce requests (to any broker) fail with Kafka error `code`
+    /// (e.g. 6 NOT_LEADER_FOR_PARTITION, retriable; 29 TOPIC_AUTHORIZATION_FAILED, not).
+    void push_produce_errors(std::size_t count, int code);
+
+    /// \brief Sum of the high watermarks of every partition of `topic`.
+    /// \throws std::runtime_error when the topic's metadata cannot be read within `timeout`.
+    std::uint64_t message_count(const std::string& topic,
+                                std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
+    /// \brief Every payload on `topic`, partition by partition, in offset order.
+    /// \throws std::runtime_error when the topic cannot be read completely within `timeout`.
+    std::vector<std::string> read_all(const std::string& topic, std::chrono::milliseconds timeout) const;
+
+private:
+    std::unique_ptr<detail::EmbeddedClusterImpl> impl_;
+};
+
+}  // namespace kafka_log

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// \file
+/// \brief RdKafkaProducer: the AsyncProducer on librdkafka.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "kafka_log/async_producer.hpp"
+#include "kafka_log/export.hpp"
+#include "kafka_log/producer_config.hpp"
+
+namespace kafka_log {
+
+namespace detail {
+class RdKafkaProducerImpl;
+}
+
+/// \brief A line librdkafka logs (syslog levels: 0 emergency ... 7 debug).
+using LogCallback = std::function<void(int level, std::string_view facility, std::string_view message)>;
+/// \brief An error librdkafka reports outside any record (connection lost, all brokers down).
+using ErrorCallback = std::function<void(int code, std::string_view reason)>;
+
+/// \brief Options of RdKafkaProducer.
+struct RdKafkaOptions {
+    /// Receives librdkafka's log lines, on the producer's poll thread. Empty: they go to
+    /// stderr, at most 10 lines a second. Never route them into a sink fed by this producer
+    /// expecting them on Kafka: records logged from a producer thread go to the fallback.
+    LogCallback log_callback;
+    /// Receives librdkafka's client-level errors, on the poll thread. Empty: stderr, rate-limited.
+    ErrorCallback error_callback;
+    /// How long the destructor lets `close()` flush before it purges.
+    std::chrono::milliseconds close_timeout{5000};
+};
+
+/// \brief The real producer: librdkafka's C API behind a pimpl.
+///
+/// Defaults applied unless the config sets the key (each chosen for logs):
+/// - `enable.idempotence=true`: retries never duplicate or reorder a record on Kafka;
+/// - `queue.buffering.max.messages=100000` and `queue.buffering.max.kbytes=65536`: a bounded
+///   queue (64 MiB); when it is full, `produce` returns `queue_full` at once and the record goes
+///   to the fallback, so a slow cluster costs memory only up to this bound;
+/// - `message.timeout.ms=30000`: a record Kafka cannot take within 30 s is reported failed and
+///   goes to the fallback, instead of librdkafka's 5 minutes in memory;
+/// - `client.id=kafka_log`.
+/// `bootstrap.servers` is required.
+///
+/// One poll thread serves every librdkafka callback: delivery reports, log lines (`log.queue`
+/// is used) and errors. `possibly_persisted` comes from `rd_kafka_message_status`. A
+/// synchronous produce error other than a full queue or a too large record (an unknown or
+/// unauthorized topic, a fatal producer error) is reported through the delivery handler as a
+/// failure, so the caller's contract stays "accepted, then one report".
+///
+/// Thread safety: `produce`, `flush` and `close` may be called from any thread. The delivery
+/// handler, the cluster state handler and both callbacks run on the poll thread (and on the
+/// thread calling `close`, for the reports `close` serves itself).
+class KAFKA_LOG_EXPORT RdKafkaProducer final : public AsyncProducer {
+public:
+    /// \throws ConfigError naming the key and librdkafka's message when a property is
+    /// rejected, or when `bootstrap.servers` is missing. Secret values never appear in it.
+    explicit RdKafkaProducer(ProducerConfig config, RdKafkaOptions options = {});
+    /// \brief Closes with `RdKafkaOptions::close_timeout` if `close` was not called.
+    ~RdKafkaProducer() override;
+
+    void set_delivery_handler(DeliveryHandler handler) override;
+    void set_cluster_state_handler(ClusterStateHandler handler) override;
+    /// Possible failures: `queue_full` (librdkafka's queue bound), `too_large`
+    /// (`message.max.bytes`), `closed` (after `close`).
+    ProduceStatus produce(const MessageView& message) override;
+    bool flush(std::chrono::milliseconds timeout) override;
+    /// \brief Flushes up to `timeout`, purges queued and in-flight records and serves their
+    /// failure reports before returning (bounded: `timeout` plus about a second).
+    void close(std::chrono::milliseconds timeout) override;
+
+    /// \brief The effective configuration (defaults included), secrets as `***`.
+    std::string redacted_config() const;
+    /// \brief Records accepted and not yet reported.
+    std::uint64_t in_flight() const noexcept;
+
+private:
+    std::unique_ptr<detail::RdKafkaProducerImpl> impl_;
+};
+
+}  // namespace kafka_log

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "kafka_log/embedded_cluster.hpp"
+
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "../detail/rdkafka_handles.hpp"
+// rdkafka_mock.h must come after rdkafka.h.
+#include <librdkafka/rdkafka_mock.h>
+
+namespace kafka_log {
+namespace detail {
+
+namespace {
+
+constexpr std::int16_t produce_api_key = 0;  // Kafka protocol ApiKey of Produce
+
+void check(rd_kafka_resp_err_t err, const std::string& what) {
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        throw std::runtime_error("kafka_log::EmbeddedCluster: " + what + ": " + rd_kafka_err2str(err));
+    }
+}
+
+void quiet_log(const rd_kafka_t*, int, const char*, const char*) {}
+
+ConfPtr quiet_conf() {
+    ConfPtr conf(rd_kafka_conf_new());
+    rd_kafka_conf_set_log_cb(conf.get(), &quiet_log);
+    return conf;
+}
+
+void set(rd_kafka_conf_t* conf, const char* key, const std::string& value) {
+    char errstr[256];
+    if (rd_kafka_conf_set(conf, key, value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+        throw std::runtime_error(std::string("kafka_log::EmbeddedCluster: ") + key + ": " + errstr);
+    }
+}
+
+}  // namespace
+
+class EmbeddedClusterImpl {
+public:
+    explicit EmbeddedClusterImpl(int brokers) : brokers_(brokers) {
+        if (brokers < 1) throw std::invalid_argument("kafka_log::EmbeddedCluster: brokers must be >= 1");
+        char errstr[512];
+        ConfPtr conf = quiet_conf();
+        owner_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof errstr));
+        if (!owner_) throw std::runtime_error(std::string("kafka_log::EmbeddedCluster: ") + errstr);
+        conf.release();
+        cluster_ = rd_kafka_mock_cluster_new(owner_.get(), brokers);
+        if (!cluster_) throw std::runtime_error("kafka_log::EmbeddedCluster: cannot start the mock cluster");
+        bootstrap_ = rd_kafka_mock_cluster_bootstraps(cluster_);
+    }
+    ~EmbeddedClusterImpl() {
+        reader_.reset();
+        if (cluster_) rd_kafka_mock_cluster_destroy(cluster_);
+    }
+
+    rd_kafka_mock_cluster_t* cluster() const { return cluster_; }
+    const std::string& bootstrap() const { return bootstrap_; }
+    int brokers() const { return brokers_; }
+
+    /// A consumer handle on the cluster, for metadata and watermarks; created on first use.
+    rd_kafka_t* reader() {
+        std::lock_guard lock(mutex_);
+        if (!reader_) reader_ = new_consumer();
+        return reader_.get();
+    }
+
+    HandlePtr new_consumer() const {
+        char errstr[512];
+        ConfPtr conf = quiet_conf();
+        set(conf.get(), "bootstrap.servers", bootstrap_);
+        set(conf.get(), "enable.auto.commit", "false");
+        set(conf.get(), "enable.partition.eof", "true");
+        set(conf.get(), "auto.offset.reset", "earliest");
+        set(conf.get(), "group.id", "kafka_log-embedded-reader");
+        HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr));
+        if (!rk) throw std::runtime_error(std::string("kafka_log::EmbeddedCluster: reader: ") + errstr);
+        conf.release();
+        return rk;
+    }
+
+    /// Partition ids of `topic`.
+    std::vector<std::int32_t> partitions(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+        TopicPtr rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+        const rd_kafka_metadata_t* raw = nullptr;
+        check(rd_kafka_metadata(rk, 0, rkt.get(), &raw, timeout_ms), "metadata of '" + topic + "'");
+        MetadataPtr md(raw);
+        if (md->topic_cnt != 1) throw std::runtime_error("kafka_log::EmbeddedCluster: no metadata for '" + topic + "'");
+        check(md->topics[0].err, "topic '" + topic + "'");
+        std::vector<std::int32_t> ids;
+        for (int i = 0; i < md->topics[0].partition_cnt; ++i) ids.push_back(md->topics[0].partitions[i].id);
+        return ids;
+    }
+
+private:
+    int brokers_;
+    HandlePtr owner_;
+    rd_kafka_mock_cluster_t* cluster_ = nullptr;
+    std::string bootstrap_;
+    std::mutex mutex_;
+    HandlePtr reader_;
+};
+
+}  // namespace detail
+
+EmbeddedCluster::EmbeddedCluster(int brokers) : impl_(std::make_unique<detail::EmbeddedClusterImpl>(brokers)) {}
+EmbeddedCluster::~EmbeddedCluster() = default;
+
+std::string EmbeddedCluster::bootstrap_servers() const { return impl_->bootstrap(); }
+int EmbeddedCluster::brokers() const noexcept { return impl_->brokers(); }
+
+void EmbeddedCluster::create_topic(const std::string& name, int partitions, int replication) {
+    detail::check(rd_kafka_mock_topic_create(impl_->cluster(), name.c_str(), partitions, replication),
+                  "create_topic('" + name + "')");
+}
+
+void EmbeddedCluster::set_broker_down(int id) {
+    detail::check(rd_kafka_mock_broker_set_down(impl_->cluster(), id), "set_broker_down(" + std::to_string(id) + ")");
+}
+
+void EmbeddedCluster::set_broker_up(int id) {
+    detail::check(rd_kafka_mock_broker_set_up(impl_->cluster(), id), "set_broker_up(" + std::to_string(id) + ")");
+}
+
+void EmbeddedCluster::set_broker_rtt(int id, int ms) {
+    detail::check(rd_kafka_mock_broker_set_rtt(impl_->cluster(), id, ms), "set_broker_rtt(" + std::to_string(id) + ")");
+}
+
+void EmbeddedCluster::set_partition_leader(const std::string& topic, int partition, int broker_id) {
+    detail::check(rd_kafka_mock_partition_set_leader(impl_->cluster(), topic.c_str(), partition, broker_id),
+                  "set_partition_leader('" + topic + "', " + std::to_string(partition) + ")");
+}
+
+void EmbeddedCluster::push_produce_errors(std::size_t count, int code) {
+    std::vector<rd_kafka_resp_err_t> errors(count, static_cast<rd_kafka_resp_err_t>(code));
+    rd_kafka_mock_push_request_errors_array(impl_->cluster(), detail::produce_api_key, count, errors.data());
+}
+
+std::uint64_t EmbeddedCluster::message_count(const std::string& topic, std::chrono::milliseconds timeout) const {
+    rd_kafka_t* rk = impl_->reader();
+    const int timeout_ms = static_cast<int>(timeout.count());
+    std::uint64_t total = 0;
+    for (std::int32_t p : impl_->partitions(rk, topic, timeout_ms)) {
+        std::int64_t low = 0;
+        std::int64_t high = 0;
+        detail::check(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, timeout_ms),
+                      "watermarks of '" + topic + "' [" + std::to_string(p) + "]");
+        total += static_cast<std::uint64_t>(high);
+    }
+    return total;
+}
+
+std::vector<std::string> EmbeddedCluster::read_all(const std::string& topic, std::chrono::milliseconds timeout) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    detail::HandlePtr consumer = impl_->new_consumer();
+    rd_kafka_t* rk = consumer.get();
+    const int timeout_ms = static_cast<int>(timeout.count());
+    const std::vector<std::int32_t> ids = impl_->partitions(rk, topic, timeout_ms);
+
+    // Read each partition from offset 0 up to the high watermark seen now.
+    detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(ids.size())));
+    std::size_t remaining = 0;
+    std::vector<std::int64_t> ends;
+    for (std::int32_t p : ids) {
+        std::int64_t low = 0;
+        std::int64_t high = 0;
+        detail::check(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, timeout_ms),
+                      "watermarks of '" + topic + "'");
+        ends.push_back(high);
+        if (high > low) {
+            rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = low;
+            ++remaining;
+        }
+    }
+    std::vector<std::string> payloads;
+    if (remaining == 0) return payloads;
+    detail::check(rd_kafka_assign(rk, list.get()), "assign '" + topic + "'");
+
+    std::vector<bool> done(ids.size(), false);
+    while (remaining > 0) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            rd_kafka_consumer_close(rk);
+            throw std::runtime_error("kafka_log::EmbeddedCluster: read_all('" + topic + "') timed out after " +
+                                     std::to_string(payloads.size()) + " records");
+        }
+        detail::MessagePtr m(rd_kafka_consumer_poll(rk, 100));
+        if (!m) continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // transient: keep polling until the deadline
+        std::size_t index = 0;
+        while (index < ids.size() && ids[index] != m->partition) ++index;
+        if (index == ids.size() || done[index] || m->offset >= ends[index]) continue;
+        payloads.emplace_back(m->payload ? static_cast<const char*>(m->payload) : "", m->payload ? m->len : 0);
+        if (m->offset + 1 >= ends[index]) {
+            done[index] = true;
+            --remaining;
+        }
+    }
+    rd_kafka_consumer_close(rk);
+    return payloads;
+}
+
+}  // namespace kafka_log

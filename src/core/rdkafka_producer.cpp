@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "kafka_log/rdkafka_producer.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+
+#include "../detail/callback_scope.hpp"
+#include "../detail/rdkafka_handles.hpp"
+
+namespace kafka_log {
+namespace detail {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Properties set unless the user's config sets them; see rdkafka_producer.hpp for why.
+const ProducerConfig& log_defaults() {
+    static const ProducerConfig defaults{
+        {"client.id", "kafka_log"},
+        {"enable.idempotence", "true"},
+        {"queue.buffering.max.messages", "100000"},
+        {"queue.buffering.max.kbytes", "65536"},
+        {"message.timeout.ms", "30000"},
+    };
+    return defaults;
+}
+
+/// At most `per_second` lines a second to stderr; the rest are counted and summarized.
+class StderrLimiter {
+public:
+    void print(std::string_view text) {
+        std::string line;
+        {
+            std::lock_guard lock(mutex_);
+            const auto now = Clock::now();
+            if (now - window_start_ >= std::chrono::seconds(1)) {
+                if (suppressed_ > 0) {
+                    line = "kafka_log: " + std::to_string(suppressed_) + " librdkafka message(s) suppressed\n";
+                }
+                window_start_ = now;
+                printed_ = 0;
+                suppressed_ = 0;
+            }
+            if (printed_ >= per_second) {
+                ++suppressed_;
+                return;
+            }
+            ++printed_;
+        }
+        line.append(text);
+        line.push_back('\n');
+        [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+    }
+
+private:
+    static constexpr int per_second = 10;
+    std::mutex mutex_;
+    Clock::time_point window_start_{};
+    int printed_ = 0;
+    std::uint64_t suppressed_ = 0;
+};
+
+/// A record librdkafka refused synchronously for a reason the caller cannot act on; it is
+/// reported as a delivery failure from the poll thread.
+struct RefusedRecord {
+    std::string topic;
+    std::string key;
+    std::string payload;
+    DeliveryError error;
+};
+
+}  // namespace
+
+class RdKafkaProducerImpl {
+public:
+    RdKafkaProducerImpl(ProducerConfig config, RdKafkaOptions options);
+    ~RdKafkaProducerImpl();
+
+    void set_delivery_handler(DeliveryHandler handler) {
+        std::lock_guard lock(handler_mutex_);
+        delivery_handler_ = std::move(handler);
+    }
+    void set_cluster_state_handler(ClusterStateHandler handler) {
+        std::lock_guard lock(handler_mutex_);
+        state_handler_ = std::move(handler);
+    }
+    ProduceStatus produce(const MessageView& message);
+    bool flush(std::chrono::milliseconds timeout);
+    void close(std::chrono::milliseconds timeout);
+    std::string redacted_config() const { return config_.redacted(); }
+    std::uint64_t in_flight() const noexcept { return in_flight_.load(std::memory_order_acquire); }
+    const RdKafkaOptions& options() const noexcept { return options_; }
+
+private:
+    static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque);
+    static void on_error(rd_kafka_t*, int code, const char* reason, void* opaque);
+    static void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* line);
+
+    void deliver(const MessageView& view, std::optional<DeliveryError> error) noexcept;
+    void cluster_state(ClusterState state) noexcept;
+    void report_error(int code, std::string_view reason) noexcept;
+    void report_log(int level, std::string_view facility, std::string_view line) noexcept;
+    void serve_refused() noexcept;
+    void poll_loop() noexcept;
+    rd_kafka_topic_t* topic_handle(std::string_view name);
+    bool wait_idle_until(Clock::time_point deadline);
+
+    ProducerConfig config_;  // effective: defaults + user's
+    RdKafkaOptions options_;
+    HandlePtr rk_;
+
+    std::mutex handler_mutex_;
+    DeliveryHandler delivery_handler_;
+    ClusterStateHandler state_handler_;
+    std::atomic<bool> unreachable_reported_{false};
+
+    std::shared_mutex topics_mutex_;
+    std::map<std::string, TopicPtr, std::less<>> topics_;
+
+    std::atomic<bool> closed_{false};
+    std::atomic<int> producing_{0};  // produce() calls between their closed_ check and return
+    std::atomic<std::uint64_t> in_flight_{0};
+    std::mutex idle_mutex_;
+    std::condition_variable idle_cv_;
+
+    std::mutex refused_mutex_;
+    std::deque<RefusedRecord> refused_;
+
+    std::atomic<bool> stop_{false};
+    std::once_flag close_once_;
+    std::thread poller_;
+    StderrLimiter stderr_;
+};
+
+RdKafkaProducerImpl::RdKafkaProducerImpl(ProducerConfig config, RdKafkaOptions options)
+    : options_(std::move(options)) {
+    config_ = log_defaults();
+    config_.merge(config);
+    if (!config_.contains("bootstrap.servers") && !config_.contains("test.mock.num.brokers")) {
+        throw ConfigError("kafka_log::RdKafkaProducer: 'bootstrap.servers' is not set", "bootstrap.servers");
+    }
+
+    ConfPtr conf(rd_kafka_conf_new());
+    char errstr[512];
+    for (const auto& [key, value] : config_.properties()) {
+        if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), errstr, sizeof errstr) !=
+            RD_KAFKA_CONF_OK) {
+            const bool secret = ProducerConfig::is_secret(key);
+            const std::string reason = secret ? redact_value(errstr, value) : std::string(errstr);
+            throw ConfigError("kafka_log::RdKafkaProducer: property '" + key + "' = '" +
+                                  (secret ? std::string("***") : value) + "' rejected: " + reason,
+                              key);
+        }
+    }
+    // Every callback is served by our poll thread: logs too (log.queue + set_log_queue).
+    if (rd_kafka_conf_set(conf.get(), "log.queue", "true", errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+        throw ConfigError(std::string("kafka_log::RdKafkaProducer: log.queue: ") + errstr, "log.queue");
+    }
+    rd_kafka_conf_set_opaque(conf.get(), this);
+    rd_kafka_conf_set_dr_msg_cb(conf.get(), &RdKafkaProducerImpl::on_delivery);
+    rd_kafka_conf_set_error_cb(conf.get(), &RdKafkaProducerImpl::on_error);
+    rd_kafka_conf_set_log_cb(conf.get(), &RdKafkaProducerImpl::on_log);
+
+    rk_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof errstr));
+    if (!rk_) throw ConfigError(std::string("kafka_log::RdKafkaProducer: cannot create producer: ") + errstr);
+    conf.release();  // owned by rk_ now
+    rd_kafka_set_log_queue(rk_.get(), nullptr);  // forward logs to the main queue
+    poller_ = std::thread([this] { poll_loop(); });
+}
+
+RdKafkaProducerImpl::~RdKafkaProducerImpl() {
+    close(options_.close_timeout);
+    topics_.clear();  // topic handles go before the client handle
+}
+
+// --- callbacks (poll thread) ------------------------------------------------------------
+
+void RdKafkaProducerImpl::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto* self = static_cast<RdKafkaProducerImpl*>(opaque);
+    try {
+        const MessageView view{
+            m->rkt ? std::string_view(rd_kafka_topic_name(m->rkt)) : std::string_view(),
+            m->key ? std::string_view(static_cast<const char*>(m->key), m->key_len) : std::string_view(),
+            m->payload ? std::string_view(static_cast<const char*>(m->payload), m->len) : std::string_view()};
+        std::optional<DeliveryError> error;
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            error = DeliveryError{m->err, rd_kafka_err2str(m->err),
+                                  rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED};
+        } else if (self->unreachable_reported_.exchange(false, std::memory_order_acq_rel)) {
+            self->cluster_state(ClusterState::reachable);
+        }
+        self->deliver(view, std::move(error));
+    } catch (...) {
+        // Building the reason string failed to allocate; nothing sensible is left to do.
+    }
+}
+
+void RdKafkaProducerImpl::on_error(rd_kafka_t*, int code, const char* reason, void* opaque) {
+    auto* self = static_cast<RdKafkaProducerImpl*>(opaque);
+    if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        self->unreachable_reported_.store(true, std::memory_order_release);
+        self->cluster_state(ClusterState::unreachable);
+    }
+    self->report_error(code, reason ? reason : "");
+}
+
+void RdKafkaProducerImpl::on_log(const rd_kafka_t* rk, int level, const char* facility, const char* line) {
+    auto* self = static_cast<RdKafkaProducerImpl*>(rd_kafka_opaque(rk));
+    if (self) self->report_log(level, facility ? facility : "", line ? line : "");
+}
+
+void RdKafkaProducerImpl::deliver(const MessageView& view, std::optional<DeliveryError> error) noexcept {
+    {
+        std::lock_guard lock(handler_mutex_);
+        if (delivery_handler_) {
+            try {
+                delivery_handler_(DeliveryReport{view, std::move(error)});
+            } catch (...) {
+                // A handler must not throw; the report is still counted as served.
+            }
+        }
+    }
+    if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::lock_guard lock(idle_mutex_);
+        idle_cv_.notify_all();
+    }
+}
+
+void RdKafkaProducerImpl::cluster_state(ClusterState state) noexcept {
+    std::lock_guard lock(handler_mutex_);
+    if (!state_handler_) return;
+    try {
+        state_handler_(state);
+    } catch (...) {
+    }
+}
+
+void RdKafkaProducerImpl::report_error(int code, std::string_view reason) noexcept {
+    try {
+        if (options_.error_callback) {
+            options_.error_callback(code, reason);
+        } else {
+            stderr_.print("kafka_log: librdkafka error " +
+                          std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(code))) + ": " +
+                          std::string(reason));
+        }
+    } catch (...) {
+    }
+}
+
+void RdKafkaProducerImpl::report_log(int level, std::string_view facility, std::string_view line) noexcept {
+    try {
+        if (options_.log_callback) {
+            options_.log_callback(level, facility, line);
+        } else {
+            stderr_.print("kafka_log: librdkafka[" + std::to_string(level) + "] " + std::string(facility) +
+                          ": " + std::string(line));
+        }
+    } catch (...) {
+    }
+}
+
+void RdKafkaProducerImpl::serve_refused() noexcept {
+    for (;;) {
+        RefusedRecord record;
+        {
+            std::lock_guard lock(refused_mutex_);
+            if (refused_.empty()) return;
+            record = std::move(refused_.front());
+            refused_.pop_front();
+        }
+        deliver(MessageView{record.topic, record.key, record.payload}, std::move(record.error));
+    }
+}
+
+void RdKafkaProducerImpl::poll_loop() noexcept {
+    ProducerCallbackScope scope;
+    while (!stop_.load(std::memory_order_acquire)) {
+        serve_refused();
+        rd_kafka_poll(rk_.get(), 100);  // rd_kafka_yield() wakes it early
+    }
+}
+
+// --- producing ------------------------------------------------------------------------
+
+rd_kafka_topic_t* RdKafkaProducerImpl::topic_handle(std::string_view name) {
+    {
+        std::shared_lock lock(topics_mutex_);
+        const auto it = topics_.find(name);
+        if (it != topics_.end()) return it->second.get();
+    }
+    std::unique_lock lock(topics_mutex_);
+    const auto it = topics_.find(name);
+    if (it != topics_.end()) return it->second.get();
+    std::string key(name);
+    TopicPtr handle(rd_kafka_topic_new(rk_.get(), key.c_str(), nullptr));
+    if (!handle) return nullptr;
+    return topics_.emplace(std::move(key), std::move(handle)).first->second.get();
+}
+
+ProduceStatus RdKafkaProducerImpl::produce(const MessageView& message) {
+    producing_.fetch_add(1, std::memory_order_acq_rel);
+    struct Leave {
+        std::atomic<int>& counter;
+        ~Leave() { counter.fetch_sub(1, std::memory_order_acq_rel); }
+    } leave{producing_};
+    if (closed_.load(std::memory_order_acquire)) return ProduceStatus::closed;
+
+    in_flight_.fetch_add(1, std::memory_order_acq_rel);
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_topic_t* topic = topic_handle(message.topic);
+    if (topic == nullptr) {
+        err = rd_kafka_last_error();
+    } else {
+        err = rd_kafka_producev(
+            rk_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_VALUE(const_cast<char*>(message.payload.data()), message.payload.size()),
+            RD_KAFKA_V_KEY(message.key.empty() ? nullptr : message.key.data(), message.key.size()),
+            RD_KAFKA_V_END);
+    }
+    switch (err) {
+        case RD_KAFKA_RESP_ERR_NO_ERROR:
+            return ProduceStatus::accepted;
+        case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+            if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+                std::lock_guard lock(idle_mutex_);
+                idle_cv_.notify_all();
+            }
+            return err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? ProduceStatus::queue_full : ProduceStatus::too_large;
+        default:
+            break;
+    }
+    // Any other refusal (unknown or unauthorized topic, fatal producer state): accepted, and
+    // reported failed from the poll thread, so the record reaches the caller's fallback with
+    // librdkafka's reason.
+    {
+        std::lock_guard lock(refused_mutex_);
+        refused_.push_back(RefusedRecord{std::string(message.topic), std::string(message.key),
+                                         std::string(message.payload),
+                                         DeliveryError{err, rd_kafka_err2str(err), false}});
+    }
+    rd_kafka_yield(rk_.get());
+    return ProduceStatus::accepted;
+}
+
+bool RdKafkaProducerImpl::wait_idle_until(Clock::time_point deadline) {
+    std::unique_lock lock(idle_mutex_);
+    return idle_cv_.wait_until(lock, deadline, [this] { return in_flight_.load(std::memory_order_acquire) == 0; });
+}
+
+bool RdKafkaProducerImpl::flush(std::chrono::milliseconds timeout) {
+    return wait_idle_until(Clock::now() + timeout);
+}
+
+void RdKafkaProducerImpl::close(std::chrono::milliseconds timeout) {
+    std::call_once(close_once_, [&] {
+        closed_.store(true, std::memory_order_release);
+        while (producing_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+
+        const auto deadline = Clock::now() + timeout;
+        if (!wait_idle_until(deadline)) {
+            rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            rd_kafka_yield(rk_.get());
+            // Purged reports arrive on the next poll; the poll thread serves them at once.
+            wait_idle_until(Clock::now() + std::chrono::seconds(1));
+        }
+        stop_.store(true, std::memory_order_release);
+        rd_kafka_yield(rk_.get());
+        if (poller_.joinable()) poller_.join();
+
+        // Whatever is left is served here, bounded, so every report precedes our return.
+        ProducerCallbackScope scope;
+        const auto last = Clock::now() + std::chrono::seconds(1);
+        do {
+            serve_refused();
+            rd_kafka_poll(rk_.get(), 10);
+        } while (in_flight_.load(std::memory_order_acquire) != 0 && Clock::now() < last);
+    });
+}
+
+}  // namespace detail
+
+// --- RdKafkaProducer ----------------------------------------------------------------------
+
+RdKafkaProducer::RdKafkaProducer(ProducerConfig config, RdKafkaOptions options)
+    : impl_(std::make_unique<detail::RdKafkaProducerImpl>(std::move(config), std::move(options))) {}
+
+RdKafkaProducer::~RdKafkaProducer() = default;
+
+void RdKafkaProducer::set_delivery_handler(DeliveryHandler handler) {
+    impl_->set_delivery_handler(std::move(handler));
+}
+void RdKafkaProducer::set_cluster_state_handler(ClusterStateHandler handler) {
+    impl_->set_cluster_state_handler(std::move(handler));
+}
+ProduceStatus RdKafkaProducer::produce(const MessageView& message) { return impl_->produce(message); }
+bool RdKafkaProducer::flush(std::chrono::milliseconds timeout) { return impl_->flush(timeout); }
+void RdKafkaProducer::close(std::chrono::milliseconds timeout) { impl_->close(timeout); }
+std::string RdKafkaProducer::redacted_config() const { return impl_->redacted_config(); }
+std::uint64_t RdKafkaProducer::in_flight() const noexcept { return impl_->in_flight(); }
+
+}  // namespace kafka_log

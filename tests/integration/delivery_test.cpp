@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: Apache-2.0
+// RdKafkaProducer + KafkaWriter against EmbeddedCluster: the happy path, volume, and the
+// cluster's own answers (queue full, too large, pushed errors, leader moves).
+#include <atomic>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "integration_support.hpp"
+
+namespace kafka_log::test {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAreArray;
+
+TEST(DeliveryTest, HundredThousandRecordsFromTenThreadsEachReadBackExactlyOnce) {
+    EmbeddedCluster cluster;
+    const std::string topic = unique_topic();
+    cluster.create_topic(topic, 4, 1);
+    Pipeline p(topic, test_config(cluster, 30000));
+
+    constexpr int threads = 10;
+    constexpr int per_thread = 10000;
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([&, t] {
+            std::string record;
+            for (int i = 0; i < per_thread; ++i) {
+                record = "{\"thread\":" + std::to_string(t) + ",\"seq\":" + std::to_string(i) + "}";
+                p.writer->write(record, "k" + std::to_string(t));
+            }
+        });
+    }
+    for (auto& w : workers) w.join();
+    ASSERT_TRUE(p.writer->flush(60s));
+    p.writer->close(5s);
+
+    const WriterStats s = p.writer->stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.submitted, 100000u);
+    EXPECT_EQ(s.delivered, 100000u) << "the cluster was up all along";
+    EXPECT_EQ(s.in_flight + s.lost, 0u);
+
+    EXPECT_EQ(cluster.message_count(topic), 100000u);
+    const auto on_topic = counts(cluster.read_all(topic, 60s));
+    ASSERT_EQ(on_topic.size(), 100000u);
+    for (int t = 0; t < threads; ++t) {
+        for (int i = 0; i < per_thread; i += 997) {
+            const std::string record = "{\"thread\":" + std::to_string(t) + ",\"seq\":" + std::to_string(i) + "}";
+            const auto it = on_topic.find(record);
+            ASSERT_NE(it, on_topic.end()) << record;
+            EXPECT_EQ(it->second, 1) << record;
+        }
+    }
+    for (const auto& [record, n] : on_topic) ASSERT_EQ(n, 1) << "duplicate: " << record;
+    EXPECT_THAT(p.fallback_lines(), IsEmpty());
+}
+
+TEST(DeliveryTest, QueueFullBurstsGoToFallbackAndTheRestIsDelivered) {
+    EmbeddedCluster cluster;
+    const std::string topic = unique_topic();
+    cluster.create_topic(topic, 1, 1);
+    ProducerConfig config = test_config(cluster, 30000);
+    config.set("queue.buffering.max.messages", "50").set("linger.ms", "200");
+    Pipeline p(topic, config);
+
+    std::vector<std::string> sent;
+    for (int burst = 0; burst < 3; ++burst) {
+        for (int i = 0; i < 500; ++i) {
+            sent.push_back("burst-" + std::to_string(burst) + "-" + std::to_string(i));
+            p.writer->write(sent.back());
+        }
+        ASSERT_TRUE(p.writer->flush(30s));
+    }
+    p.writer->close(5s);
+
+    const WriterStats s = p.writer->stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_GT(s.fallback_queue_full, 0u);
+    EXPECT_GT(s.delivered, 0u);
+    EXPECT_EQ(s.delivered + s.fallback_queue_full, sent.size());
+    const auto topic_records = cluster.read_all(topic, 30s);
+    const auto fallback = p.fallback_lines();
+    EXPECT_EQ(topic_records.size(), s.delivered);
+    EXPECT_EQ(fallback.size(), s.fallback_queue_full);
+    std::vector<std::string> everything = topic_records;
+    everything.insert(everything.end(), fallback.begin(), fallback.end());
+    EXPECT_THAT(everything, UnorderedElementsAreArray(sent)) << "each record exactly once";
+}
+
+TEST(DeliveryTest, RecordOverMessageMaxBytesGoesToFallback) {
+    EmbeddedCluster cluster;
+    const std::string topic = unique_topic();
+    cluster.create_topic(topic, 1, 1);
+    ProducerConfig config = test_config(cluster);
+    config.set("message.max.bytes", "10000");
+    Pipeline p(topic, config);
+
+    const std::string big(20000, 'x');
+    p.writer->write("small before");
+    p.writer->write(big);
+    p.writer->write("small after");
+    ASSERT_TRUE(p.writer->flush(10s));
+    p.writer->close(1s);
+
+    const WriterStats s = p.writer->stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.fallback_too_large, 1u);
+    EXPECT_EQ(s.delivered, 2u);
+    EXPECT_THAT(p.fallback_lines(), ElementsAre(big));
+    EXPECT_THAT(cluster.read_all(topic, 10s), ElementsAre("small before", "small after"));
+}
+
+TEST(DeliveryTest, RetriableProduceErrorsAreRetriedAndDelivered) {
+    EmbeddedCluster cluster;
+    const std::string topic = unique_topic();
+    cluster.create_topic(topic, 1, 1);
+    Pipeline p(topic, test_config(cluster, 10000));
+    p.writer->write("warm-up");
+    ASSERT_TRUE(p.writer->flush(10s));
+
+    constexpr int not_leader_for_partition = 6;
+    constexpr int request_timed_out = 7;
+    cluster.push_produce_errors(2, not_leader_for_partition);
+    cluster.push_produce_errors(1, request_timed_out);
+    std::vector<std::string> sent{"warm-up"};
+    for (int i = 0; i < 20; ++i) {
+        sent.push_back("retried-" + std::to_string(i));
+        p.writer->write(sent.back());
+    }
+    ASSERT_TRUE(p.writer->flush(15s));
+    p.writer->close(1s);
+
+    const WriterStats s = p.writer->stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.delivered, sent.size());
+    EXPECT_EQ(s.fallback_total() + s.lost, 0u);
+    EXPECT_THAT(cluster.read_all(topic, 10s), UnorderedElementsAreArray(sent));
+}
+
+TEST(DeliveryTest, NonRetriableProduceErrorSendsTheRecordToFallback) {
+    EmbeddedCluster cluster;
+    const std::string topic = unique_topic();
+    cluster.create_topic(topic, 1, 1);
+    Pipeline p(topic, test_config(cluster, 10000));
+    p.writer->write("before");
+    ASSERT_TRUE(p.writer->flush(10s));
+
+    constexpr int topic_authorization_failed = 29;
+    cluster.push_produce_errors(1, topic_authorization_failed);
+    p.writer->write("refused by the broker");
+    ASSERT_TRUE(p.writer->flush(10s));
+    p.writer->close(1s);
+
+    const WriterStats s = p.writer->stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.delivered, 1u);
+    EXPECT_EQ(s.fallback_delivery_failed, 1u);
+    EXPECT_EQ(s.possibly_persisted, 0u);
+    EXPECT_THAT(p.fallback_lines(), ElementsAre("refused by the broker"));
+    EXPECT_THAT(cluster.read_all(topic, 10s), ElementsAre("before"));
+}
+
+TEST(DeliveryTest, PartitionLeaderMovesMidStreamNothingLost) {
+    EmbeddedCluster cluster(3);
+    const std::string topic = unique_topic();
+    cluster.create_topic(topic, 1, 3);
+    cluster.set_partition_leader(topic, 0, 1);
+    Pipeline p(topic, test_config(cluster, 15000));
+
+    std::vector<std::string> sent;
+    for (int i = 0; i < 3000; ++i) {
+        if (i == 1000) cluster.set_partition_leader(topic, 0, 2);
+        if (i == 2000) cluster.set_partition_leader(topic, 0, 3);
+        sent.push_back("leader-move-" + std::to_string(i));
+        p.writer->write(sent.back());
+    }
+    ASSERT_TRUE(p.writer->flush(30s));
+    p.writer->close(5s);
+
+    const WriterStats s = p.writer->stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.lost + s.in_flight, 0u);
+    expect_accounted(sent, cluster.read_all(topic, 30s), p.fallback_lines(), s);
+    EXPECT_EQ(s.delivered, sent.size()) << "leader changes are retried, not failed";
+}
+
+// Runs only against a real cluster: KAFKA_LOG_TEST_BROKERS=host:port,...
+TEST(RealClusterTest, DeliversToTheClusterNamedByTheEnvironment) {
+    const char* brokers = std::getenv("KAFKA_LOG_TEST_BROKERS");
+    if (brokers == nullptr || *brokers == '\0') {
+        GTEST_SKIP() << "skipped: set KAFKA_LOG_TEST_BROKERS=host:port,... to run against a real cluster";
+    }
+    const std::string topic = std::getenv("KAFKA_LOG_TEST_TOPIC") ? std::getenv("KAFKA_LOG_TEST_TOPIC")
+                                                                   : "kafka_log-integration";
+    ClientLog log;
+    auto producer = std::make_shared<RdKafkaProducer>(ProducerConfig{{"bootstrap.servers", brokers}}, log.options());
+    TempDir dir;
+    auto writer = std::make_shared<KafkaWriter>(producer, std::make_shared<FileFallback>(dir / "fallback.log"),
+                                                WriterOptions{.topic = topic});
+    for (int i = 0; i < 100; ++i) writer->write("real-cluster-" + std::to_string(i));
+    EXPECT_TRUE(writer->flush(60s));
+    writer->close(5s);
+    const WriterStats s = writer->stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.delivered, 100u);
+}
+
+}  // namespace
+}  // namespace kafka_log::test
