@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the unit tests; any
+# Builds with AddressSanitizer + UndefinedBehaviorSanitizer and runs the unit and integration
+# tests (librdkafka included, on the embedded cluster); any
 # report fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kafka_log/embedded_cluster.hpp"
+#include "kafka_log/topic_reader.hpp"
 
 #include <mutex>
 #include <stdexcept>
@@ -18,7 +19,7 @@ constexpr std::int16_t produce_api_key = 0;  // Kafka protocol ApiKey of Produce
 
 void check(rd_kafka_resp_err_t err, const std::string& what) {
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        throw std::runtime_error("kafka_log::EmbeddedCluster: " + what + ": " + rd_kafka_err2str(err));
+        throw std::runtime_error("kafka_log: " + what + ": " + rd_kafka_err2str(err));
     }
 }
 
@@ -38,6 +39,41 @@ void set(rd_kafka_conf_t* conf, const char* key, const std::string& value) {
 }
 
 }  // namespace
+
+/// A consumer that reads by assignment (no group membership, no commits).
+HandlePtr new_reader(const std::string& bootstrap, const ProducerConfig& extra) {
+    char errstr[512];
+    ConfPtr conf = quiet_conf();
+    set(conf.get(), "bootstrap.servers", bootstrap);
+    set(conf.get(), "enable.auto.commit", "false");
+    set(conf.get(), "enable.partition.eof", "true");
+    set(conf.get(), "auto.offset.reset", "earliest");
+    set(conf.get(), "group.id", "kafka_log-reader");
+    for (const auto& [key, value] : extra.properties()) {
+        if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+            throw ConfigError("kafka_log::read_topic: property '" + key + "' rejected: " +
+                                  (ProducerConfig::is_secret(key) ? redact_value(errstr, value) : std::string(errstr)),
+                              key);
+        }
+    }
+    HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr));
+    if (!rk) throw std::runtime_error(std::string("kafka_log::read_topic: cannot create a consumer: ") + errstr);
+    conf.release();
+    return rk;
+}
+
+/// Partition ids of `topic`.
+std::vector<std::int32_t> partitions(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+    TopicPtr rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+    const rd_kafka_metadata_t* raw = nullptr;
+    check(rd_kafka_metadata(rk, 0, rkt.get(), &raw, timeout_ms), "metadata of '" + topic + "'");
+    MetadataPtr md(raw);
+    if (md->topic_cnt != 1) throw std::runtime_error("kafka_log: no metadata for topic '" + topic + "'");
+    check(md->topics[0].err, "topic '" + topic + "'");
+    std::vector<std::int32_t> ids;
+    for (int i = 0; i < md->topics[0].partition_cnt; ++i) ids.push_back(md->topics[0].partitions[i].id);
+    return ids;
+}
 
 class EmbeddedClusterImpl {
 public:
@@ -64,35 +100,8 @@ public:
     /// A consumer handle on the cluster, for metadata and watermarks; created on first use.
     rd_kafka_t* reader() {
         std::lock_guard lock(mutex_);
-        if (!reader_) reader_ = new_consumer();
+        if (!reader_) reader_ = new_reader(bootstrap_, {});
         return reader_.get();
-    }
-
-    HandlePtr new_consumer() const {
-        char errstr[512];
-        ConfPtr conf = quiet_conf();
-        set(conf.get(), "bootstrap.servers", bootstrap_);
-        set(conf.get(), "enable.auto.commit", "false");
-        set(conf.get(), "enable.partition.eof", "true");
-        set(conf.get(), "auto.offset.reset", "earliest");
-        set(conf.get(), "group.id", "kafka_log-embedded-reader");
-        HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr));
-        if (!rk) throw std::runtime_error(std::string("kafka_log::EmbeddedCluster: reader: ") + errstr);
-        conf.release();
-        return rk;
-    }
-
-    /// Partition ids of `topic`.
-    std::vector<std::int32_t> partitions(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
-        TopicPtr rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
-        const rd_kafka_metadata_t* raw = nullptr;
-        check(rd_kafka_metadata(rk, 0, rkt.get(), &raw, timeout_ms), "metadata of '" + topic + "'");
-        MetadataPtr md(raw);
-        if (md->topic_cnt != 1) throw std::runtime_error("kafka_log::EmbeddedCluster: no metadata for '" + topic + "'");
-        check(md->topics[0].err, "topic '" + topic + "'");
-        std::vector<std::int32_t> ids;
-        for (int i = 0; i < md->topics[0].partition_cnt; ++i) ids.push_back(md->topics[0].partitions[i].id);
-        return ids;
     }
 
 private:
@@ -143,7 +152,7 @@ std::uint64_t EmbeddedCluster::message_count(const std::string& topic, std::chro
     rd_kafka_t* rk = impl_->reader();
     const int timeout_ms = static_cast<int>(timeout.count());
     std::uint64_t total = 0;
-    for (std::int32_t p : impl_->partitions(rk, topic, timeout_ms)) {
+    for (std::int32_t p : detail::partitions(rk, topic, timeout_ms)) {
         std::int64_t low = 0;
         std::int64_t high = 0;
         detail::check(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, timeout_ms),
@@ -154,13 +163,18 @@ std::uint64_t EmbeddedCluster::message_count(const std::string& topic, std::chro
 }
 
 std::vector<std::string> EmbeddedCluster::read_all(const std::string& topic, std::chrono::milliseconds timeout) const {
+    return read_topic(impl_->bootstrap(), topic, timeout);
+}
+
+std::vector<std::string> read_topic(const std::string& bootstrap_servers, const std::string& topic,
+                                    std::chrono::milliseconds timeout, const ProducerConfig& extra) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    detail::HandlePtr consumer = impl_->new_consumer();
+    detail::HandlePtr consumer = detail::new_reader(bootstrap_servers, extra);
     rd_kafka_t* rk = consumer.get();
     const int timeout_ms = static_cast<int>(timeout.count());
-    const std::vector<std::int32_t> ids = impl_->partitions(rk, topic, timeout_ms);
+    const std::vector<std::int32_t> ids = detail::partitions(rk, topic, timeout_ms);
 
-    // Read each partition from offset 0 up to the high watermark seen now.
+    // Read each partition from its low watermark up to the high watermark seen now.
     detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(ids.size())));
     std::size_t remaining = 0;
     std::vector<std::int64_t> ends;
@@ -183,13 +197,12 @@ std::vector<std::string> EmbeddedCluster::read_all(const std::string& topic, std
     while (remaining > 0) {
         if (std::chrono::steady_clock::now() >= deadline) {
             rd_kafka_consumer_close(rk);
-            throw std::runtime_error("kafka_log::EmbeddedCluster: read_all('" + topic + "') timed out after " +
+            throw std::runtime_error("kafka_log::read_topic('" + topic + "') timed out after " +
                                      std::to_string(payloads.size()) + " records");
         }
         detail::MessagePtr m(rd_kafka_consumer_poll(rk, 100));
         if (!m) continue;
-        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) continue;
-        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // transient: keep polling until the deadline
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // EOF or transient: poll on until the deadline
         std::size_t index = 0;
         while (index < ids.size() && ids[index] != m->partition) ++index;
         if (index == ids.size() || done[index] || m->offset >= ends[index]) continue;
