@@ -77,6 +77,9 @@ public:
 
     /// \brief The effective configuration (defaults included), secrets as `***`.
     std::string redacted_config() const;
+    /// \brief True after librdkafka reported every broker down, until a record is delivered
+    /// again. A cluster state handler installed while it is true is told so at once.
+    bool cluster_unreachable() const noexcept;
     /// \brief Records accepted and not yet reported.
     std::uint64_t in_flight() const noexcept;
 

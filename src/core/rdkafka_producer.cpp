@@ -92,12 +92,21 @@ public:
     void set_cluster_state_handler(ClusterStateHandler handler) {
         std::lock_guard lock(handler_mutex_);
         state_handler_ = std::move(handler);
+        // librdkafka says "all brokers down" once per transition: a handler installed after
+        // it (the cluster was down at start-up) must still learn it.
+        if (state_handler_ && unreachable_reported_.load(std::memory_order_acquire)) {
+            try {
+                state_handler_(ClusterState::unreachable);
+            } catch (...) {
+            }
+        }
     }
     ProduceStatus produce(const MessageView& message);
     bool flush(std::chrono::milliseconds timeout);
     void close(std::chrono::milliseconds timeout);
     std::string redacted_config() const { return config_.redacted(); }
     std::uint64_t in_flight() const noexcept { return in_flight_.load(std::memory_order_acquire); }
+    bool cluster_unreachable() const noexcept { return unreachable_reported_.load(std::memory_order_acquire); }
     const RdKafkaOptions& options() const noexcept { return options_; }
 
 private:
@@ -408,5 +417,6 @@ bool RdKafkaProducer::flush(std::chrono::milliseconds timeout) { return impl_->f
 void RdKafkaProducer::close(std::chrono::milliseconds timeout) { impl_->close(timeout); }
 std::string RdKafkaProducer::redacted_config() const { return impl_->redacted_config(); }
 std::uint64_t RdKafkaProducer::in_flight() const noexcept { return impl_->in_flight(); }
+bool RdKafkaProducer::cluster_unreachable() const noexcept { return impl_->cluster_unreachable(); }
 
 }  // namespace kafka_log

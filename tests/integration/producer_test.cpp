@@ -138,5 +138,19 @@ TEST(RdKafkaProducerTest, ReportsClusterUnreachableAndReachableAgain) {
     EXPECT_EQ(producer.in_flight(), 0u);
 }
 
+TEST(RdKafkaProducerTest, HandlerInstalledAfterTheClusterWasFoundDownIsToldAtOnce) {
+    EmbeddedCluster cluster;
+    cluster.set_broker_down(1);
+    ClientLog log;
+    RdKafkaProducer producer(test_config(cluster, 1000), log.options());
+    ASSERT_TRUE(wait_until([&] { return producer.cluster_unreachable(); }, 20s));
+    std::atomic<int> unreachable{0};
+    producer.set_cluster_state_handler([&](ClusterState s) {
+        if (s == ClusterState::unreachable) ++unreachable;
+    });
+    EXPECT_EQ(unreachable.load(), 1) << "told during set_cluster_state_handler";
+    producer.close(0ms);
+}
+
 }  // namespace
 }  // namespace kafka_log::test
