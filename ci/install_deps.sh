@@ -11,6 +11,7 @@ packages=(
   libgoogle-glog-dev
   googletest libgtest-dev libgmock-dev
   libbenchmark-dev
+  nlohmann-json3-dev
 )
 
 missing=()

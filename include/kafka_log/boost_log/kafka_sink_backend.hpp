@@ -24,7 +24,7 @@ struct SinkOptions {
     /// Name of the attribute whose value becomes the Kafka message key (records with the
     /// same key land on the same partition, in order). Empty, or the attribute absent on a
     /// record: the record has no key. String and integer attribute values are supported.
-    std::string key_attribute;
+    std::string key_attribute{};
     /// How long `flush()` (called by `boost::log::core::flush()`) waits for Kafka.
     std::chrono::milliseconds flush_timeout{5000};
 };

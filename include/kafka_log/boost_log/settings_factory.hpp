@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// \file
+/// \brief `Destination=Kafka` in Boost.Log settings files.
+
+#include <memory>
+#include <string_view>
+
+#include "kafka_log/embedded_cluster.hpp"
+#include "kafka_log/export.hpp"
+
+namespace kafka_log {
+
+/// \brief Registers a Boost.Log sink factory so that settings files (`init_from_stream`,
+/// `init_from_settings`) can declare Kafka sinks:
+///
+/// \code
+///   [Sinks.Kafka]
+///   Destination=Kafka
+///   Brokers="broker1:9092,broker2:9092"   # or "embedded": an in-process cluster, for demos
+///   Topic=app-logs
+///   Fallback="/var/log/app/kafka-fallback.log"   # default: stderr
+///   FallbackRotationSize=104857600        # bytes; default: no rotation
+///   FallbackMaxFiles=5
+///   Format=json                           # or any Boost.Log format string (default: json)
+///   Filter="%Severity% >= info"
+///   KeyAttribute=TraceID
+///   Asynchronous=false                    # true: asynchronous_sink with a bounded queue
+///   ProducerConfigFile="/etc/app/kafka.properties"
+///   Producer.linger.ms=5                  # any librdkafka property; overrides the file
+///   FlushTimeout=5000                     # ms that core::flush() waits for Kafka
+///   CloseTimeout=5000                     # ms a removed sink's writer waits before purging
+/// \endcode
+///
+/// Call it once, before parsing the settings. It also registers Boost's simple filter and
+/// formatter factories for a `Severity` attribute of type `boost::log::trivial::severity_level`
+/// (an application with a severity type of its own registers that afterwards). An unknown parameter, a bad value (a producer
+/// property librdkafka rejects, an unreadable ProducerConfigFile or Fallback, a bad Format or
+/// Filter) or a missing `Brokers`/`Topic` throws Boost's `invalid_value`/`missing_value`
+/// (or Boost's `parse_error` for Format/Filter), naming the parameter and the sink section
+/// (Boost does not tell a factory the section's name: it is identified by its
+/// Destination and Topic).
+///
+/// Shutdown loses nothing: `boost::log::core::get()->flush()` waits for Kafka, then
+/// `remove_all_sinks()` closes each writer (what is left goes to the fallback).
+///
+/// \param destination the `Destination=` value that selects this factory.
+KAFKA_LOG_EXPORT void register_boost_log_factory(std::string_view destination = "Kafka");
+
+/// \brief The cluster that sinks with `Brokers=embedded` write to, or null when none is
+/// running. It lives while a sink uses it or a caller holds it.
+KAFKA_LOG_EXPORT std::shared_ptr<EmbeddedCluster> settings_embedded_cluster();
+
+}  // namespace kafka_log

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "kafka_log/json_encoder.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <charconv>
+#include <cmath>
+#include <ctime>
+#include <mutex>
+
+namespace kafka_log {
+
+namespace {
+
+constexpr char hex_digits[] = "0123456789abcdef";
+constexpr std::string_view replacement = "\xEF\xBF\xBD";  // U+FFFD
+
+/// Length of the valid UTF-8 sequence at the start of `s` (RFC 3629: no overlongs, no
+/// surrogates, nothing above U+10FFFF), or 0 when it is not one.
+std::size_t utf8_sequence(std::string_view s) noexcept {
+    const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    const unsigned char c = b(0);
+    const auto cont = [&](std::size_t i) { return i < s.size() && (b(i) & 0xC0) == 0x80; };
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (s.size() < 3 || !cont(1) || !cont(2)) return 0;
+        if (c == 0xE0 && b(1) < 0xA0) return 0;  // overlong
+        if (c == 0xED && b(1) > 0x9F) return 0;  // UTF-16 surrogate
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (s.size() < 4 || !cont(1) || !cont(2) || !cont(3)) return 0;
+        if (c == 0xF0 && b(1) < 0x90) return 0;  // overlong
+        if (c == 0xF4 && b(1) > 0x8F) return 0;  // above U+10FFFF
+        return 4;
+    }
+    return 0;
+}
+
+}  // namespace
+
+void JsonEncoder::append_escaped(std::string& out, std::string_view value) {
+    std::size_t plain_start = 0;
+    std::size_t i = 0;
+    const auto flush_plain = [&] { out.append(value.data() + plain_start, i - plain_start); };
+    while (i < value.size()) {
+        const auto c = static_cast<unsigned char>(value[i]);
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+            ++i;
+            continue;
+        }
+        if (c >= 0x80) {
+            const std::size_t n = utf8_sequence(value.substr(i));
+            if (n != 0) {
+                i += n;
+                continue;
+            }
+            flush_plain();
+            out.append(replacement);
+            ++i;
+            plain_start = i;
+            continue;
+        }
+        flush_plain();
+        switch (c) {
+            case '"': out.append("\\\""); break;
+            case '\\': out.append("\\\\"); break;
+            case '\n': out.append("\\n"); break;
+            case '\r': out.append("\\r"); break;
+            case '\t': out.append("\\t"); break;
+            case '\b': out.append("\\b"); break;
+            case '\f': out.append("\\f"); break;
+            default: {
+                const char escaped[] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xF]};
+                out.append(escaped, sizeof escaped);
+            }
+        }
+        ++i;
+        plain_start = i;
+    }
+    flush_plain();
+}
+
+void JsonEncoder::append_rfc3339(std::string& out, std::chrono::system_clock::time_point t, bool utc) {
+    using namespace std::chrono;
+    const auto ms_since_epoch = duration_cast<milliseconds>(t.time_since_epoch()).count();
+    std::int64_t seconds = ms_since_epoch / 1000;
+    int millis = static_cast<int>(ms_since_epoch % 1000);
+    if (millis < 0) {
+        millis += 1000;
+        --seconds;
+    }
+    const std::time_t tt = static_cast<std::time_t>(seconds);
+    std::tm tm{};
+    long offset = 0;
+    if (utc) {
+        ::gmtime_r(&tt, &tm);
+    } else {
+        ::localtime_r(&tt, &tm);
+        offset = tm.tm_gmtoff;
+    }
+    char buf[40];
+    const char sign = offset < 0 ? '-' : '+';
+    const long abs_offset = offset < 0 ? -offset : offset;
+    const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03d%c%02ld:%02ld", tm.tm_year + 1900,
+                                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis, sign,
+                                abs_offset / 3600, (abs_offset % 3600) / 60);
+    if (n > 0) out.append(buf, static_cast<std::size_t>(n));
+}
+
+std::string JsonEncoder::next_record_id() {
+    static const std::string prefix = [] {
+        char host[256] = {};
+        if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "unknown");
+        return std::string(host) + "-" + std::to_string(::getpid()) + "-";
+    }();
+    static std::atomic<std::uint64_t> sequence{0};
+    return prefix + std::to_string(sequence.fetch_add(1, std::memory_order_relaxed));
+}
+
+void JsonEncoder::before_value() {
+    if (after_key_) {
+        after_key_ = false;
+        return;
+    }
+    if (depth_ > 0 && depth_ <= 64) {
+        const std::uint64_t bit = std::uint64_t{1} << (depth_ - 1);
+        if (has_element_ & bit) out_.push_back(',');
+        has_element_ |= bit;
+    }
+}
+
+void JsonEncoder::open(char c) {
+    before_value();
+    out_.push_back(c);
+    ++depth_;
+    if (depth_ <= 64) has_element_ &= ~(std::uint64_t{1} << (depth_ - 1));
+}
+
+void JsonEncoder::close(char c) {
+    out_.push_back(c);
+    if (depth_ > 0) --depth_;
+}
+
+void JsonEncoder::key(std::string_view name) {
+    before_value();
+    out_.push_back('"');
+    append_escaped(out_, name);
+    out_.append("\":");
+    after_key_ = true;
+}
+
+void JsonEncoder::string(std::string_view value) {
+    before_value();
+    out_.push_back('"');
+    append_escaped(out_, value);
+    out_.push_back('"');
+}
+
+void JsonEncoder::number(std::int64_t value) {
+    before_value();
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, value);
+    out_.append(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
+void JsonEncoder::number(std::uint64_t value) {
+    before_value();
+    char buf[24];
+    const auto r = std::to_chars(buf, buf + sizeof buf, value);
+    out_.append(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
+void JsonEncoder::number(double value) {
+    if (std::isnan(value)) return string("NaN");
+    if (std::isinf(value)) return string(value > 0 ? "Infinity" : "-Infinity");
+    before_value();
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, value);
+    out_.append(buf, static_cast<std::size_t>(r.ptr - buf));
+}
+
+void JsonEncoder::boolean(bool value) {
+    before_value();
+    out_.append(value ? "true" : "false");
+}
+
+void JsonEncoder::null() {
+    before_value();
+    out_.append("null");
+}
+
+void JsonEncoder::time(std::chrono::system_clock::time_point t, bool utc) {
+    before_value();
+    out_.push_back('"');
+    append_rfc3339(out_, t, utc);
+    out_.push_back('"');
+}
+
+}  // namespace kafka_log

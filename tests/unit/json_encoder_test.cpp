@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "kafka_log/json_encoder.hpp"
+
+#include <limits>
+#include <random>
+#include <regex>
+#include <set>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace kafka_log {
+namespace {
+
+using ::testing::MatchesRegex;
+
+std::string escaped(std::string_view s) {
+    std::string out;
+    JsonEncoder::append_escaped(out, s);
+    return out;
+}
+
+TEST(JsonEncoderTest, GoldenObjectWithEveryValueKind) {
+    std::string out;
+    JsonEncoder json(out);
+    json.begin_object();
+    json.key("level");
+    json.string("info");
+    json.key("Answer");
+    json.number(42);
+    json.key("Negative");
+    json.number(std::int64_t{-7});
+    json.key("Big");
+    json.number(std::numeric_limits<std::uint64_t>::max());
+    json.key("Ratio");
+    json.number(0.25);
+    json.key("ok");
+    json.boolean(true);
+    json.key("none");
+    json.null();
+    json.key("scopes");
+    json.begin_array();
+    json.string("main");
+    json.string("handle");
+    json.begin_object();
+    json.end_object();
+    json.end_array();
+    json.key("empty");
+    json.begin_array();
+    json.end_array();
+    json.end_object();
+    EXPECT_EQ(out,
+              R"({"level":"info","Answer":42,"Negative":-7,"Big":18446744073709551615,"Ratio":0.25,)"
+              R"("ok":true,"none":null,"scopes":["main","handle",{}],"empty":[]})");
+}
+
+TEST(JsonEncoderTest, EscapesQuotesBackslashesAndControlCharacters) {
+    EXPECT_EQ(escaped("a\"b\\c"), R"(a\"b\\c)");
+    EXPECT_EQ(escaped("line1\nline2\r\t\b\f"), R"(line1\nline2\r\t\b\f)");
+    EXPECT_EQ(escaped(std::string("\x00\x01\x1f", 3)), R"(\u0000\u0001\u001f)");
+    EXPECT_EQ(escaped("\x7f"), "\x7f") << "DEL needs no escape in JSON";
+}
+
+TEST(JsonEncoderTest, KeepsValidUtf8AndReplacesInvalidWithReplacementCharacter) {
+    EXPECT_EQ(escaped("h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80"), "h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80");
+    const std::string fffd = "\xEF\xBF\xBD";
+    EXPECT_EQ(escaped("\xFF"), fffd);
+    EXPECT_EQ(escaped("a\xC3"), "a" + fffd) << "truncated sequence";
+    EXPECT_EQ(escaped("\xC0\xAF"), fffd + fffd) << "overlong encoding";
+    EXPECT_EQ(escaped("\xED\xA0\x80"), fffd + fffd + fffd) << "UTF-16 surrogate";
+    EXPECT_EQ(escaped("\xF4\x90\x80\x80"), fffd + fffd + fffd + fffd) << "above U+10FFFF";
+    EXPECT_EQ(escaped("\x80x"), fffd + "x") << "stray continuation byte";
+}
+
+TEST(JsonEncoderTest, NonFiniteNumbersBecomeStrings) {
+    std::string out;
+    JsonEncoder json(out);
+    json.begin_array();
+    json.number(std::numeric_limits<double>::quiet_NaN());
+    json.number(std::numeric_limits<double>::infinity());
+    json.number(-std::numeric_limits<double>::infinity());
+    json.number(1e300);
+    json.end_array();
+    EXPECT_EQ(out, R"(["NaN","Infinity","-Infinity",1e+300])");
+    EXPECT_TRUE(nlohmann::json::accept(out));
+}
+
+TEST(JsonEncoderTest, Rfc3339WithMillisecondsAndOffset) {
+    // 2026-11-24T23:10:46.518Z
+    const std::chrono::system_clock::time_point t{std::chrono::milliseconds(1795561846518LL)};
+    std::string out;
+    JsonEncoder::append_rfc3339(out, t, true);
+    EXPECT_EQ(out, "2026-11-24T23:10:46.518+00:00");
+    out.clear();
+    JsonEncoder::append_rfc3339(out, t, false);
+    EXPECT_THAT(out, MatchesRegex(R"(^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.518[+-][0-9]{2}:[0-9]{2}$)"));
+    out.clear();
+    JsonEncoder::append_rfc3339(out, std::chrono::system_clock::time_point{std::chrono::milliseconds(-1)}, true);
+    EXPECT_EQ(out, "1969-12-31T23:59:59.999+00:00");
+}
+
+TEST(JsonEncoderTest, RecordIdsAreUniqueAndNameHostAndPid) {
+    std::set<std::string> ids;
+    for (int i = 0; i < 1000; ++i) ids.insert(JsonEncoder::next_record_id());
+    EXPECT_EQ(ids.size(), 1000u);
+    EXPECT_THAT(*ids.begin(), MatchesRegex(".+-" + std::to_string(::getpid()) + "-[0-9]+"));
+}
+
+// Random bytes in keys and values: a real JSON parser reads the line back, and valid UTF-8
+// input comes back unchanged.
+TEST(JsonEncoderTest, RandomBytesAlwaysGiveValidJsonOnOneLine) {
+    std::mt19937 rng(20261124);
+    std::uniform_int_distribution<int> byte(0, 255);
+    std::uniform_int_distribution<int> length(0, 64);
+    for (int round = 0; round < 5000; ++round) {
+        std::string key(static_cast<std::size_t>(length(rng)), '\0');
+        std::string value(static_cast<std::size_t>(length(rng)), '\0');
+        for (char& c : key) c = static_cast<char>(byte(rng));
+        for (char& c : value) c = static_cast<char>(byte(rng));
+        std::string out;
+        JsonEncoder json(out);
+        json.begin_object();
+        json.key("k:" + key);  // never equal to "n"
+        json.string(value);
+        json.key("n");
+        json.number(round);
+        json.end_object();
+        ASSERT_EQ(out.find('\n'), std::string::npos);
+        nlohmann::json parsed;
+        ASSERT_NO_THROW(parsed = nlohmann::json::parse(out)) << out;
+        ASSERT_EQ(parsed.size(), 2u);
+        ASSERT_EQ(parsed["n"], round);
+    }
+}
+
+TEST(JsonEncoderTest, ValidUtf8RoundTripsThroughAParser) {
+    std::mt19937 rng(7);
+    const std::vector<std::string> pieces = {"a", "\"", "\\", "\n", "\t", std::string(1, '\0'), "\x01", "\xC3\xA9",
+                                             "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "/", " ", "\x7f"};
+    std::uniform_int_distribution<std::size_t> pick(0, pieces.size() - 1);
+    for (int round = 0; round < 2000; ++round) {
+        std::string value;
+        for (int i = 0; i < 20; ++i) value += pieces[pick(rng)];
+        std::string out;
+        JsonEncoder json(out);
+        json.begin_array();
+        json.string(value);
+        json.end_array();
+        const auto parsed = nlohmann::json::parse(out);
+        ASSERT_EQ(parsed[0].get<std::string>(), value);
+    }
+}
+
+}  // namespace
+}  // namespace kafka_log

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "kafka_log/boost_log/json_formatter.hpp"
+
+#include <random>
+#include <sstream>
+#include <string>
+
+#include <boost/date_time/posix_time/posix_time.hpp>
+#include <boost/log/attributes/constant.hpp>
+#include <boost/log/attributes/current_thread_id.hpp>
+#include <boost/log/attributes/named_scope.hpp>
+#include <boost/log/core.hpp>
+#include <boost/log/expressions.hpp>
+#include <boost/log/sinks/sync_frontend.hpp>
+#include <boost/log/sinks/text_ostream_backend.hpp>
+#include <boost/log/sources/logger.hpp>
+#include <boost/log/sources/record_ostream.hpp>
+#include <boost/log/sources/severity_logger.hpp>
+#include <boost/log/trivial.hpp>
+#include <boost/core/null_deleter.hpp>
+#include <boost/make_shared.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace kafka_log {
+namespace {
+
+namespace logging = boost::log;
+namespace attrs = boost::log::attributes;
+using ::testing::HasSubstr;
+using ::testing::MatchesRegex;
+
+/// Formats records with a given formatter into lines, through a real Boost.Log sink.
+class JsonFormatterTest : public ::testing::Test {
+protected:
+    void use(logging::formatter formatter) {
+        auto backend = boost::make_shared<logging::sinks::text_ostream_backend>();
+        backend->add_stream(boost::shared_ptr<std::ostream>(&out_, boost::null_deleter()));
+        sink_ = boost::make_shared<logging::sinks::synchronous_sink<logging::sinks::text_ostream_backend>>(backend);
+        sink_->set_formatter(std::move(formatter));
+        logging::core::get()->add_sink(sink_);
+    }
+    void TearDown() override { logging::core::get()->remove_all_sinks(); }
+    std::string take() {
+        std::string s = out_.str();
+        out_.str("");
+        if (!s.empty() && s.back() == '\n') s.pop_back();
+        return s;
+    }
+
+    std::ostringstream out_;
+    boost::shared_ptr<logging::sinks::synchronous_sink<logging::sinks::text_ostream_backend>> sink_;
+};
+
+const boost::posix_time::ptime fixed_time(boost::gregorian::date(2026, 11, 24),
+                                          boost::posix_time::time_duration(23, 10, 46) +
+                                              boost::posix_time::milliseconds(518));
+
+TEST_F(JsonFormatterTest, GoldenRecord) {
+    use(json_formatter(JsonOptions{.time_attribute_is_utc = true}));
+    logging::sources::severity_logger<logging::trivial::severity_level> logger;
+    logger.add_attribute("TimeStamp", attrs::constant<boost::posix_time::ptime>(fixed_time));
+    logger.add_attribute("Service", attrs::constant<std::string>("checkout"));
+    logger.add_attribute("Answer", attrs::constant<int>(42));
+    logger.add_attribute("Ratio", attrs::constant<double>(0.25));
+    logger.add_attribute("Cached", attrs::constant<bool>(false));
+    BOOST_LOG_SEV(logger, logging::trivial::info) << "order \"7\" placed";
+    EXPECT_EQ(take(),
+              R"({"level":"info","logtime":"2026-11-24T23:10:46.518+00:00","msg":"order \"7\" placed",)"
+              R"("Answer":42,"Cached":false,"Ratio":0.25,"Service":"checkout"})");
+}
+
+TEST_F(JsonFormatterTest, CustomKeysRecordIdAndIncludeExclude) {
+    use(json_formatter(JsonOptions{.level_key = "severity",
+                                   .time_key = "@timestamp",
+                                   .message_key = "message",
+                                   .record_id_key = "_id",
+                                   .include = {"Service", "Answer", "Dropped"},
+                                   .exclude = {"Dropped"}}));
+    logging::sources::severity_logger<logging::trivial::severity_level> logger;
+    logger.add_attribute("Service", attrs::constant<std::string>("checkout"));
+    logger.add_attribute("Answer", attrs::constant<unsigned long long>(18446744073709551615ULL));
+    logger.add_attribute("Dropped", attrs::constant<int>(1));
+    logger.add_attribute("NotIncluded", attrs::constant<int>(2));
+    BOOST_LOG_SEV(logger, logging::trivial::error) << "m";
+    const auto j = nlohmann::json::parse(take());
+    EXPECT_EQ(j["severity"], "error");
+    EXPECT_EQ(j["message"], "m");
+    EXPECT_TRUE(j.contains("@timestamp"));
+    EXPECT_THAT(j["_id"].get<std::string>(), MatchesRegex(".+-[0-9]+-[0-9]+"));
+    EXPECT_EQ(j["Service"], "checkout");
+    EXPECT_EQ(j["Answer"].get<unsigned long long>(), 18446744073709551615ULL);
+    EXPECT_FALSE(j.contains("Dropped"));
+    EXPECT_FALSE(j.contains("NotIncluded"));
+}
+
+TEST_F(JsonFormatterTest, ScopesThreadIdsTimesAndCollidingNames) {
+    use(json_formatter());
+    logging::core::get()->add_thread_attribute("Scope", attrs::named_scope());
+    logging::sources::logger logger;
+    logger.add_attribute("ThreadID", attrs::current_thread_id());
+    logger.add_attribute("msg", attrs::constant<std::string>("an attribute named like a key"));
+    logger.add_attribute("When", attrs::constant<boost::posix_time::ptime>(fixed_time));
+    {
+        BOOST_LOG_NAMED_SCOPE("outer");
+        BOOST_LOG_NAMED_SCOPE("inner");
+        BOOST_LOG(logger) << "scoped";
+    }
+    logging::core::get()->remove_thread_attribute(logging::core::get()->get_thread_attributes().find("Scope"));
+    const std::string line = take();
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_FALSE(j.contains("level")) << "no severity attribute, no level";
+    EXPECT_EQ(j["msg"], "scoped");
+    EXPECT_EQ(j["_msg"], "an attribute named like a key");
+    EXPECT_EQ(j["Scope"], nlohmann::json::array({"outer", "inner"}));
+    EXPECT_TRUE(j["ThreadID"].is_string());
+    EXPECT_THAT(j["When"].get<std::string>(), MatchesRegex(R"(2026-11-2[45]T[0-9:]{8}\.518\+00:00)"));
+    EXPECT_THAT(j["logtime"].get<std::string>(), MatchesRegex(R"([0-9-]{10}T[0-9:]{8}\.[0-9]{3}\+00:00)"));
+}
+
+enum class AppSeverity { debug, notice, alarm };
+
+struct Money {
+    long cents;
+};
+std::ostream& operator<<(std::ostream& os, const Money& m) { return os << m.cents / 100 << "." << m.cents % 100 << " EUR"; }
+struct Opaque {};
+
+TEST_F(JsonFormatterTest, UserSeverityTypeAndStreamedAndUnknownTypes) {
+    register_json_stream_type<Money>();
+    use(json_formatter_for<AppSeverity>(JsonOptions{.level_names = {"debug", "notice", "alarm"}}));
+    logging::sources::severity_logger<AppSeverity> logger;
+    logger.add_attribute("Price", attrs::constant<Money>(Money{1250}));
+    logger.add_attribute("Thing", attrs::constant<Opaque>(Opaque{}));
+    BOOST_LOG_SEV(logger, AppSeverity::alarm) << "custom";
+    const auto j = nlohmann::json::parse(take());
+    EXPECT_EQ(j["level"], "alarm");
+    EXPECT_EQ(j["Price"], "12.50 EUR");
+    EXPECT_THAT(j["Thing"].get<std::string>(), HasSubstr("Opaque"));
+}
+
+TEST_F(JsonFormatterTest, AnyMessageBytesGiveOneValidJsonLine) {
+    use(json_formatter());
+    logging::sources::severity_logger<logging::trivial::severity_level> logger;
+    std::mt19937 rng(42);
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (int round = 0; round < 2000; ++round) {
+        std::string message(static_cast<std::size_t>(round % 97), '\0');
+        for (char& c : message) c = static_cast<char>(byte(rng));
+        BOOST_LOG_SEV(logger, logging::trivial::warning) << message;
+        const std::string line = take();
+        ASSERT_EQ(line.find('\n'), std::string::npos);
+        nlohmann::json j;
+        ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << line;
+        ASSERT_EQ(j["level"], "warning");
+    }
+}
+
+}  // namespace
+}  // namespace kafka_log

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// Bad settings files: every mistake is a Boost.Log exception naming the parameter.
+#include "kafka_log/boost_log/settings_factory.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <boost/log/core.hpp>
+#include <boost/log/exceptions.hpp>
+#include <boost/log/utility/setup/from_stream.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "test_support.hpp"
+
+namespace kafka_log {
+namespace {
+
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+
+class SettingsFactoryTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() { register_boost_log_factory(); }
+    void TearDown() override { boost::log::core::get()->remove_all_sinks(); }
+
+    template <typename Exception>
+    std::string error_of(const std::string& section_body) {
+        std::istringstream in("[Sinks.Kafka]\nDestination=Kafka\n" + section_body);
+        try {
+            boost::log::init_from_stream(in);
+        } catch (const Exception& e) {
+            return e.what();
+        }
+        ADD_FAILURE() << "no exception of the expected type for:\n" << section_body;
+        return {};
+    }
+};
+
+TEST_F(SettingsFactoryTest, UnknownParameterIsNamedWithItsSection) {
+    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokerz=\"127.0.0.1:1\"\nTopic=t\n"),
+                AllOf(HasSubstr("unknown parameter 'Brokerz'"), HasSubstr("Destination=Kafka, Topic=t")));
+}
+
+TEST_F(SettingsFactoryTest, MissingTopicOrBrokersIsAMissingValue) {
+    EXPECT_THAT(error_of<boost::log::missing_value>("Brokers=\"127.0.0.1:1\"\n"), HasSubstr("'Topic' is required"));
+    EXPECT_THAT(error_of<boost::log::missing_value>("Topic=t\n"), HasSubstr("'Brokers' is required"));
+}
+
+TEST_F(SettingsFactoryTest, BadValuesAreNamed) {
+    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nAsynchronous=maybe\n"),
+                HasSubstr("'Asynchronous' must be true or false, got 'maybe'"));
+    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nFallbackRotationSize=big\n"),
+                HasSubstr("'FallbackRotationSize' must be a non-negative integer"));
+    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nFlushTimeout=-5\n"),
+                HasSubstr("'FlushTimeout'"));
+}
+
+TEST_F(SettingsFactoryTest, ProducerPropertyRejectedByLibrdkafkaIsNamed) {
+    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nProducer.linger.mss=5\n"),
+                AllOf(HasSubstr("Producer.linger.mss"), HasSubstr("No such configuration property")));
+}
+
+TEST_F(SettingsFactoryTest, SecretInARejectedProducerPropertyIsNotPrinted) {
+    EXPECT_THAT(error_of<boost::log::invalid_value>(
+                    "Brokers=\"127.0.0.1:1\"\nTopic=t\nProducer.ssl.key.password.typo=\"hunter2\"\n"),
+                AllOf(HasSubstr("Producer.ssl.key.password.typo"), ::testing::Not(HasSubstr("hunter2"))));
+}
+
+TEST_F(SettingsFactoryTest, UnreadableProducerConfigFileAndFallbackAreNamed) {
+    test::TempDir dir;
+    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nProducerConfigFile=\"" +
+                                                    (dir / "missing.properties").string() + "\"\n"),
+                AllOf(HasSubstr("ProducerConfigFile"), HasSubstr("missing.properties")));
+    std::ofstream(dir / "bad.properties") << "linger.ms=5\nnot a property\n";
+    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nProducerConfigFile=\"" +
+                                                    (dir / "bad.properties").string() + "\"\n"),
+                AllOf(HasSubstr("bad.properties:2"), HasSubstr("'not a property'")));
+    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nFallback=\"" +
+                                                    (dir / "no-such-dir" / "f.log").string() + "\"\n"),
+                AllOf(HasSubstr("Fallback"), HasSubstr("no-such-dir")));
+}
+
+}  // namespace
+}  // namespace kafka_log
