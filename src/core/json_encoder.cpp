@@ -6,6 +6,8 @@
 #include <atomic>
 #include <charconv>
 #include <cmath>
+#include <climits>
+#include <cstdio>
 #include <ctime>
 #include <mutex>
 
@@ -92,22 +94,42 @@ void JsonEncoder::append_rfc3339(std::string& out, std::chrono::system_clock::ti
         millis += 1000;
         --seconds;
     }
-    const std::time_t tt = static_cast<std::time_t>(seconds);
-    std::tm tm{};
-    long offset = 0;
-    if (utc) {
-        ::gmtime_r(&tt, &tm);
-    } else {
-        ::localtime_r(&tt, &tm);
-        offset = tm.tm_gmtoff;
+    // Records come in bursts within one second: the date and time up to the seconds, and
+    // the offset, are computed once per second per thread.
+    struct Cache {
+        std::int64_t seconds = INT64_MIN;
+        bool utc = true;
+        char prefix[64];   // 2026-11-24T23:10:46
+        char offset[32];   // +00:00
+        std::size_t prefix_len = 0;
+        std::size_t offset_len = 0;
+    };
+    thread_local Cache cache;
+    if (cache.seconds != seconds || cache.utc != utc) {
+        const std::time_t tt = static_cast<std::time_t>(seconds);
+        std::tm tm{};
+        long gmtoff = 0;
+        if (utc) {
+            ::gmtime_r(&tt, &tm);
+        } else {
+            ::localtime_r(&tt, &tm);
+            gmtoff = tm.tm_gmtoff;
+        }
+        const int p = std::snprintf(cache.prefix, sizeof cache.prefix, "%04d-%02d-%02dT%02d:%02d:%02d",
+                                    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        const long abs_offset = gmtoff < 0 ? -gmtoff : gmtoff;
+        const int o = std::snprintf(cache.offset, sizeof cache.offset, "%c%02ld:%02ld", gmtoff < 0 ? '-' : '+',
+                                    abs_offset / 3600, (abs_offset % 3600) / 60);
+        cache.prefix_len = p > 0 ? static_cast<std::size_t>(p) : 0;
+        cache.offset_len = o > 0 ? static_cast<std::size_t>(o) : 0;
+        cache.seconds = seconds;
+        cache.utc = utc;
     }
-    char buf[40];
-    const char sign = offset < 0 ? '-' : '+';
-    const long abs_offset = offset < 0 ? -offset : offset;
-    const int n = std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03d%c%02ld:%02ld", tm.tm_year + 1900,
-                                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis, sign,
-                                abs_offset / 3600, (abs_offset % 3600) / 60);
-    if (n > 0) out.append(buf, static_cast<std::size_t>(n));
+    const char fraction[4] = {'.', static_cast<char>('0' + millis / 100), static_cast<char>('0' + millis / 10 % 10),
+                              static_cast<char>('0' + millis % 10)};
+    out.append(cache.prefix, cache.prefix_len);
+    out.append(fraction, 4);
+    out.append(cache.offset, cache.offset_len);
 }
 
 std::string JsonEncoder::next_record_id() {
