@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <kafka_log/boost_log/kafka_sink_backend.hpp>
+#include <kafka_log/glog/glog_kafka_sink.hpp>
 #include <kafka_log/kafka_writer.hpp>
 #include <kafka_log/mocks/gmock_async_producer.hpp>
 #include <kafka_log/mocks/mock_async_producer.hpp>
@@ -47,4 +48,20 @@ TEST(ConsumerTest, GMockProducerIsUsable) {
     testing::NiceMock<kafka_log::mocks::GMockAsyncProducer> producer;
     EXPECT_CALL(producer, produce).WillOnce(testing::Return(kafka_log::ProduceStatus::too_large));
     EXPECT_EQ(producer.produce({"t", "", "x"}), kafka_log::ProduceStatus::too_large);
+}
+
+TEST(ConsumerTest, GlogSinkFeedsTheWriter) {
+    auto producer = std::make_shared<kafka_log::mocks::MockAsyncProducer>();
+    producer->expect_input_and_succeed();
+    std::ostringstream fallback_text;
+    auto writer = std::make_shared<kafka_log::KafkaWriter>(
+        producer, std::make_shared<kafka_log::StreamFallback>(fallback_text), kafka_log::WriterOptions{.topic = "consumer"});
+    kafka_log::GlogKafkaSink sink(writer);
+    {
+        kafka_log::ScopedGlogSink scoped(sink);
+        LOG(INFO) << "from glog";
+    }
+    writer->close(std::chrono::seconds(1));
+    EXPECT_EQ(writer->stats().delivered, 1u);
+    EXPECT_NE(producer->produced().at(0).payload.find("\"msg\":\"from glog\""), std::string::npos);
 }
