@@ -13,9 +13,7 @@
 #include <boost/log/attributes/current_process_id.hpp>
 #include <boost/log/attributes/current_thread_id.hpp>
 #include <boost/log/attributes/named_scope.hpp>
-#include <boost/log/attributes/value_visitation.hpp>
 #include <boost/log/utility/formatting_ostream.hpp>
-#include <boost/mpl/vector.hpp>
 
 namespace kafka_log {
 namespace detail {
@@ -70,13 +68,6 @@ Clock::time_point to_time_point(const boost::posix_time::ptime& t, bool is_utc) 
 
 // --- attribute values -------------------------------------------------------------------
 
-using string_types = boost::mpl::vector<std::string, const char*, boost::log::string_literal, char, bool>;
-using integer_types = boost::mpl::vector<signed char, unsigned char, short, unsigned short, int, unsigned int, long,
-                                         unsigned long, long long, unsigned long long>;
-using other_types = boost::mpl::vector<float, double, long double, boost::posix_time::ptime,
-                                       boost::log::trivial::severity_level, boost::log::attributes::named_scope_list,
-                                       boost::log::aux::thread::id, boost::log::aux::process::id>;
-
 template <typename T>
 std::string through_stream(const T& value) {
     std::ostringstream os;
@@ -126,15 +117,80 @@ struct ValueWriter {
         for (const auto& scope : scopes) json->string(std::string_view(scope.scope_name.c_str(), scope.scope_name.size()));
         json->end_array();
     }
-    void operator()(const boost::log::aux::thread::id& v) const { json->string(through_stream(v)); }
-    void operator()(const boost::log::aux::process::id& v) const { json->string(through_stream(v)); }
+    void operator()(const boost::log::aux::thread::id& v) const {
+        // Records of a thread are mostly formatted on that thread: keep its id's text.
+        thread_local boost::log::aux::thread::id last{};
+        thread_local std::string text;
+        if (text.empty() || !(v == last)) {
+            text = through_stream(v);
+            last = v;
+        }
+        json->string(text);
+    }
+    void operator()(const boost::log::aux::process::id& v) const {
+        thread_local boost::log::aux::process::id last{};
+        thread_local std::string text;
+        if (text.empty() || !(v == last)) {
+            text = through_stream(v);
+            last = v;
+        }
+        json->string(text);
+    }
 };
 
+/// Writes `value` if its type is `T`; false otherwise.
+using Renderer = bool (*)(JsonEncoder&, const JsonOptions&, const boost::log::attribute_value&);
+
+template <typename T>
+bool render(JsonEncoder& json, const JsonOptions& options, const boost::log::attribute_value& value) {
+    const auto v = value.extract<T>();
+    if (!v) return false;
+    ValueWriter{&json, &options}(v.get());
+    return true;
+}
+
+struct KnownType {
+    boost::typeindex::type_index type;
+    Renderer renderer;
+};
+
+template <typename... T>
+std::vector<KnownType> known_types() {
+    return {KnownType{boost::typeindex::type_id<T>(), &render<T>}...};
+}
+
+/// The renderer of a value's type: a per-thread cache keyed by the type_info address (a pointer
+/// compare), filled from the table of supported types on first sight. Boost's visitation over
+/// a type list would compare type names on every value.
+Renderer renderer_for(const boost::log::attribute_value& value) {
+    static const std::vector<KnownType> table =
+        known_types<std::string, int, long long, unsigned, unsigned long long, double, bool, const char*,
+                    boost::log::string_literal, char, signed char, unsigned char, short, unsigned short, long,
+                    unsigned long, float, long double, boost::posix_time::ptime, boost::log::trivial::severity_level,
+                    boost::log::attributes::named_scope_list, boost::log::aux::thread::id,
+                    boost::log::aux::process::id>();
+    struct Entry {
+        const std::type_info* type;
+        Renderer renderer;
+    };
+    thread_local std::vector<Entry> cache;
+    const std::type_info& type = value.get_type().type_info();
+    for (const Entry& e : cache) {
+        if (e.type == &type) return e.renderer;
+    }
+    Renderer found = nullptr;
+    for (const KnownType& k : table) {
+        if (k.type == value.get_type()) {
+            found = k.renderer;
+            break;
+        }
+    }
+    if (cache.size() < 64) cache.push_back(Entry{&type, found});
+    return found;
+}
+
 void write_value(JsonEncoder& json, const JsonOptions& options, const boost::log::attribute_value& value) {
-    const ValueWriter writer{&json, &options};
-    if (boost::log::visit<string_types>(value, writer)) return;
-    if (boost::log::visit<integer_types>(value, writer)) return;
-    if (boost::log::visit<other_types>(value, writer)) return;
+    if (Renderer r = renderer_for(value); r != nullptr && r(json, options, value)) return;
     {
         StreamRegistry& registry = stream_registry();
         std::shared_lock lock(registry.mutex);
@@ -148,6 +204,16 @@ void write_value(JsonEncoder& json, const JsonOptions& options, const boost::log
         }
     }
     json.string("<" + value.get_type().pretty_name() + ">");
+}
+
+/// An attribute's name without Boost's repository lock: a per-thread cache by name id (the
+/// repository's strings never move).
+std::string_view name_of(const boost::log::attribute_name& name) {
+    thread_local std::vector<const std::string*> names;
+    const auto id = name.id();
+    if (id >= names.size()) names.resize(id + 1, nullptr);
+    if (names[id] == nullptr) names[id] = &name.string();
+    return *names[id];
 }
 
 // --- the formatter ----------------------------------------------------------------------
@@ -200,7 +266,7 @@ public:
 
         for (const auto& [name, value] : values) {
             if (name == severity_name_ || name == time_name_ || name == message_name_) continue;
-            const std::string& text = name.string();
+            const std::string_view text = name_of(name);
             if (!o.include.empty() && std::find(o.include.begin(), o.include.end(), text) == o.include.end()) continue;
             if (std::find(o.exclude.begin(), o.exclude.end(), text) != o.exclude.end()) continue;
             attributes.emplace_back(text, &value);

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <cmath>
@@ -43,16 +44,22 @@ std::size_t utf8_sequence(std::string_view s) noexcept {
 
 }  // namespace
 
+/// Bytes that end a run of plain ASCII: control characters, '"', '\\' and every non-ASCII byte.
+constexpr auto special_bytes = [] {
+    std::array<bool, 256> table{};
+    for (int c = 0; c < 256; ++c) table[static_cast<std::size_t>(c)] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+    return table;
+}();
+
 void JsonEncoder::append_escaped(std::string& out, std::string_view value) {
     std::size_t plain_start = 0;
     std::size_t i = 0;
     const auto flush_plain = [&] { out.append(value.data() + plain_start, i - plain_start); };
+    const auto* bytes = reinterpret_cast<const unsigned char*>(value.data());
     while (i < value.size()) {
-        const auto c = static_cast<unsigned char>(value[i]);
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
-            ++i;
-            continue;
-        }
+        while (i < value.size() && !special_bytes[bytes[i]]) ++i;  // the common case: plain text
+        if (i == value.size()) break;
+        const auto c = bytes[i];
         if (c >= 0x80) {
             const std::size_t n = utf8_sequence(value.substr(i));
             if (n != 0) {

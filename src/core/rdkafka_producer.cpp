@@ -11,6 +11,7 @@
 #include <shared_mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "../detail/callback_scope.hpp"
 #include "../detail/rdkafka_handles.hpp"
@@ -132,8 +133,14 @@ private:
     ClusterStateHandler state_handler_;
     std::atomic<bool> unreachable_reported_{false};
 
+    struct TopicEntry {
+        std::string name;
+        rd_kafka_topic_t* handle;
+    };
     std::shared_mutex topics_mutex_;
     std::map<std::string, TopicPtr, std::less<>> topics_;
+    std::vector<std::unique_ptr<TopicEntry>> topic_entries_;  // guarded by topics_mutex_
+    std::atomic<const TopicEntry*> last_topic_{nullptr};
 
     std::atomic<bool> closed_{false};
     std::atomic<int> producing_{0};  // produce() calls between their closed_ check and return
@@ -302,6 +309,11 @@ void RdKafkaProducerImpl::poll_loop() noexcept {
 // --- producing ------------------------------------------------------------------------
 
 rd_kafka_topic_t* RdKafkaProducerImpl::topic_handle(std::string_view name) {
+    // Fast path: a writer produces to one topic; its entry is published once and read with
+    // a plain load (no lock, no shared cache line written).
+    if (const TopicEntry* last = last_topic_.load(std::memory_order_acquire); last && last->name == name) {
+        return last->handle;
+    }
     {
         std::shared_lock lock(topics_mutex_);
         const auto it = topics_.find(name);
@@ -313,7 +325,11 @@ rd_kafka_topic_t* RdKafkaProducerImpl::topic_handle(std::string_view name) {
     std::string key(name);
     TopicPtr handle(rd_kafka_topic_new(rk_.get(), key.c_str(), nullptr));
     if (!handle) return nullptr;
-    return topics_.emplace(std::move(key), std::move(handle)).first->second.get();
+    rd_kafka_topic_t* raw = topics_.emplace(key, std::move(handle)).first->second.get();
+    // Entries live until the producer is destroyed, so a published pointer never dangles.
+    topic_entries_.push_back(std::make_unique<TopicEntry>(TopicEntry{std::move(key), raw}));
+    last_topic_.store(topic_entries_.back().get(), std::memory_order_release);
+    return raw;
 }
 
 ProduceStatus RdKafkaProducerImpl::produce(const MessageView& message) {

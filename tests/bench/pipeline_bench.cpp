@@ -1,0 +1,433 @@
+// SPDX-License-Identifier: Apache-2.0
+// The hot path, with its baselines in the same binary and the same (embedded) cluster:
+//   raw librdkafka producev, Boost.Log's synchronous text file sink, a record Boost.Log's core
+//   filters out — against kafka_log through Boost.Log with the real producer (1 and 2 threads),
+//   with the mock, with the cluster down (breaker open, file fallback), and filtered by
+//   AtomicLevel. Every benchmark reports allocations per record on the calling thread and RSS.
+//   Throughput (10 threads) and memory (1 000 000 records, cluster down / up) come last.
+//
+//   kafka_log_bench [google benchmark flags]      (ci/bench.sh runs it and writes RESULTS.md)
+
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+#include <boost/log/attributes/clock.hpp>
+#include <boost/log/attributes/constant.hpp>
+#include <boost/log/core.hpp>
+#include <boost/log/expressions.hpp>
+#include <boost/log/sinks/sync_frontend.hpp>
+#include <boost/log/sinks/text_file_backend.hpp>
+#include <boost/log/sinks/unlocked_frontend.hpp>
+#include <boost/log/sources/record_ostream.hpp>
+#include <boost/log/sources/severity_logger.hpp>
+#include <boost/log/support/date_time.hpp>
+#include <boost/log/trivial.hpp>
+#include <boost/make_shared.hpp>
+
+#include "bench_support.hpp"
+#include "kafka_log/boost_log/atomic_level.hpp"
+#include "kafka_log/boost_log/json_formatter.hpp"
+#include "kafka_log/boost_log/kafka_sink_backend.hpp"
+#include "kafka_log/embedded_cluster.hpp"
+#include "kafka_log/kafka_writer.hpp"
+#include "kafka_log/mocks/mock_async_producer.hpp"
+#include "kafka_log/rdkafka_producer.hpp"
+
+// --- allocation counter: malloc interposed for the whole process -----------------------------
+extern "C" {
+void* __libc_malloc(std::size_t);
+void* __libc_calloc(std::size_t, std::size_t);
+void* __libc_realloc(void*, std::size_t);
+}
+namespace {
+__thread std::uint64_t t_allocations __attribute__((tls_model("initial-exec"))) = 0;
+}
+extern "C" void* malloc(std::size_t n) {
+    ++t_allocations;
+    return __libc_malloc(n);
+}
+extern "C" void* calloc(std::size_t a, std::size_t b) {
+    ++t_allocations;
+    return __libc_calloc(a, b);
+}
+extern "C" void* realloc(void* p, std::size_t n) {
+    ++t_allocations;
+    return __libc_realloc(p, n);
+}
+std::uint64_t kafka_log::bench::thread_allocations() noexcept { return t_allocations; }
+
+namespace {
+
+namespace logging = boost::log;
+namespace sinks = boost::log::sinks;
+namespace expr = boost::log::expressions;
+using level = logging::trivial::severity_level;
+using namespace std::chrono_literals;
+using kafka_log::bench::thread_allocations;
+
+// --- the cluster, in a child process ---------------------------------------------------------
+
+std::string g_bootstrap;
+pid_t g_cluster_pid = 0;
+
+/// Forks before any thread exists; the child runs an EmbeddedCluster until its stdin closes.
+void start_cluster_process() {
+    int to_parent[2];
+    int to_child[2];
+    if (::pipe(to_parent) != 0 || ::pipe(to_child) != 0) std::abort();
+    g_cluster_pid = ::fork();
+    if (g_cluster_pid == 0) {
+        ::close(to_parent[0]);
+        ::close(to_child[1]);
+        kafka_log::EmbeddedCluster cluster(1);
+        const std::string bootstrap = cluster.bootstrap_servers() + "\n";
+        if (::write(to_parent[1], bootstrap.data(), bootstrap.size()) < 0) std::_Exit(1);
+        char c;
+        while (::read(to_child[0], &c, 1) > 0) {
+        }
+        std::_Exit(0);
+    }
+    ::close(to_parent[1]);
+    ::close(to_child[0]);
+    char buf[256];
+    const ssize_t n = ::read(to_parent[0], buf, sizeof buf);
+    if (n <= 1) std::abort();
+    g_bootstrap.assign(buf, static_cast<std::size_t>(n - 1));
+    // to_child[1] stays open for our lifetime: the child exits when we do.
+}
+
+/// Producer settings shared by the raw baseline and kafka_log: a queue large enough that the
+/// calling thread never sees queue_full in these runs.
+kafka_log::ProducerConfig producer_config(const std::string& bootstrap) {
+    return kafka_log::ProducerConfig{{"bootstrap.servers", bootstrap},
+                                     {"linger.ms", "5"},
+                                     {"queue.buffering.max.messages", "2000000"},
+                                     {"queue.buffering.max.kbytes", "2097151"},
+                                     {"reconnect.backoff.max.ms", "500"}};
+}
+
+// --- the record ----------------------------------------------------------------------------
+
+/// Timestamp, severity, message, two attributes.
+logging::sources::severity_logger<level> make_logger() {
+    logging::sources::severity_logger<level> logger;
+    logger.add_attribute("TimeStamp", logging::attributes::local_clock());
+    logger.add_attribute("Service", logging::attributes::constant<std::string>("checkout"));
+    logger.add_attribute("Answer", logging::attributes::constant<int>(42));
+    return logger;
+}
+
+void log_one(logging::sources::severity_logger<level>& logger) {
+    BOOST_LOG_SEV(logger, level::info) << "order placed for customer 1234";
+}
+
+/// The JSON line kafka_log makes of that record (the raw baseline produces the same bytes).
+std::string sample_json_line() {
+    return R"({"level":"info","logtime":"2026-11-24T23:10:46.518+00:00","msg":"order placed for customer 1234","Answer":42,"Service":"checkout"})";
+}
+
+void report(benchmark::State& state, std::uint64_t allocations) {
+    state.counters["allocs_per_record"] =
+        benchmark::Counter(static_cast<double>(allocations), benchmark::Counter::kAvgIterations);
+    state.counters["rss_MiB"] = benchmark::Counter(kafka_log::bench::rss_mib(), benchmark::Counter::kAvgThreads);
+}
+
+std::filesystem::path temp_file(const std::string& name) {
+    return std::filesystem::temp_directory_path() / ("kafka_log_bench-" + name + "-" + std::to_string(::getpid()));
+}
+
+// --- raw librdkafka --------------------------------------------------------------------------
+
+struct RawProducer {
+    RawProducer() {
+        char err[512];
+        rd_kafka_conf_t* conf = rd_kafka_conf_new();
+        const kafka_log::ProducerConfig config = producer_config(g_bootstrap);
+        for (const auto& [k, v] : config.properties()) {
+            rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err);
+        }
+        rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err);
+        rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+            if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) static_cast<RawProducer*>(opaque)->delivered.fetch_add(1);
+        });
+        rd_kafka_conf_set_opaque(conf, this);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+        topic = rd_kafka_topic_new(rk, "bench-raw", nullptr);
+        poller = std::thread([this] {
+            while (!stop) rd_kafka_poll(rk, 50);
+        });
+    }
+    ~RawProducer() {
+        rd_kafka_flush(rk, 30000);
+        stop = true;
+        poller.join();
+        rd_kafka_topic_destroy(topic);
+        rd_kafka_destroy(rk);
+    }
+    void produce(const std::string& payload) {
+        rd_kafka_producev(rk, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()), RD_KAFKA_V_END);
+    }
+    rd_kafka_t* rk = nullptr;
+    rd_kafka_topic_t* topic = nullptr;
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> delivered{0};
+    std::thread poller;
+};
+
+RawProducer& raw_producer() {
+    static RawProducer producer;
+    return producer;
+}
+
+void BM_Raw_Producev(benchmark::State& state) {
+    RawProducer& producer = raw_producer();
+    const std::string payload = sample_json_line();
+    const std::uint64_t before = thread_allocations();
+    for (auto _ : state) producer.produce(payload);
+    report(state, thread_allocations() - before);
+}
+
+// --- Boost.Log baselines -----------------------------------------------------------------------
+
+void BM_BoostLog_TextFileSink(benchmark::State& state) {
+    using FileSink = sinks::synchronous_sink<sinks::text_file_backend>;
+    static boost::shared_ptr<FileSink> sink;
+    if (state.thread_index() == 0) {
+        auto backend = boost::make_shared<sinks::text_file_backend>(
+            logging::keywords::file_name = temp_file("text").string(), logging::keywords::auto_flush = false);
+        sink = boost::make_shared<FileSink>(backend);
+        sink->set_formatter(expr::stream << "[" << expr::format_date_time<boost::posix_time::ptime>("TimeStamp", "%Y-%m-%d %H:%M:%S.%f")
+                                         << "] [" << logging::trivial::severity << "] " << expr::smessage);
+        logging::core::get()->add_sink(sink);
+    }
+    auto logger = make_logger();
+    const std::uint64_t before = thread_allocations();
+    for (auto _ : state) log_one(logger);
+    report(state, thread_allocations() - before);
+    if (state.thread_index() == 0) {
+        logging::core::get()->remove_sink(sink);
+        sink.reset();
+        std::filesystem::remove(temp_file("text"));
+    }
+}
+
+void BM_BoostLog_CoreFilteredRecord(benchmark::State& state) {
+    auto backend = boost::make_shared<sinks::text_file_backend>(logging::keywords::file_name = temp_file("filtered").string());
+    auto sink = boost::make_shared<sinks::synchronous_sink<sinks::text_file_backend>>(backend);
+    logging::core::get()->add_sink(sink);
+    logging::core::get()->set_filter(logging::trivial::severity >= level::warning);
+    auto logger = make_logger();
+    const std::uint64_t before = thread_allocations();
+    for (auto _ : state) log_one(logger);  // info: rejected by the core's filter
+    report(state, thread_allocations() - before);
+    logging::core::get()->reset_filter();
+    logging::core::get()->remove_sink(sink);
+    std::filesystem::remove(temp_file("filtered"));
+}
+
+// --- kafka_log ---------------------------------------------------------------------------------
+
+using KafkaSink = sinks::unlocked_sink<kafka_log::KafkaSinkBackend>;
+
+struct Pipeline {
+    Pipeline(std::shared_ptr<kafka_log::AsyncProducer> producer, const std::string& name,
+             std::chrono::milliseconds close_wait = 30s)
+        : close_timeout(close_wait),
+          fallback_path(temp_file(name)),
+          writer(std::make_shared<kafka_log::KafkaWriter>(std::move(producer),
+                                                          std::make_shared<kafka_log::FileFallback>(fallback_path),
+                                                          kafka_log::WriterOptions{.topic = "bench-kafka_log"})),
+          sink(boost::make_shared<KafkaSink>(boost::make_shared<kafka_log::KafkaSinkBackend>(writer))) {
+        sink->set_formatter(kafka_log::json_formatter());
+    }
+    ~Pipeline() {
+        writer->close(close_timeout);
+        std::filesystem::remove(fallback_path);
+    }
+    std::chrono::milliseconds close_timeout;
+    std::filesystem::path fallback_path;
+    std::shared_ptr<kafka_log::KafkaWriter> writer;
+    boost::shared_ptr<KafkaSink> sink;
+};
+
+Pipeline& real_pipeline() {
+    static Pipeline p(std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap)), "real");
+    return p;
+}
+
+void run_pipeline(benchmark::State& state, Pipeline& p) {
+    if (state.thread_index() == 0) logging::core::get()->add_sink(p.sink);
+    auto logger = make_logger();
+    const std::uint64_t before = thread_allocations();
+    for (auto _ : state) log_one(logger);
+    report(state, thread_allocations() - before);
+    if (state.thread_index() == 0) {
+        logging::core::get()->remove_sink(p.sink);
+        const auto s = p.writer->stats();
+        state.counters["fallback"] = static_cast<double>(s.fallback_total());
+        state.counters["identity_ok"] = s.balanced() ? 1 : 0;
+    }
+}
+
+void BM_KafkaLog_RealProducer(benchmark::State& state) { run_pipeline(state, real_pipeline()); }
+
+void BM_KafkaLog_Mock(benchmark::State& state) {
+    static Pipeline p(std::make_shared<kafka_log::mocks::MockAsyncProducer>(
+                          kafka_log::mocks::gtest_reporter(),
+                          kafka_log::mocks::MockOptions{.keep_produced = false, .succeed_when_unscripted = true}),
+                      "mock");
+    run_pipeline(state, p);
+}
+
+void BM_KafkaLog_ClusterDown(benchmark::State& state) {
+    // Nothing listens on port 1 of the loopback: the client reports every broker down, the
+    // breaker opens, and records go straight to the file fallback.
+    static Pipeline p(std::make_shared<kafka_log::RdKafkaProducer>(producer_config("127.0.0.1:1"),
+                                                                   kafka_log::RdKafkaOptions{
+                                                                       .log_callback = [](int, std::string_view, std::string_view) {},
+                                                                       .error_callback = [](int, std::string_view) {}}),
+                      "down", 0s);
+    if (state.thread_index() == 0) {
+        const auto deadline = std::chrono::steady_clock::now() + 20s;
+        auto logger = make_logger();
+        logging::core::get()->add_sink(p.sink);
+        while (!p.writer->breaker_open() && std::chrono::steady_clock::now() < deadline) log_one(logger);
+        logging::core::get()->remove_sink(p.sink);
+        if (!p.writer->breaker_open()) state.SkipWithError("the breaker did not open");
+    }
+    run_pipeline(state, p);
+}
+
+void BM_KafkaLog_AtomicLevelCoreFilter(benchmark::State& state) {
+    static kafka_log::AtomicLevel threshold(level::warning);
+    Pipeline& p = real_pipeline();
+    logging::core::get()->set_filter(threshold.filter());
+    run_pipeline(state, p);  // info: rejected by AtomicLevel installed as the core's filter
+    logging::core::get()->reset_filter();
+}
+
+void BM_KafkaLog_AtomicLevelSinkFilter(benchmark::State& state) {
+    static kafka_log::AtomicLevel threshold(level::warning);
+    Pipeline& p = real_pipeline();
+    p.sink->set_filter(threshold.filter());
+    run_pipeline(state, p);  // info: rejected by AtomicLevel installed as the sink's filter
+    p.sink->reset_filter();
+}
+
+// --- throughput: 10 threads x 100 000 records, flush included -----------------------------
+
+constexpr int e2e_threads = 10;
+constexpr int e2e_records = 100000;
+
+void BM_E2E_Raw(benchmark::State& state) {
+    for (auto _ : state) {
+        RawProducer producer;
+        const std::string payload = sample_json_line();
+        std::vector<std::thread> threads;
+        for (int t = 0; t < e2e_threads; ++t) {
+            threads.emplace_back([&] {
+                for (int i = 0; i < e2e_records; ++i) producer.produce(payload);
+            });
+        }
+        for (auto& t : threads) t.join();
+        rd_kafka_flush(producer.rk, 60000);
+        if (producer.delivered.load() != static_cast<std::uint64_t>(e2e_threads) * e2e_records) {
+            state.SkipWithError("not every record was delivered");
+        }
+    }
+    state.counters["records_per_s"] =
+        benchmark::Counter(static_cast<double>(e2e_threads) * e2e_records, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_E2E_KafkaLog(benchmark::State& state) {
+    for (auto _ : state) {
+        Pipeline p(std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap)), "e2e");
+        logging::core::get()->add_sink(p.sink);
+        std::vector<std::thread> threads;
+        for (int t = 0; t < e2e_threads; ++t) {
+            threads.emplace_back([] {
+                auto logger = make_logger();
+                for (int i = 0; i < e2e_records; ++i) log_one(logger);
+            });
+        }
+        for (auto& t : threads) t.join();
+        logging::core::get()->remove_sink(p.sink);
+        p.sink->flush();
+        if (p.writer->stats().delivered != static_cast<std::uint64_t>(e2e_threads) * e2e_records) {
+            state.SkipWithError("not every record was delivered");
+        }
+    }
+    state.counters["records_per_s"] =
+        benchmark::Counter(static_cast<double>(e2e_threads) * e2e_records, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// --- memory: 1 000 000 records with the cluster down, then up ------------------------------
+
+void BM_Memory_ClusterDown_1M(benchmark::State& state) {
+    for (auto _ : state) {
+        Pipeline p(std::make_shared<kafka_log::RdKafkaProducer>(
+                       producer_config("127.0.0.1:1"),
+                       kafka_log::RdKafkaOptions{.log_callback = [](int, std::string_view, std::string_view) {},
+                                                 .error_callback = [](int, std::string_view) {}}),
+                   "memory-down", 0s);
+        logging::core::get()->add_sink(p.sink);
+        auto logger = make_logger();
+        const auto deadline = std::chrono::steady_clock::now() + 20s;
+        while (!p.writer->breaker_open() && std::chrono::steady_clock::now() < deadline) log_one(logger);
+        kafka_log::bench::reset_peak_rss();
+        const double start = kafka_log::bench::rss_mib();
+        for (int i = 0; i < 1000000; ++i) log_one(logger);
+        state.counters["peak_rss_above_start_MiB"] = kafka_log::bench::peak_rss_mib() - start;
+        logging::core::get()->remove_sink(p.sink);
+    }
+}
+
+void BM_Memory_ClusterUp_1M(benchmark::State& state) {
+    for (auto _ : state) {
+        Pipeline& p = real_pipeline();
+        logging::core::get()->add_sink(p.sink);
+        auto logger = make_logger();
+        p.writer->flush(30s);
+        const double start = kafka_log::bench::rss_mib();
+        kafka_log::bench::reset_peak_rss();
+        for (int i = 0; i < 1000000; ++i) log_one(logger);
+        p.writer->flush(60s);
+        state.counters["peak_rss_above_start_MiB"] = kafka_log::bench::peak_rss_mib() - start;
+        state.counters["rss_after_flush_above_start_MiB"] = kafka_log::bench::rss_mib() - start;
+        logging::core::get()->remove_sink(p.sink);
+    }
+}
+
+}  // namespace
+
+BENCHMARK(BM_Raw_Producev)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_BoostLog_TextFileSink)->Threads(1)->UseRealTime();
+BENCHMARK(BM_BoostLog_CoreFilteredRecord)->UseRealTime();
+BENCHMARK(BM_KafkaLog_RealProducer)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_KafkaLog_Mock)->UseRealTime();
+BENCHMARK(BM_KafkaLog_ClusterDown)->UseRealTime();
+BENCHMARK(BM_KafkaLog_AtomicLevelCoreFilter)->UseRealTime();
+BENCHMARK(BM_KafkaLog_AtomicLevelSinkFilter)->UseRealTime();
+BENCHMARK(BM_E2E_Raw)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_E2E_KafkaLog)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Memory_ClusterDown_1M)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Memory_ClusterUp_1M)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+int main(int argc, char** argv) {
+    start_cluster_process();  // before any thread exists
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
