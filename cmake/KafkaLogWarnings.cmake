@@ -5,7 +5,7 @@ include_guard(GLOBAL)
 function(kafka_log_set_warnings target)
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow
-      -Wnon-virtual-dtor -Woverloaded-virtual -Wconversion -Wno-sign-conversion)
+      $<$<COMPILE_LANGUAGE:CXX>:-Wnon-virtual-dtor -Woverloaded-virtual> -Wconversion -Wno-sign-conversion)
     if(KAFKA_LOG_WERROR)
       target_compile_options(${target} PRIVATE -Werror)
     endif()
