@@ -106,7 +106,8 @@ int run(const Options& o) {
     std::string brokers = o.brokers;
     if (brokers.empty()) {
         cluster = std::make_unique<kafka_log::EmbeddedCluster>(3);
-        cluster->create_topic(o.topic, 4, 3);
+        // 12 partitions: the embedded cluster keeps about 5 MiB per partition.
+        cluster->create_topic(o.topic, 12, 3);
         brokers = cluster->bootstrap_servers();
     }
     kafka_log::ProducerConfig config;

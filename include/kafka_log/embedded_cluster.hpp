@@ -24,7 +24,11 @@ class EmbeddedClusterImpl;
 /// integration tests, examples and benchmarks; lets a test take brokers down, slow them, move
 /// partition leaders and inject produce errors.
 ///
-/// Topics that are produced to without `create_topic` are created with 4 partitions.
+/// Topics that are produced to without `create_topic` are created with 4 partitions. The mock
+/// keeps only about the last 5 MiB of each partition's log (measured with librdkafka 2.0.2):
+/// older records leave the log and the low watermark moves, so `read_all` returns what is still
+/// kept while `message_count` (high watermarks) counts everything ever appended. Tests that
+/// read back large volumes spread them over enough partitions.
 /// The API is librdkafka's experimental mock API: fine for tests, not for production.
 ///
 /// Thread safety: all members may be called from any thread.

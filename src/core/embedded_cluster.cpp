@@ -2,6 +2,7 @@
 #include "kafka_log/embedded_cluster.hpp"
 #include "kafka_log/topic_reader.hpp"
 
+#include <algorithm>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -174,16 +175,22 @@ std::vector<std::string> read_topic(const std::string& bootstrap_servers, const 
     const int timeout_ms = static_cast<int>(timeout.count());
     const std::vector<std::int32_t> ids = detail::partitions(rk, topic, timeout_ms);
 
-    // Read each partition from its low watermark up to the high watermark seen now.
+    // Read each partition from its low watermark up to the high watermark seen now. A partition
+    // is complete when every offset in [low, high) has arrived once: counting offsets, not
+    // trusting the last one, keeps a reordered or repeated delivery from ending it early.
     detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(ids.size())));
     std::size_t remaining = 0;
-    std::vector<std::int64_t> ends;
+    std::vector<std::int64_t> lows;
+    std::vector<std::vector<bool>> arrived;
+    std::vector<std::int64_t> missing;
     for (std::int32_t p : ids) {
         std::int64_t low = 0;
         std::int64_t high = 0;
         detail::check(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, timeout_ms),
                       "watermarks of '" + topic + "'");
-        ends.push_back(high);
+        lows.push_back(low);
+        arrived.emplace_back(static_cast<std::size_t>(std::max<std::int64_t>(high - low, 0)), false);
+        missing.push_back(std::max<std::int64_t>(high - low, 0));
         if (high > low) {
             rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = low;
             ++remaining;
@@ -193,7 +200,6 @@ std::vector<std::string> read_topic(const std::string& bootstrap_servers, const 
     if (remaining == 0) return payloads;
     detail::check(rd_kafka_assign(rk, list.get()), "assign '" + topic + "'");
 
-    std::vector<bool> done(ids.size(), false);
     while (remaining > 0) {
         if (std::chrono::steady_clock::now() >= deadline) {
             rd_kafka_consumer_close(rk);
@@ -205,12 +211,13 @@ std::vector<std::string> read_topic(const std::string& bootstrap_servers, const 
         if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;  // EOF or transient: poll on until the deadline
         std::size_t index = 0;
         while (index < ids.size() && ids[index] != m->partition) ++index;
-        if (index == ids.size() || done[index] || m->offset >= ends[index]) continue;
+        if (index == ids.size()) continue;
+        const std::int64_t slot = m->offset - lows[index];
+        if (slot < 0 || slot >= static_cast<std::int64_t>(arrived[index].size())) continue;
+        if (arrived[index][static_cast<std::size_t>(slot)]) continue;  // delivered twice
+        arrived[index][static_cast<std::size_t>(slot)] = true;
         payloads.emplace_back(m->payload ? static_cast<const char*>(m->payload) : "", m->payload ? m->len : 0);
-        if (m->offset + 1 >= ends[index]) {
-            done[index] = true;
-            --remaining;
-        }
+        if (--missing[index] == 0) --remaining;
     }
     rd_kafka_consumer_close(rk);
     return payloads;

@@ -22,7 +22,7 @@ using ::testing::UnorderedElementsAreArray;
 TEST(DeliveryTest, HundredThousandRecordsFromTenThreadsEachReadBackExactlyOnce) {
     EmbeddedCluster cluster;
     const std::string topic = unique_topic();
-    cluster.create_topic(topic, 4, 1);
+    cluster.create_topic(topic, 16, 1);  // the mock keeps ~5 MiB per partition
     Pipeline p(topic, test_config(cluster, 30000));
 
     constexpr int threads = 10;
