@@ -2,6 +2,10 @@
 #include "kafka_log/boost_log/json_formatter.hpp"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <tuple>
+#include <utility>
 #include <ctime>
 #include <map>
 #include <shared_mutex>
@@ -81,6 +85,7 @@ struct ValueWriter {
     const JsonOptions* options;
 
     void operator()(const std::string& v) const { json->string(v); }
+    void operator()(std::string_view v) const { json->string(v); }
     void operator()(const char* v) const { json->string(v ? std::string_view(v) : std::string_view()); }
     void operator()(const boost::log::string_literal& v) const { json->string(std::string_view(v.c_str(), v.size())); }
     void operator()(char v) const { json->string(std::string_view(&v, 1)); }
@@ -138,59 +143,123 @@ struct ValueWriter {
     }
 };
 
-/// Writes `value` if its type is `T`; false otherwise.
-using Renderer = bool (*)(JsonEncoder&, const JsonOptions&, const boost::log::attribute_value&);
+// --- one dispatch per value ----------------------------------------------------------------
 
-template <typename T>
-bool render(JsonEncoder& json, const JsonOptions& options, const boost::log::attribute_value& value) {
-    const auto v = value.extract<T>();
-    if (!v) return false;
-    ValueWriter{&json, &options}(v.get());
-    return true;
-}
+/// The value types rendered natively; a value's kind is its index here.
+using KnownTypes =
+    std::tuple<std::string, int, long long, unsigned, unsigned long long, double, bool, const char*,
+               boost::log::string_literal, char, signed char, unsigned char, short, unsigned short, long,
+               unsigned long, float, long double, boost::posix_time::ptime, boost::log::trivial::severity_level,
+               boost::log::attributes::named_scope_list, boost::log::aux::thread::id,
+               boost::log::aux::process::id, std::string_view>;
+constexpr int kind_of_ptime = 18;
+constexpr int kind_of_severity = 19;
+static_assert(std::is_same_v<std::tuple_element_t<kind_of_ptime, KnownTypes>, boost::posix_time::ptime>);
+static_assert(std::is_same_v<std::tuple_element_t<kind_of_severity, KnownTypes>, boost::log::trivial::severity_level>);
 
-struct KnownType {
-    boost::typeindex::type_index type;
-    Renderer renderer;
+/// Learns a value's kind and address with one call to its `dispatch`: Boost's `extract`
+/// would cost a dispatch per type tried, each comparing type names. The kind of a type is
+/// looked up by its `type_info` address in a per-thread cache, filled from KnownTypes on
+/// first sight.
+class CaptureDispatcher final : public boost::log::type_dispatcher {
+public:
+    CaptureDispatcher() noexcept : type_dispatcher(&CaptureDispatcher::callback_for) {}
+
+    /// True when `value` holds one of KnownTypes; then kind() and address() describe it.
+    bool capture(const boost::log::attribute_value& value) {
+        kind_ = -1;
+        address_ = nullptr;
+        return value.dispatch(*this) && kind_ >= 0;
+    }
+    int kind() const noexcept { return kind_; }
+    template <typename T>
+    const T& as() const noexcept {
+        return *static_cast<const T*>(address_);
+    }
+    const void* address() const noexcept { return address_; }
+
+private:
+    using Maker = callback_base (*)(void*);
+
+    template <int Kind, typename T>
+    static void on_value(void* self, const T& value) noexcept {
+        auto* d = static_cast<CaptureDispatcher*>(self);
+        d->kind_ = Kind;
+        d->address_ = &value;
+    }
+
+    template <std::size_t... I>
+    static constexpr std::array<Maker, sizeof...(I)> makers(std::index_sequence<I...>) {
+        return {[](void* self) {
+            return callback_base(self, &on_value<static_cast<int>(I), std::tuple_element_t<I, KnownTypes>>);
+        }...};
+    }
+
+    template <std::size_t... I>
+    static int find_kind(boost::typeindex::type_index type, std::index_sequence<I...>) {
+        int kind = -1;
+        ((kind < 0 && type == boost::typeindex::type_id<std::tuple_element_t<I, KnownTypes>>()
+              ? (kind = static_cast<int>(I))
+              : 0),
+         ...);
+        return kind;
+    }
+
+    static callback_base callback_for(type_dispatcher* self, boost::typeindex::type_index type) {
+        static constexpr auto table = makers(std::make_index_sequence<std::tuple_size_v<KnownTypes>>{});
+        struct Entry {
+            const std::type_info* type;
+            int kind;
+        };
+        thread_local std::vector<Entry> cache;
+        const std::type_info* key = &type.type_info();
+        int kind = -2;
+        for (const Entry& e : cache) {
+            if (e.type == key) {
+                kind = e.kind;
+                break;
+            }
+        }
+        if (kind == -2) {
+            kind = find_kind(type, std::make_index_sequence<std::tuple_size_v<KnownTypes>>{});
+            if (cache.size() < 64) cache.push_back(Entry{key, kind});
+        }
+        if (kind < 0) return callback_base();
+        return table[static_cast<std::size_t>(kind)](static_cast<CaptureDispatcher*>(self));
+    }
+
+    int kind_ = -1;
+    const void* address_ = nullptr;
 };
 
-template <typename... T>
-std::vector<KnownType> known_types() {
-    return {KnownType{boost::typeindex::type_id<T>(), &render<T>}...};
+/// Renders a captured value of a known kind.
+template <std::size_t... I>
+void render_captured(const CaptureDispatcher& captured, const ValueWriter& writer, std::index_sequence<I...>) {
+    using Render = void (*)(const ValueWriter&, const void*);
+    static constexpr Render table[] = {[](const ValueWriter& w, const void* p) {
+        w(*static_cast<const std::tuple_element_t<I, KnownTypes>*>(p));
+    }...};
+    table[static_cast<std::size_t>(captured.kind())](writer, captured.address());
 }
 
-/// The renderer of a value's type: a per-thread cache keyed by the type_info address (a pointer
-/// compare), filled from the table of supported types on first sight. Boost's visitation over
-/// a type list would compare type names on every value.
-Renderer renderer_for(const boost::log::attribute_value& value) {
-    static const std::vector<KnownType> table =
-        known_types<std::string, int, long long, unsigned, unsigned long long, double, bool, const char*,
-                    boost::log::string_literal, char, signed char, unsigned char, short, unsigned short, long,
-                    unsigned long, float, long double, boost::posix_time::ptime, boost::log::trivial::severity_level,
-                    boost::log::attributes::named_scope_list, boost::log::aux::thread::id,
-                    boost::log::aux::process::id>();
-    struct Entry {
-        const std::type_info* type;
-        Renderer renderer;
-    };
-    thread_local std::vector<Entry> cache;
-    const std::type_info& type = value.get_type().type_info();
-    for (const Entry& e : cache) {
-        if (e.type == &type) return e.renderer;
+/// A severity value as a number, when it is a trivial severity or an integer.
+std::optional<long long> severity_number(const CaptureDispatcher& captured) {
+    switch (captured.kind()) {
+        case kind_of_severity: return static_cast<long long>(captured.as<boost::log::trivial::severity_level>());
+        case 1: return captured.as<int>();
+        case 2: return captured.as<long long>();
+        case 3: return static_cast<long long>(captured.as<unsigned>());
+        case 14: return captured.as<long>();
+        default: return std::nullopt;
     }
-    Renderer found = nullptr;
-    for (const KnownType& k : table) {
-        if (k.type == value.get_type()) {
-            found = k.renderer;
-            break;
-        }
-    }
-    if (cache.size() < 64) cache.push_back(Entry{&type, found});
-    return found;
 }
 
-void write_value(JsonEncoder& json, const JsonOptions& options, const boost::log::attribute_value& value) {
-    if (Renderer r = renderer_for(value); r != nullptr && r(json, options, value)) return;
+void write_value(JsonEncoder& json, const JsonOptions& options, const boost::log::attribute_value& value,
+                 CaptureDispatcher& captured) {
+    if (captured.capture(value)) {
+        render_captured(captured, ValueWriter{&json, &options}, std::make_index_sequence<std::tuple_size_v<KnownTypes>>{});
+        return;
+    }
     {
         StreamRegistry& registry = stream_registry();
         std::shared_lock lock(registry.mutex);
@@ -206,87 +275,176 @@ void write_value(JsonEncoder& json, const JsonOptions& options, const boost::log
     json.string("<" + value.get_type().pretty_name() + ">");
 }
 
-/// An attribute's name without Boost's repository lock: a per-thread cache by name id (the
-/// repository's strings never move).
-std::string_view name_of(const boost::log::attribute_name& name) {
-    thread_local std::vector<const std::string*> names;
-    const auto id = name.id();
-    if (id >= names.size()) names.resize(id + 1, nullptr);
-    if (names[id] == nullptr) names[id] = &name.string();
-    return *names[id];
+// --- the formatter ----------------------------------------------------------------------
+
+/// What a formatter computes once: its options and every fixed key and level name, encoded.
+struct Prepared {
+    explicit Prepared(JsonOptions o) : options(std::move(o)) {
+        level_key = JsonEncoder::encode_key(options.level_key);
+        time_key = JsonEncoder::encode_key(options.time_key);
+        message_key = JsonEncoder::encode_key(options.message_key);
+        if (!options.record_id_key.empty()) record_id_key = JsonEncoder::encode_key(options.record_id_key);
+        for (const std::string& name : options.level_names) level_names.push_back(JsonEncoder::encode_string(name));
+    }
+    JsonOptions options;
+    std::string level_key;
+    std::string time_key;
+    std::string message_key;
+    std::string record_id_key;
+    std::vector<std::string> level_names;
+    std::uint64_t id = next_id();
+
+    static std::uint64_t next_id() {
+        static std::atomic<std::uint64_t> counter{0};
+        return counter.fetch_add(1, std::memory_order_relaxed) + 1;
+    }
+};
+
+/// What a formatter learns of an attribute name on first sight: whether options keep it,
+/// its encoded key, and its text (the sort key). Per thread, for the last few formatters
+/// used on that thread, so nothing is shared or locked while formatting.
+struct NameInfo {
+    enum class State : unsigned char { unknown, skip, keep };
+    State state = State::unknown;
+    std::string key;
+    std::string text;
+};
+
+std::vector<NameInfo>& names_of(std::uint64_t formatter_id) {
+    struct Slot {
+        std::uint64_t formatter = 0;
+        std::vector<NameInfo> names;
+    };
+    thread_local std::array<Slot, 4> slots;
+    thread_local std::size_t next_victim = 0;
+    for (Slot& slot : slots) {
+        if (slot.formatter == formatter_id) return slot.names;
+    }
+    Slot& slot = slots[next_victim++ % slots.size()];
+    slot.formatter = formatter_id;
+    slot.names.clear();
+    return slot.names;
 }
 
-// --- the formatter ----------------------------------------------------------------------
+const NameInfo& name_info(const Prepared& p, const boost::log::attribute_name& name) {
+    std::vector<NameInfo>& names = names_of(p.id);
+    const auto id = static_cast<std::size_t>(name.id());
+    if (id >= names.size()) names.resize(id + 1);
+    NameInfo& info = names[id];
+    if (info.state != NameInfo::State::unknown) return info;
+    const JsonOptions& o = p.options;
+    info.text = name.string();
+    const bool included = o.include.empty() || std::find(o.include.begin(), o.include.end(), info.text) != o.include.end();
+    const bool excluded = std::find(o.exclude.begin(), o.exclude.end(), info.text) != o.exclude.end();
+    info.state = included && !excluded ? NameInfo::State::keep : NameInfo::State::skip;
+    const bool clashes = info.text == o.level_key || info.text == o.time_key || info.text == o.message_key ||
+                         (!o.record_id_key.empty() && info.text == o.record_id_key);
+    info.key = JsonEncoder::encode_key(clashes ? "_" + info.text : info.text);
+    return info;
+}
 
 class JsonFormatter {
 public:
     JsonFormatter(JsonOptions options, SeverityReader severity)
-        : options_(std::make_shared<const JsonOptions>(std::move(options))),
-          severity_(std::move(severity)),
-          severity_name_(options_->severity_attribute),
-          time_name_(options_->time_attribute),
+        : prepared_(std::make_shared<const Prepared>(std::move(options))),
+          severity_(severity),
+          severity_name_(prepared_->options.severity_attribute),
+          time_name_(prepared_->options.time_attribute),
           message_name_("Message") {}
 
     void operator()(const boost::log::record_view& record, boost::log::formatting_ostream& stream) const {
+        // Straight into the stream's string when it has one (a sink's formatting stream does).
+        auto* buffer = stream.rdbuf();
+        if (std::string* storage = buffer->storage(); storage != nullptr) {
+            buffer->pubsync();  // whatever was streamed before us goes first
+            if (storage->capacity() - storage->size() < 512) storage->reserve(storage->size() + 512);
+            format(record, *storage);
+            return;
+        }
         thread_local std::string line;
-        thread_local std::vector<std::pair<std::string_view, const boost::log::attribute_value*>> attributes;
         line.clear();
-        attributes.clear();
-        const JsonOptions& o = *options_;
-        const boost::log::attribute_value_set& values = record.attribute_values();
-        JsonEncoder json(line);
-        json.begin_object();
-
-        if (const std::optional<long long> level = severity_(values, severity_name_)) {
-            json.key(o.level_key);
-            if (*level >= 0 && static_cast<std::size_t>(*level) < o.level_names.size()) {
-                json.string(o.level_names[static_cast<std::size_t>(*level)]);
-            } else {
-                json.number(static_cast<std::int64_t>(*level));
-            }
-        }
-        json.key(o.time_key);
-        const auto stamp = boost::log::extract<boost::posix_time::ptime>(time_name_, values);
-        if (stamp && !stamp->is_special()) {
-            json.time(to_time_point(*stamp, o.time_attribute_is_utc), o.utc);
-        } else {
-            json.time(Clock::now(), o.utc);
-        }
-        json.key(o.message_key);
-        const auto message = values.find(message_name_);
-        if (message != values.end()) {
-            write_value(json, o, message->second);
-        } else {
-            json.string("");
-        }
-        if (!o.record_id_key.empty()) {
-            json.key(o.record_id_key);
-            json.string(JsonEncoder::next_record_id());
-        }
-
-        for (const auto& [name, value] : values) {
-            if (name == severity_name_ || name == time_name_ || name == message_name_) continue;
-            const std::string_view text = name_of(name);
-            if (!o.include.empty() && std::find(o.include.begin(), o.include.end(), text) == o.include.end()) continue;
-            if (std::find(o.exclude.begin(), o.exclude.end(), text) != o.exclude.end()) continue;
-            attributes.emplace_back(text, &value);
-        }
-        std::sort(attributes.begin(), attributes.end(),
-                  [](const auto& a, const auto& b) { return a.first < b.first; });
-        for (const auto& [name, value] : attributes) {
-            if (name == o.level_key || name == o.time_key || name == o.message_key || name == o.record_id_key) {
-                json.key("_" + std::string(name));
-            } else {
-                json.key(name);
-            }
-            write_value(json, o, *value);
-        }
-        json.end_object();
+        format(record, line);
         stream.write(line.data(), static_cast<std::streamsize>(line.size()));
     }
 
 private:
-    std::shared_ptr<const JsonOptions> options_;
+    void format(const boost::log::record_view& record, std::string& out) const {
+        struct Attribute {
+            const NameInfo* name;  // set once every name is known: the cache may grow before
+            std::size_t id;
+            const boost::log::attribute_value* value;
+        };
+        thread_local std::vector<Attribute> attributes;
+        attributes.clear();
+        const Prepared& p = *prepared_;
+        const JsonOptions& o = p.options;
+        CaptureDispatcher captured;
+
+        const boost::log::attribute_value* severity = nullptr;
+        const boost::log::attribute_value* stamp = nullptr;
+        const boost::log::attribute_value* message = nullptr;
+        for (const auto& [name, value] : record.attribute_values()) {
+            if (name == severity_name_) {
+                severity = &value;
+            } else if (name == time_name_) {
+                stamp = &value;
+            } else if (name == message_name_) {
+                message = &value;
+            } else if (name_info(p, name).state == NameInfo::State::keep) {
+                attributes.push_back(Attribute{nullptr, static_cast<std::size_t>(name.id()), &value});
+            }
+        }
+        if (!attributes.empty()) {
+            const std::vector<NameInfo>& names = names_of(p.id);
+            for (Attribute& a : attributes) a.name = &names[a.id];
+        }
+
+        JsonEncoder json(out);
+        json.begin_object();
+        if (severity != nullptr) {
+            std::optional<long long> level;
+            if (severity_ != nullptr) {
+                level = severity_(*severity);
+            } else if (captured.capture(*severity)) {
+                level = severity_number(captured);
+            }
+            if (level) {
+                json.encoded_key(p.level_key);
+                if (*level >= 0 && static_cast<std::size_t>(*level) < p.level_names.size()) {
+                    json.encoded_value(p.level_names[static_cast<std::size_t>(*level)]);
+                } else {
+                    json.number(static_cast<std::int64_t>(*level));
+                }
+            }
+        }
+        json.encoded_key(p.time_key);
+        if (stamp != nullptr && captured.capture(*stamp) && captured.kind() == kind_of_ptime &&
+            !captured.as<boost::posix_time::ptime>().is_special()) {
+            json.time(to_time_point(captured.as<boost::posix_time::ptime>(), o.time_attribute_is_utc), o.utc);
+        } else {
+            json.time(Clock::now(), o.utc);
+        }
+        json.encoded_key(p.message_key);
+        if (message != nullptr) {
+            write_value(json, o, *message, captured);
+        } else {
+            json.string("");
+        }
+        if (!p.record_id_key.empty()) {
+            json.encoded_key(p.record_id_key);
+            json.string(JsonEncoder::next_record_id());
+        }
+
+        std::sort(attributes.begin(), attributes.end(),
+                  [](const Attribute& a, const Attribute& b) { return a.name->text < b.name->text; });
+        for (const Attribute& a : attributes) {
+            json.encoded_key(a.name->key);
+            write_value(json, o, *a.value, captured);
+        }
+        json.end_object();
+    }
+
+    std::shared_ptr<const Prepared> prepared_;
     SeverityReader severity_;
     boost::log::attribute_name severity_name_;
     boost::log::attribute_name time_name_;
@@ -308,17 +466,7 @@ void register_json_stream_renderer(boost::typeindex::type_index type, StreamRend
 }  // namespace detail
 
 boost::log::formatter json_formatter(JsonOptions options) {
-    return detail::make_json_formatter(
-        std::move(options),
-        [](const boost::log::attribute_value_set& values,
-           const boost::log::attribute_name& name) -> std::optional<long long> {
-            const auto found = values.find(name);
-            if (found == values.end()) return std::nullopt;
-            if (auto v = found->second.extract<boost::log::trivial::severity_level>()) return static_cast<long long>(*v);
-            if (auto v = found->second.extract<int>()) return static_cast<long long>(*v);
-            if (auto v = found->second.extract<unsigned>()) return static_cast<long long>(*v);
-            return std::nullopt;
-        });
+    return detail::make_json_formatter(std::move(options), nullptr);
 }
 
 }  // namespace kafka_log

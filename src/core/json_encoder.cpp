@@ -181,6 +181,31 @@ void JsonEncoder::key(std::string_view name) {
     after_key_ = true;
 }
 
+void JsonEncoder::encoded_key(std::string_view encoded) {
+    before_value();
+    out_.append(encoded);
+    after_key_ = true;
+}
+
+void JsonEncoder::encoded_value(std::string_view encoded) {
+    before_value();
+    out_.append(encoded);
+}
+
+std::string JsonEncoder::encode_key(std::string_view name) {
+    std::string out = "\"";
+    append_escaped(out, name);
+    out.append("\":");
+    return out;
+}
+
+std::string JsonEncoder::encode_string(std::string_view value) {
+    std::string out = "\"";
+    append_escaped(out, value);
+    out.push_back('"');
+    return out;
+}
+
 void JsonEncoder::string(std::string_view value) {
     before_value();
     out_.push_back('"');

@@ -235,6 +235,32 @@ void BM_BoostLog_CoreFilteredRecord(benchmark::State& state) {
     std::filesystem::remove(temp_file("filtered"));
 }
 
+/// Where the time goes: the same record through an unlocked sink whose backend discards the
+/// formatted line, formatted as the text sink formats it, or as kafka_log's JSON.
+struct DiscardingBackend
+    : sinks::basic_formatted_sink_backend<char, sinks::concurrent_feeding> {
+    void consume(const logging::record_view&, const string_type& line) { benchmark::DoNotOptimize(line.data()); }
+};
+
+void run_discarding(benchmark::State& state, logging::formatter formatter) {
+    auto sink = boost::make_shared<sinks::unlocked_sink<DiscardingBackend>>();
+    sink->set_formatter(std::move(formatter));
+    logging::core::get()->add_sink(sink);
+    auto logger = make_logger();
+    const std::uint64_t before = thread_allocations();
+    for (auto _ : state) log_one(logger);
+    report(state, thread_allocations() - before);
+    logging::core::get()->remove_sink(sink);
+}
+
+void BM_BoostLog_DiscardText(benchmark::State& state) {
+    run_discarding(state, expr::stream << "[" << expr::format_date_time<boost::posix_time::ptime>("TimeStamp", "%Y-%m-%d %H:%M:%S.%f")
+                                       << "] [" << logging::trivial::severity << "] " << expr::smessage);
+}
+
+void BM_BoostLog_DiscardJson(benchmark::State& state) { run_discarding(state, kafka_log::json_formatter()); }
+void BM_BoostLog_DiscardMsg(benchmark::State& state) { run_discarding(state, expr::stream << expr::smessage); }
+
 // --- kafka_log ---------------------------------------------------------------------------------
 
 using KafkaSink = sinks::unlocked_sink<kafka_log::KafkaSinkBackend>;
@@ -413,6 +439,9 @@ void BM_Memory_ClusterUp_1M(benchmark::State& state) {
 BENCHMARK(BM_Raw_Producev)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_BoostLog_TextFileSink)->Threads(1)->UseRealTime();
 BENCHMARK(BM_BoostLog_CoreFilteredRecord)->UseRealTime();
+BENCHMARK(BM_BoostLog_DiscardText)->UseRealTime();
+BENCHMARK(BM_BoostLog_DiscardJson)->UseRealTime();
+BENCHMARK(BM_BoostLog_DiscardMsg)->UseRealTime();
 BENCHMARK(BM_KafkaLog_RealProducer)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_KafkaLog_Mock)->UseRealTime();
 BENCHMARK(BM_KafkaLog_ClusterDown)->UseRealTime();

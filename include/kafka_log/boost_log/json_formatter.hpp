@@ -22,9 +22,10 @@
 namespace kafka_log {
 
 namespace detail {
-/// Reads a record's severity as a number (the index into JsonOptions::level_names).
-using SeverityReader =
-    std::function<std::optional<long long>(const boost::log::attribute_value_set&, const boost::log::attribute_name&)>;
+/// Reads a record's severity value as a number (the index into JsonOptions::level_names).
+/// A plain function pointer: it is called once per record.
+using SeverityReader = std::optional<long long> (*)(const boost::log::attribute_value&);
+/// `severity` null: `boost::log::trivial::severity_level` or an integer.
 KAFKA_LOG_EXPORT boost::log::formatter make_json_formatter(JsonOptions options, SeverityReader severity);
 
 /// Writes a value of a registered type through its operator<<; false when `value` is not one.
@@ -57,13 +58,11 @@ KAFKA_LOG_EXPORT boost::log::formatter json_formatter(JsonOptions options = {});
 /// `JsonOptions::level_names`).
 template <typename SeverityT>
 boost::log::formatter json_formatter_for(JsonOptions options) {
-    return detail::make_json_formatter(
-        std::move(options),
-        [](const boost::log::attribute_value_set& values,
-           const boost::log::attribute_name& name) -> std::optional<long long> {
-            if (auto v = boost::log::extract<SeverityT>(name, values)) return static_cast<long long>(*v);
-            return std::nullopt;
-        });
+    return detail::make_json_formatter(std::move(options),
+                                       [](const boost::log::attribute_value& value) -> std::optional<long long> {
+                                           if (auto v = value.extract<SeverityT>()) return static_cast<long long>(*v);
+                                           return std::nullopt;
+                                       });
 }
 
 /// \brief Makes json_formatter() write attributes of type `T` through `operator<<` (as a
