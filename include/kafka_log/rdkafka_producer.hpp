@@ -5,6 +5,7 @@
 /// \brief RdKafkaProducer: the AsyncProducer on librdkafka.
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string_view>
@@ -24,6 +25,18 @@ using LogCallback = std::function<void(int level, std::string_view facility, std
 /// \brief An error librdkafka reports outside any record (connection lost, all brokers down).
 using ErrorCallback = std::function<void(int code, std::string_view reason)>;
 
+/// \brief Which thread calls librdkafka's `rd_kafka_producev` for a record.
+enum class ProduceOn {
+    /// The record is copied into a bounded ring (one compare-and-swap, no lock; a warm ring
+    /// does not allocate) and the producer's own thread hands it to librdkafka. The logging
+    /// thread never waits on librdkafka's locks. When the ring is full, the calling thread
+    /// hands the record to librdkafka itself (so a burst is never sent to the fallback for
+    /// want of ring slots; two records of one thread may then reach Kafka out of order).
+    producer_thread,
+    /// `produce` calls `rd_kafka_producev` on the calling thread.
+    calling_thread,
+};
+
 /// \brief Options of RdKafkaProducer.
 struct RdKafkaOptions {
     /// Receives librdkafka's log lines, on the producer's poll thread. Empty: they go to
@@ -34,6 +47,11 @@ struct RdKafkaOptions {
     ErrorCallback error_callback;
     /// How long the destructor lets `close()` flush before it purges.
     std::chrono::milliseconds close_timeout{5000};
+    /// Which thread calls librdkafka; see ProduceOn.
+    ProduceOn produce_on = ProduceOn::producer_thread;
+    /// Slots of the hand-off ring (`ProduceOn::producer_thread`), rounded up to a power of
+    /// two. Each slot keeps up to 4 KiB of string capacity between uses.
+    std::size_t handoff_slots = 8192;
 };
 
 /// \brief The real producer: librdkafka's C API behind a pimpl.
@@ -48,11 +66,15 @@ struct RdKafkaOptions {
 /// - `client.id=kafka_log`.
 /// `bootstrap.servers` is required.
 ///
-/// One poll thread serves every librdkafka callback: delivery reports, log lines (`log.queue`
-/// is used) and errors. `possibly_persisted` comes from `rd_kafka_message_status`. A
-/// synchronous produce error other than a full queue or a too large record (an unknown or
-/// unauthorized topic, a fatal producer error) is reported through the delivery handler as a
-/// failure, so the caller's contract stays "accepted, then one report".
+/// One producer thread hands records to librdkafka (ProduceOn::producer_thread) and serves
+/// every librdkafka callback: delivery reports, log lines (`log.queue` is used) and errors.
+/// `possibly_persisted` comes from `rd_kafka_message_status`. `produce` decides `queue_full`
+/// and `too_large` on the calling thread, with librdkafka's own rules: accepted records not
+/// yet reported count against `queue.buffering.max.messages` and `queue.buffering.max.kbytes`,
+/// and a record whose key, value and worst-case record overhead exceed `message.max.bytes` is
+/// too large. Any other refusal (an unknown or unauthorized topic, a fatal producer error) is
+/// reported through the delivery handler as a failure, so the caller's contract stays
+/// "accepted, then one report".
 ///
 /// Thread safety: `produce`, `flush` and `close` may be called from any thread. The delivery
 /// handler, the cluster state handler and both callbacks run on the poll thread (and on the

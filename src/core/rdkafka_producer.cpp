@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kafka_log/rdkafka_producer.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "../detail/callback_scope.hpp"
+#include "../detail/handoff_ring.hpp"
 #include "../detail/rdkafka_handles.hpp"
 
 namespace kafka_log {
@@ -70,6 +73,11 @@ private:
     std::uint64_t suppressed_ = 0;
 };
 
+/// The most a record adds to its key and value on the wire (record format v2: varint length,
+/// attributes, timestamp delta, offset delta, key length, value length, header count), which
+/// librdkafka counts against `message.max.bytes`.
+constexpr std::size_t record_overhead = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+
 /// A record librdkafka refused synchronously for a reason the caller cannot act on; it is
 /// reported as a delivery failure from the poll thread.
 struct RefusedRecord {
@@ -123,6 +131,10 @@ private:
     void poll_loop() noexcept;
     rd_kafka_topic_t* topic_handle(std::string_view name);
     bool wait_idle_until(Clock::time_point deadline);
+    void leave(std::size_t bytes) noexcept;
+    rd_kafka_resp_err_t producev(rd_kafka_topic_t* topic, std::string_view payload, std::string_view key) noexcept;
+    ProduceStatus settle(rd_kafka_resp_err_t err, const MessageView& message);
+    std::size_t drain_ring(bool purge) noexcept;
 
     ProducerConfig config_;  // effective: defaults + user's
     RdKafkaOptions options_;
@@ -142,9 +154,21 @@ private:
     std::vector<std::unique_ptr<TopicEntry>> topic_entries_;  // guarded by topics_mutex_
     std::atomic<const TopicEntry*> last_topic_{nullptr};
 
+    // Limits checked on the calling thread (ProduceOn::producer_thread), as librdkafka would.
+    std::uint64_t max_messages_ = 100000;
+    std::uint64_t max_bytes_ = 65536ULL * 1024;
+    std::uint64_t max_record_bytes_ = 1000000;
+
     std::atomic<bool> closed_{false};
-    std::atomic<int> producing_{0};  // produce() calls between their closed_ check and return
-    std::atomic<std::uint64_t> in_flight_{0};
+    // Accepted and not yet reported: records and value bytes. produce() counts itself in
+    // before it checks closed_, so close() waiting for zero cannot miss a late record.
+    alignas(64) std::atomic<std::uint64_t> in_flight_{0};
+    std::atomic<std::uint64_t> in_flight_bytes_{0};
+
+    // The hand-off to the producer thread (ProduceOn::producer_thread).
+    std::unique_ptr<HandoffRing<rd_kafka_topic_t*>> ring_;
+    alignas(64) std::atomic<bool> sleeping_{false};  // the producer thread waits in rd_kafka_poll
+    std::atomic<bool> purging_{false};               // close() gave up: ring records are purged
     std::mutex idle_mutex_;
     std::condition_variable idle_cv_;
 
@@ -190,6 +214,25 @@ RdKafkaProducerImpl::RdKafkaProducerImpl(ProducerConfig config, RdKafkaOptions o
     if (!rk_) throw ConfigError(std::string("kafka_log::RdKafkaProducer: cannot create producer: ") + errstr);
     conf.release();  // owned by rk_ now
     rd_kafka_set_log_queue(rk_.get(), nullptr);  // forward logs to the main queue
+
+    if (options_.produce_on == ProduceOn::producer_thread) {
+        // The values librdkafka itself uses, defaults included.
+        const rd_kafka_conf_t* effective = rd_kafka_conf(rk_.get());
+        const auto number = [&](const char* key, std::uint64_t fallback) -> std::uint64_t {
+            char value[64];
+            std::size_t size = sizeof value;
+            if (rd_kafka_conf_get(effective, key, value, &size) != RD_KAFKA_CONF_OK) return fallback;
+            try {
+                return static_cast<std::uint64_t>(std::stoull(value));
+            } catch (...) {
+                return fallback;
+            }
+        };
+        max_messages_ = number("queue.buffering.max.messages", 100000);
+        max_bytes_ = number("queue.buffering.max.kbytes", 1048576) * 1024;
+        max_record_bytes_ = number("message.max.bytes", 1000000);
+        ring_ = std::make_unique<HandoffRing<rd_kafka_topic_t*>>(std::max<std::size_t>(options_.handoff_slots, 2));
+    }
     poller_ = std::thread([this] { poll_loop(); });
 }
 
@@ -245,6 +288,11 @@ void RdKafkaProducerImpl::deliver(const MessageView& view, std::optional<Deliver
             }
         }
     }
+    leave(view.payload.size());
+}
+
+void RdKafkaProducerImpl::leave(std::size_t bytes) noexcept {
+    in_flight_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
     if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
         std::lock_guard lock(idle_mutex_);
         idle_cv_.notify_all();
@@ -300,10 +348,64 @@ void RdKafkaProducerImpl::serve_refused() noexcept {
 
 void RdKafkaProducerImpl::poll_loop() noexcept {
     ProducerCallbackScope scope;
+    ::pthread_setname_np(::pthread_self(), "kafka_log:prod");  // as top and perf show it
     while (!stop_.load(std::memory_order_acquire)) {
         serve_refused();
-        rd_kafka_poll(rk_.get(), 100);  // rd_kafka_yield() wakes it early
+        if (!ring_) {
+            rd_kafka_poll(rk_.get(), 100);  // rd_kafka_yield() wakes it early
+            continue;
+        }
+        if (drain_ring(purging_.load(std::memory_order_acquire)) > 0) {
+            rd_kafka_poll(rk_.get(), 0);  // serve reports between batches
+            continue;
+        }
+        // Idle: announce the wait, then look once more. A producer reserves its slot (a
+        // seq_cst CAS) before it reads sleeping_, so either we see its slot here or it sees
+        // us asleep and wakes us with rd_kafka_yield().
+        sleeping_.store(true, std::memory_order_seq_cst);
+        if (ring_->empty()) rd_kafka_poll(rk_.get(), 100);
+        sleeping_.store(false, std::memory_order_relaxed);
     }
+}
+
+rd_kafka_resp_err_t RdKafkaProducerImpl::producev(rd_kafka_topic_t* topic, std::string_view payload,
+                                                  std::string_view key) noexcept {
+    return rd_kafka_producev(rk_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
+                             RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()), RD_KAFKA_V_END);
+}
+
+std::size_t RdKafkaProducerImpl::drain_ring(bool purge) noexcept {
+    std::size_t handed = 0;
+    using Slot = HandoffRing<rd_kafka_topic_t*>::Slot;
+    while (Slot* slot = ring_->front()) {
+        if (slot->skip) {
+            ring_->pop();
+            continue;
+        }
+        const MessageView view{rd_kafka_topic_name(slot->tag), slot->key, slot->payload};
+        rd_kafka_resp_err_t err = purge ? RD_KAFKA_RESP_ERR__PURGE_QUEUE : producev(slot->tag, slot->payload, slot->key);
+        // librdkafka's queue is full only when its count and ours disagree for a moment
+        // (ours is released after the report is served): serve reports and try again.
+        while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(rk_.get(), 1);
+            if (purging_.load(std::memory_order_acquire) || stop_.load(std::memory_order_acquire)) {
+                err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
+            } else {
+                err = producev(slot->tag, slot->payload, slot->key);
+            }
+        }
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            try {
+                deliver(view, DeliveryError{err, rd_kafka_err2str(err), false});
+            } catch (...) {
+                leave(view.payload.size());
+            }
+        }
+        ring_->pop();
+        ++handed;
+    }
+    return handed;
 }
 
 // --- producing ------------------------------------------------------------------------
@@ -333,34 +435,45 @@ rd_kafka_topic_t* RdKafkaProducerImpl::topic_handle(std::string_view name) {
 }
 
 ProduceStatus RdKafkaProducerImpl::produce(const MessageView& message) {
-    producing_.fetch_add(1, std::memory_order_acq_rel);
-    struct Leave {
-        std::atomic<int>& counter;
-        ~Leave() { counter.fetch_sub(1, std::memory_order_acq_rel); }
-    } leave{producing_};
-    if (closed_.load(std::memory_order_acquire)) return ProduceStatus::closed;
-
-    in_flight_.fetch_add(1, std::memory_order_acq_rel);
-    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    rd_kafka_topic_t* topic = topic_handle(message.topic);
-    if (topic == nullptr) {
-        err = rd_kafka_last_error();
-    } else {
-        err = rd_kafka_producev(
-            rk_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_VALUE(const_cast<char*>(message.payload.data()), message.payload.size()),
-            RD_KAFKA_V_KEY(message.key.empty() ? nullptr : message.key.data(), message.key.size()),
-            RD_KAFKA_V_END);
+    // Count in first, then look at closed_ (both seq_cst): close() stores closed_ and then
+    // waits for in_flight_ to reach zero, so a record it does not wait for sees closed_.
+    const std::uint64_t before = in_flight_.fetch_add(1, std::memory_order_seq_cst);
+    const std::size_t bytes = message.payload.size();
+    in_flight_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+    if (closed_.load(std::memory_order_seq_cst)) {
+        leave(bytes);
+        return ProduceStatus::closed;
     }
+    rd_kafka_topic_t* topic = topic_handle(message.topic);
+    if (ring_ && topic != nullptr) {
+        // librdkafka's own checks, made here so their answer reaches the caller at once.
+        if (message.payload.size() + message.key.size() + record_overhead > max_record_bytes_) {
+            leave(bytes);
+            return ProduceStatus::too_large;
+        }
+        if (before >= max_messages_ || in_flight_bytes_.load(std::memory_order_relaxed) > max_bytes_) {
+            leave(bytes);
+            return ProduceStatus::queue_full;
+        }
+        if (ring_->try_push(topic, message.payload, message.key)) {
+            if (sleeping_.load(std::memory_order_seq_cst) && sleeping_.exchange(false, std::memory_order_acq_rel)) {
+                rd_kafka_yield(rk_.get());
+            }
+            return ProduceStatus::accepted;
+        }
+        // The ring is full: this thread hands the record to librdkafka itself.
+    }
+    const rd_kafka_resp_err_t err = topic == nullptr ? rd_kafka_last_error() : producev(topic, message.payload, message.key);
+    return settle(err, message);
+}
+
+ProduceStatus RdKafkaProducerImpl::settle(rd_kafka_resp_err_t err, const MessageView& message) {
     switch (err) {
         case RD_KAFKA_RESP_ERR_NO_ERROR:
             return ProduceStatus::accepted;
         case RD_KAFKA_RESP_ERR__QUEUE_FULL:
         case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-            if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-                std::lock_guard lock(idle_mutex_);
-                idle_cv_.notify_all();
-            }
+            leave(message.payload.size());
             return err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? ProduceStatus::queue_full : ProduceStatus::too_large;
         default:
             break;
@@ -368,11 +481,14 @@ ProduceStatus RdKafkaProducerImpl::produce(const MessageView& message) {
     // Any other refusal (unknown or unauthorized topic, fatal producer state): accepted, and
     // reported failed from the poll thread, so the record reaches the caller's fallback with
     // librdkafka's reason.
-    {
+    try {
         std::lock_guard lock(refused_mutex_);
         refused_.push_back(RefusedRecord{std::string(message.topic), std::string(message.key),
                                          std::string(message.payload),
                                          DeliveryError{err, rd_kafka_err2str(err), false}});
+    } catch (...) {
+        leave(message.payload.size());
+        throw;  // the caller's record is still its own: KafkaWriter sends it to the fallback
     }
     rd_kafka_yield(rk_.get());
     return ProduceStatus::accepted;
@@ -389,11 +505,11 @@ bool RdKafkaProducerImpl::flush(std::chrono::milliseconds timeout) {
 
 void RdKafkaProducerImpl::close(std::chrono::milliseconds timeout) {
     std::call_once(close_once_, [&] {
-        closed_.store(true, std::memory_order_release);
-        while (producing_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+        closed_.store(true, std::memory_order_seq_cst);
 
         const auto deadline = Clock::now() + timeout;
         if (!wait_idle_until(deadline)) {
+            purging_.store(true, std::memory_order_release);  // ring records: reported purged
             rd_kafka_purge(rk_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
             rd_kafka_yield(rk_.get());
             // Purged reports arrive on the next poll; the poll thread serves them at once.
@@ -408,6 +524,7 @@ void RdKafkaProducerImpl::close(std::chrono::milliseconds timeout) {
         const auto last = Clock::now() + std::chrono::seconds(1);
         do {
             serve_refused();
+            if (ring_) drain_ring(true);  // a record a late produce() published after the thread left
             rd_kafka_poll(rk_.get(), 10);
         } while (in_flight_.load(std::memory_order_acquire) != 0 && Clock::now() < last);
     });

@@ -214,3 +214,82 @@ TEST(RealClusterTest, DeliversToTheClusterNamedByTheEnvironment) {
 
 }  // namespace
 }  // namespace kafka_log::test
+
+namespace kafka_log::test {
+namespace {
+
+// The two ProduceOn modes keep one contract: a full queue and a too large record are
+// answered before write() returns, everything else is delivered, each record exactly once.
+void queue_full_and_too_large_answered_at_once(ProduceOn mode) {
+    EmbeddedCluster cluster;
+    const std::string topic = unique_topic();
+    cluster.create_topic(topic, 1, 1);
+    ProducerConfig config = test_config(cluster, 30000);
+    config.set("queue.buffering.max.messages", "50").set("linger.ms", "200").set("message.max.bytes", "10000");
+    Pipeline p(topic, config, {}, [mode](RdKafkaOptions& o) { o.produce_on = mode; });
+
+    std::vector<std::string> sent;
+    const std::string big(20000, 'y');
+    p.writer->write(big);
+    EXPECT_EQ(p.writer->stats().fallback_too_large, 1u) << "answered before write() returned";
+    for (int i = 0; i < 500; ++i) {
+        sent.push_back("mode-" + std::to_string(static_cast<int>(mode)) + "-" + std::to_string(i));
+        p.writer->write(sent.back());
+    }
+    EXPECT_GT(p.writer->stats().fallback_queue_full, 0u) << "answered before write() returned";
+    ASSERT_TRUE(p.writer->flush(30s));
+    p.writer->close(5s);
+
+    const WriterStats s = p.writer->stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.in_flight, 0u);
+    EXPECT_EQ(s.delivered + s.fallback_queue_full, sent.size());
+    const auto topic_records = cluster.read_all(topic, 30s);
+    auto fallback = p.fallback_lines();
+    EXPECT_EQ(topic_records.size(), s.delivered);
+    ASSERT_FALSE(fallback.empty());
+    EXPECT_EQ(fallback.front(), big);
+    fallback.erase(fallback.begin());
+    std::vector<std::string> everything = topic_records;
+    everything.insert(everything.end(), fallback.begin(), fallback.end());
+    EXPECT_THAT(everything, UnorderedElementsAreArray(sent)) << "each record exactly once";
+}
+
+TEST(ProduceOnTest, ProducerThreadAnswersQueueFullAndTooLargeAtOnce) {
+    queue_full_and_too_large_answered_at_once(ProduceOn::producer_thread);
+}
+
+TEST(ProduceOnTest, CallingThreadAnswersQueueFullAndTooLargeAtOnce) {
+    queue_full_and_too_large_answered_at_once(ProduceOn::calling_thread);
+}
+
+TEST(ProduceOnTest, AFullHandoffRingLeavesNoRecordBehind) {
+    // Two ring slots for four threads: most records meet a full ring and are handed to
+    // librdkafka by their own thread; none is lost, none goes to the fallback.
+    EmbeddedCluster cluster;
+    const std::string topic = unique_topic();
+    cluster.create_topic(topic, 4, 1);
+    Pipeline p(topic, test_config(cluster, 30000), {}, [](RdKafkaOptions& o) { o.handoff_slots = 2; });
+    constexpr int threads = 4;
+    constexpr int per_thread = 5000;
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([&, t] {
+            for (int i = 0; i < per_thread; ++i) p.writer->write("ring-" + std::to_string(t) + "-" + std::to_string(i));
+        });
+    }
+    for (auto& w : workers) w.join();
+    ASSERT_TRUE(p.writer->flush(30s));
+    const WriterStats s = p.writer->stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.submitted, static_cast<std::uint64_t>(threads * per_thread));
+    EXPECT_EQ(s.delivered, s.submitted);
+    EXPECT_EQ(s.fallback_total(), 0u);
+    const auto on_topic = counts(cluster.read_all(topic, 30s));
+    EXPECT_EQ(on_topic.size(), s.submitted);
+    for (const auto& [record, n] : on_topic) ASSERT_EQ(n, 1) << record;
+    EXPECT_THAT(p.fallback_lines(), IsEmpty());
+}
+
+}  // namespace
+}  // namespace kafka_log::test

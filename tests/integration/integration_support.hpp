@@ -6,6 +6,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -65,9 +66,9 @@ inline ProducerConfig test_config(const EmbeddedCluster& cluster, int message_ti
 /// A writer on a real producer with a file fallback, for one topic.
 struct Pipeline {
     Pipeline(std::string topic_name, ProducerConfig config,
-             WriterOptions writer_options = {})
+             WriterOptions writer_options = {}, const std::function<void(RdKafkaOptions&)>& tune = {})
         : topic(std::move(topic_name)),
-          producer(std::make_shared<RdKafkaProducer>(std::move(config), client_log.options())),
+          producer(std::make_shared<RdKafkaProducer>(std::move(config), tuned(client_log.options(), tune))),
           fallback_path(dir / "fallback.log"),
           fallback(std::make_shared<FileFallback>(fallback_path)) {
         writer_options.topic = topic;
@@ -80,6 +81,11 @@ struct Pipeline {
     }
 
     std::vector<std::string> fallback_lines() const { return read_lines(fallback_path); }
+
+    static RdKafkaOptions tuned(RdKafkaOptions options, const std::function<void(RdKafkaOptions&)>& tune) {
+        if (tune) tune(options);
+        return options;
+    }
 
     std::string topic;
     ClientLog client_log;
