@@ -148,6 +148,7 @@ private:
     void on_delivery(const DeliveryReport& report) noexcept;
     /// Writes to the fallback; counts `bucket`, or `lost` after the stderr last resort.
     void to_fallback(std::string_view payload, Bucket bucket, bool possibly_persisted) noexcept;
+    void on_deferred_loss(unsigned tag, std::uint64_t records) noexcept;
     ProduceStatus produce_with_wait(const MessageView& message) noexcept;
     /// Breaker: true when `write` may produce (closed, or this record is the probe).
     bool breaker_admits(bool& probe) noexcept;

@@ -12,6 +12,8 @@
 #include <string>
 #include <system_error>
 
+#include "../detail/lost_line.hpp"
+
 namespace kafka_log {
 
 namespace {
@@ -42,6 +44,11 @@ FileFallback::FileFallback(std::filesystem::path path, FileFallbackOptions optio
 }
 
 FileFallback::~FileFallback() {
+    {
+        std::lock_guard lock(mutex_);
+        loss_handler_ = nullptr;  // its owner may be gone; losses still reach stderr
+        flush_buffer_locked();
+    }
     if (fd_ >= 0) {
         ::fsync(fd_);
         ::close(fd_);
@@ -102,10 +109,17 @@ bool FileFallback::write_all_locked(std::string_view record, bool add_newline) n
     return !options_.sync_every_write || ::fdatasync(fd_) == 0;
 }
 
-bool FileFallback::write(std::string_view record) noexcept {
+bool FileFallback::write(std::string_view record) noexcept { return write_tagged(record, untagged); }
+
+bool FileFallback::write_tagged(std::string_view record, unsigned tag) noexcept {
     const bool add_newline = !ends_with_newline(record);
-    const std::uint64_t line_size = record.size() + (add_newline ? 1 : 0);
     std::lock_guard lock(mutex_);
+    if (options_.buffer_bytes > 0) return buffer_locked(record, add_newline, tag);
+    return write_through_locked(record, add_newline);
+}
+
+bool FileFallback::write_through_locked(std::string_view record, bool add_newline) noexcept {
+    const std::uint64_t line_size = record.size() + (add_newline ? 1 : 0);
     if (fd_ < 0 && !open_locked()) return false;
     if (options_.rotate_bytes != 0 && size_ != 0 && size_ + line_size > options_.rotate_bytes) {
         if (!rotate_locked()) return false;
@@ -118,9 +132,71 @@ bool FileFallback::write(std::string_view record) noexcept {
     return false;
 }
 
+bool FileFallback::buffer_locked(std::string_view record, bool add_newline, unsigned tag) noexcept {
+    const std::size_t line_size = record.size() + (add_newline ? 1 : 0);
+    const auto now = std::chrono::steady_clock::now();
+    // A line that would carry the file past its rotation size, or that the buffer cannot
+    // hold, goes after what is buffered: write the buffer first.
+    // The buffer is written before this record joins it, never after: a failure then only
+    // concerns records whose writers already counted them.
+    const bool rotation_due = options_.rotate_bytes != 0 && size_ + buffer_.size() + line_size > options_.rotate_bytes;
+    if (!buffer_.empty() && (rotation_due || buffer_.size() + line_size > options_.buffer_bytes ||
+                             now - buffer_since_ >= options_.buffer_max_age)) {
+        flush_buffer_locked();
+    }
+    if (line_size > options_.buffer_bytes) return write_through_locked(record, add_newline);
+    try {
+        if (buffer_.capacity() < options_.buffer_bytes) buffer_.reserve(options_.buffer_bytes);
+        buffer_.append(record);
+        if (add_newline) buffer_.push_back('\n');
+    } catch (...) {
+        return write_through_locked(record, add_newline);  // no memory for the buffer
+    }
+    ++buffered_tags_[tag % buffered_tags_.size()];
+    if (buffer_.size() == line_size) buffer_since_ = now;  // the first line of this buffer
+    return true;
+}
+
+bool FileFallback::flush_buffer_locked() noexcept {
+    if (buffer_.empty()) return true;
+    bool written = false;
+    if (fd_ >= 0 || open_locked()) {
+        if (options_.rotate_bytes != 0 && size_ != 0 && size_ + buffer_.size() > options_.rotate_bytes) rotate_locked();
+        const std::uint64_t size_before = size_;
+        written = fd_ >= 0 && write_all_locked(buffer_, false);
+        if (!written && size_ == size_before && open_locked()) written = write_all_locked(buffer_, false);
+    }
+    if (!written) {
+        // Those records were counted as stored: they go to stderr, and their writer is told.
+        std::string_view rest = buffer_;
+        while (!rest.empty()) {
+            const std::size_t end = rest.find('\n');
+            detail::write_lost_line(rest.substr(0, end));
+            rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+        }
+        for (unsigned tag = 0; tag < buffered_tags_.size(); ++tag) {
+            if (buffered_tags_[tag] == 0 || !loss_handler_) continue;
+            try {
+                loss_handler_(tag, buffered_tags_[tag]);
+            } catch (...) {
+                // A handler must not throw; the lines are on stderr all the same.
+            }
+        }
+    }
+    buffer_.clear();
+    buffered_tags_.fill(0);
+    return written;
+}
+
 bool FileFallback::flush() noexcept {
     std::lock_guard lock(mutex_);
-    return fd_ >= 0 && ::fsync(fd_) == 0;
+    const bool buffer_written = flush_buffer_locked();
+    return buffer_written && fd_ >= 0 && ::fsync(fd_) == 0;
+}
+
+void FileFallback::set_deferred_loss_handler(DeferredLossHandler handler) {
+    std::lock_guard lock(mutex_);
+    loss_handler_ = std::move(handler);
 }
 
 bool FileFallback::reopen() noexcept {

@@ -1,30 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kafka_log/kafka_writer.hpp"
 
-#include <sys/uio.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <stdexcept>
 #include <thread>
 
 #include "../detail/callback_scope.hpp"
+#include "../detail/lost_line.hpp"
 
 namespace kafka_log {
 
 namespace {
-
-/// The last resort for a record neither Kafka nor the fallback took: one writev to fd 2,
-/// so the line is not split by other writers of stderr.
-void write_to_stderr(std::string_view payload) noexcept {
-    static constexpr std::string_view prefix = "kafka_log[lost]: ";
-    const bool add_newline = payload.empty() || payload.back() != '\n';
-    char newline = '\n';
-    iovec parts[3] = {{const_cast<char*>(prefix.data()), prefix.size()},
-                      {const_cast<char*>(payload.data()), payload.size()},
-                      {&newline, 1}};
-    [[maybe_unused]] const ssize_t n = ::writev(STDERR_FILENO, parts, add_newline ? 3 : 2);
-}
 
 std::int64_t now_ns() noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -53,6 +39,7 @@ KafkaWriter::KafkaWriter(std::shared_ptr<AsyncProducer> producer,
     }
     backoff_ns_.store(std::chrono::nanoseconds(options_.breaker_backoff).count());
     producer_->set_delivery_handler([this](const DeliveryReport& report) { on_delivery(report); });
+    fallback_->set_deferred_loss_handler([this](unsigned tag, std::uint64_t records) { on_deferred_loss(tag, records); });
     if (options_.breaker_enabled) {
         producer_->set_cluster_state_handler([this](ClusterState state) { on_cluster_state(state); });
     }
@@ -61,6 +48,7 @@ KafkaWriter::KafkaWriter(std::shared_ptr<AsyncProducer> producer,
 KafkaWriter::~KafkaWriter() {
     try {
         close(options_.close_timeout);
+        fallback_->set_deferred_loss_handler(nullptr);  // the fallback may outlive us
     } catch (...) {
         // A destructor must not throw; close() already accounted every record it could.
     }
@@ -86,12 +74,25 @@ void KafkaWriter::count_outcome(Bucket bucket, bool possibly_persisted) noexcept
     if (possibly_persisted) ++s.possibly_persisted;
 }
 
+void KafkaWriter::on_deferred_loss(unsigned tag, std::uint64_t records) noexcept {
+    // Records the fallback stored and then could not keep: from their bucket to `lost`, in
+    // one step, so the identity holds at every moment.
+    if (tag >= static_cast<unsigned>(Bucket::count_) || tag == static_cast<unsigned>(Bucket::lost) ||
+        tag == static_cast<unsigned>(Bucket::delivered)) {
+        return;  // not a tag of ours
+    }
+    Stripe& s = my_stripe();
+    std::lock_guard lock(s.mutex);
+    s.buckets[tag] -= records;  // a stripe's share may wrap; the sum over stripes does not
+    s.buckets[static_cast<unsigned>(Bucket::lost)] += records;
+}
+
 void KafkaWriter::to_fallback(std::string_view payload, Bucket bucket,
                               bool possibly_persisted) noexcept {
-    if (fallback_->write(payload)) {
+    if (fallback_->write_tagged(payload, static_cast<unsigned>(bucket))) {
         count_outcome(bucket, possibly_persisted);
     } else {
-        write_to_stderr(payload);
+        detail::write_lost_line(payload);
         count_outcome(Bucket::lost, possibly_persisted);
     }
 }

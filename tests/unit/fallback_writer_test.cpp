@@ -3,6 +3,8 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
+#include <map>
 #include <set>
 #include <sstream>
 #include <streambuf>
@@ -133,6 +135,53 @@ TEST(FileFallbackTest, DevFullReportsFailureWithoutThrowing) {
     FileFallback fallback("/dev/full");
     EXPECT_FALSE(fallback.write("nowhere to go"));
     EXPECT_FALSE(fallback.write("still nowhere"));
+}
+
+TEST(FileFallbackTest, BufferedRecordsReachTheFileWhenTheBufferFillsAndAtFlush) {
+    TempDir dir;
+    const auto path = dir / "buffered.log";
+    FileFallback fallback(path, FileFallbackOptions{.buffer_bytes = 32, .buffer_max_age = std::chrono::hours(1)});
+    EXPECT_TRUE(fallback.write("0123456789"));  // 11 bytes with its newline
+    EXPECT_TRUE(fallback.write("abcdefghij"));
+    EXPECT_TRUE(read_lines(path).empty()) << "still in the buffer";
+    EXPECT_TRUE(fallback.write("ABCDEFGHIJ"));  // 33 bytes would not fit: the first two go out
+    EXPECT_THAT(read_lines(path), ElementsAre("0123456789", "abcdefghij"));
+    EXPECT_TRUE(fallback.write(std::string(40, 'L')));  // larger than the buffer: written through
+    EXPECT_THAT(read_lines(path), ElementsAre("0123456789", "abcdefghij", "ABCDEFGHIJ", std::string(40, 'L')));
+    EXPECT_TRUE(fallback.write("tail"));
+    EXPECT_TRUE(fallback.flush());
+    EXPECT_THAT(read_lines(path),
+                ElementsAre("0123456789", "abcdefghij", "ABCDEFGHIJ", std::string(40, 'L'), "tail"));
+}
+
+TEST(FileFallbackTest, BufferOlderThanItsMaxAgeIsWrittenByTheNextRecord) {
+    TempDir dir;
+    const auto path = dir / "aged.log";
+    FileFallback fallback(path, FileFallbackOptions{.buffer_bytes = 4096, .buffer_max_age = std::chrono::milliseconds(0)});
+    EXPECT_TRUE(fallback.write("first"));
+    EXPECT_TRUE(fallback.write("second"));  // finds "first" old enough
+    EXPECT_THAT(read_lines(path), ElementsAre("first"));
+    EXPECT_TRUE(fallback.flush());
+    EXPECT_THAT(read_lines(path), ElementsAre("first", "second"));
+}
+
+TEST(FileFallbackTest, BufferThatCannotReachTheFileIsReportedPerTagAndPrinted) {
+    FileFallback fallback("/dev/full", FileFallbackOptions{.buffer_bytes = 4096});
+    std::map<unsigned, std::uint64_t> lost;
+    fallback.set_deferred_loss_handler([&](unsigned tag, std::uint64_t n) { lost[tag] += n; });
+    EXPECT_TRUE(fallback.write_tagged("queued a", 3));
+    EXPECT_TRUE(fallback.write_tagged("queued b", 3));
+    EXPECT_TRUE(fallback.write_tagged("unreachable c", 6));
+    EXPECT_TRUE(lost.empty());
+    ::testing::internal::CaptureStderr();
+    EXPECT_FALSE(fallback.flush());
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(lost, (std::map<unsigned, std::uint64_t>{{3, 2}, {6, 1}}));
+    EXPECT_THAT(err, HasSubstr("kafka_log[lost]: queued a\n"));
+    EXPECT_THAT(err, HasSubstr("kafka_log[lost]: queued b\n"));
+    EXPECT_THAT(err, HasSubstr("kafka_log[lost]: unreachable c\n"));
+    fallback.flush();
+    EXPECT_EQ(lost, (std::map<unsigned, std::uint64_t>{{3, 2}, {6, 1}})) << "each loss reported once";
 }
 
 TEST(StreamFallbackTest, WritesOneLinePerRecord) {

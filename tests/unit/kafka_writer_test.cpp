@@ -192,6 +192,33 @@ TEST(KafkaWriterTest, ProducerCopiesPayloadSoCallersMayReuseTheirBuffer) {
     EXPECT_TRUE(Balanced(t.writer.stats()));
 }
 
+TEST(KafkaWriterTest, BufferedFallbackThatLaterFailsMovesItsRecordsToLost) {
+    auto producer = std::make_shared<MockAsyncProducer>();
+    producer->expect_input_and_reject(ProduceStatus::queue_full)
+        .expect_input_and_reject(ProduceStatus::too_large)
+        .expect_input_and_succeed();
+    KafkaWriter writer(producer, std::make_shared<FileFallback>("/dev/full", FileFallbackOptions{.buffer_bytes = 4096}),
+                       WriterOptions{.topic = "t"});
+    writer.write("rejected record");
+    writer.write("too large record");
+    writer.write("delivered record");
+    WriterStats s = writer.stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.fallback_queue_full, 1u) << "in the fallback's buffer";
+    EXPECT_EQ(s.fallback_too_large, 1u);
+    EXPECT_EQ(s.lost, 0u);
+    ::testing::internal::CaptureStderr();
+    EXPECT_FALSE(writer.flush(std::chrono::seconds(1))) << "the buffer cannot reach /dev/full";
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_THAT(err, HasSubstr("rejected record"));
+    EXPECT_THAT(err, HasSubstr("too large record"));
+    s = writer.stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.lost, 2u);
+    EXPECT_EQ(s.fallback_total(), 0u);
+    EXPECT_EQ(s.delivered, 1u);
+}
+
 TEST(KafkaWriterTest, FailingFileFallbackCountsLostAndWritesRecordToStderr) {
     auto producer = std::make_shared<MockAsyncProducer>();
     producer->expect_input_and_reject(ProduceStatus::queue_full)
