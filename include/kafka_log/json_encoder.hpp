@@ -82,9 +82,16 @@ public:
     /// \brief Appends `value` escaped (no quotes); invalid UTF-8 becomes U+FFFD.
     /// \brief A key already encoded by encoded_key(): `"name":`. For keys known in advance
     /// (a formatter's fixed keys), so the hot path copies instead of escaping.
-    void encoded_key(std::string_view encoded);
+    void encoded_key(std::string_view encoded) {
+        before_value();
+        out_.append(encoded);
+        after_key_ = true;
+    }
     /// \brief A value already encoded as JSON (e.g. by encoded_string()).
-    void encoded_value(std::string_view encoded);
+    void encoded_value(std::string_view encoded) {
+        before_value();
+        out_.append(encoded);
+    }
     /// \brief `"name":` with `name` escaped, for encoded_key().
     static std::string encode_key(std::string_view name);
     /// \brief `"value"` with `value` escaped, for encoded_value().
@@ -97,9 +104,23 @@ public:
     static std::string next_record_id();
 
 private:
-    void before_value();
+    // Inline: called for every key and value.
+    void before_value() {
+        if (after_key_) {
+            after_key_ = false;
+            return;
+        }
+        if (depth_ > 0 && depth_ <= 64) {
+            const std::uint64_t bit = std::uint64_t{1} << (depth_ - 1);
+            if (has_element_ & bit) out_.push_back(',');
+            has_element_ |= bit;
+        }
+    }
     void open(char c);
-    void close(char c);
+    void close(char c) {
+        out_.push_back(c);
+        if (depth_ > 0) --depth_;
+    }
 
     std::string& out_;
     // One bit per nesting level: set once the container holds an element (a comma is due).

@@ -326,8 +326,7 @@ std::vector<NameInfo>& names_of(std::uint64_t formatter_id) {
     return slot.names;
 }
 
-const NameInfo& name_info(const Prepared& p, const boost::log::attribute_name& name) {
-    std::vector<NameInfo>& names = names_of(p.id);
+const NameInfo& name_info(const Prepared& p, std::vector<NameInfo>& names, const boost::log::attribute_name& name) {
     const auto id = static_cast<std::size_t>(name.id());
     if (id >= names.size()) names.resize(id + 1);
     NameInfo& info = names[id];
@@ -379,6 +378,7 @@ private:
         const Prepared& p = *prepared_;
         const JsonOptions& o = p.options;
         CaptureDispatcher captured;
+        std::vector<NameInfo>& names = names_of(p.id);
 
         const boost::log::attribute_value* severity = nullptr;
         const boost::log::attribute_value* stamp = nullptr;
@@ -390,14 +390,11 @@ private:
                 stamp = &value;
             } else if (name == message_name_) {
                 message = &value;
-            } else if (name_info(p, name).state == NameInfo::State::keep) {
+            } else if (name_info(p, names, name).state == NameInfo::State::keep) {
                 attributes.push_back(Attribute{nullptr, static_cast<std::size_t>(name.id()), &value});
             }
         }
-        if (!attributes.empty()) {
-            const std::vector<NameInfo>& names = names_of(p.id);
-            for (Attribute& a : attributes) a.name = &names[a.id];
-        }
+        for (Attribute& a : attributes) a.name = &names[a.id];
 
         JsonEncoder json(out);
         json.begin_object();

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The hot path, with its baselines in the same binary and the same (embedded) cluster:
 //   raw librdkafka producev, Boost.Log's synchronous text file sink, a record Boost.Log's core
-//   filters out — against kafka_log through Boost.Log with the real producer (1 and 2 threads),
-//   with the mock, with the cluster down (breaker open, file fallback), and filtered by
-//   AtomicLevel. Every benchmark reports allocations per record on the calling thread and RSS.
+//   filters out, and Boost.Log with a discarding backend (to split its own cost from the
+//   formatter's) — against kafka_log through Boost.Log with the real producer (1 and 2
+//   threads; and producing on the calling thread), with the mock, with the cluster down
+//   (breaker open, file fallback written through or buffered), and filtered by AtomicLevel. Every benchmark reports allocations per record on the calling thread and RSS.
 //   Throughput (10 threads) and memory (1 000 000 records, cluster down / up) come last.
 //
 //   kafka_log_bench [google benchmark flags]      (ci/bench.sh runs it and writes RESULTS.md)
@@ -267,12 +268,12 @@ using KafkaSink = sinks::unlocked_sink<kafka_log::KafkaSinkBackend>;
 
 struct Pipeline {
     Pipeline(std::shared_ptr<kafka_log::AsyncProducer> producer, const std::string& name,
-             std::chrono::milliseconds close_wait = 30s)
+             std::chrono::milliseconds close_wait = 30s, kafka_log::FileFallbackOptions fallback_options = {})
         : close_timeout(close_wait),
           fallback_path(temp_file(name)),
-          writer(std::make_shared<kafka_log::KafkaWriter>(std::move(producer),
-                                                          std::make_shared<kafka_log::FileFallback>(fallback_path),
-                                                          kafka_log::WriterOptions{.topic = "bench-kafka_log"})),
+          writer(std::make_shared<kafka_log::KafkaWriter>(
+              std::move(producer), std::make_shared<kafka_log::FileFallback>(fallback_path, fallback_options),
+              kafka_log::WriterOptions{.topic = "bench-kafka_log"})),
           sink(boost::make_shared<KafkaSink>(boost::make_shared<kafka_log::KafkaSinkBackend>(writer))) {
         sink->set_formatter(kafka_log::json_formatter());
     }
@@ -307,6 +308,16 @@ void run_pipeline(benchmark::State& state, Pipeline& p) {
 
 void BM_KafkaLog_RealProducer(benchmark::State& state) { run_pipeline(state, real_pipeline()); }
 
+void BM_KafkaLog_RealProducerOnCallingThread(benchmark::State& state) {
+    static Pipeline p = [] {
+        kafka_log::RdKafkaOptions options;
+        options.produce_on = kafka_log::ProduceOn::calling_thread;
+        return Pipeline(std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap), options),
+                        "calling-thread");
+    }();
+    run_pipeline(state, p);
+}
+
 void BM_KafkaLog_Mock(benchmark::State& state) {
     static Pipeline p(std::make_shared<kafka_log::mocks::MockAsyncProducer>(
                           kafka_log::mocks::gtest_reporter(),
@@ -315,14 +326,17 @@ void BM_KafkaLog_Mock(benchmark::State& state) {
     run_pipeline(state, p);
 }
 
-void BM_KafkaLog_ClusterDown(benchmark::State& state) {
-    // Nothing listens on port 1 of the loopback: the client reports every broker down, the
-    // breaker opens, and records go straight to the file fallback.
-    static Pipeline p(std::make_shared<kafka_log::RdKafkaProducer>(producer_config("127.0.0.1:1"),
-                                                                   kafka_log::RdKafkaOptions{
-                                                                       .log_callback = [](int, std::string_view, std::string_view) {},
-                                                                       .error_callback = [](int, std::string_view) {}}),
-                      "down", 0s);
+/// Nothing listens on port 1 of the loopback: the client reports every broker down, the
+/// breaker opens, and records go straight to the file fallback.
+Pipeline make_down_pipeline(const std::string& name, kafka_log::FileFallbackOptions fallback_options = {}) {
+    return Pipeline(std::make_shared<kafka_log::RdKafkaProducer>(
+                        producer_config("127.0.0.1:1"),
+                        kafka_log::RdKafkaOptions{.log_callback = [](int, std::string_view, std::string_view) {},
+                                                  .error_callback = [](int, std::string_view) {}}),
+                    name, 0s, fallback_options);
+}
+
+void run_cluster_down(benchmark::State& state, Pipeline& p) {
     if (state.thread_index() == 0) {
         const auto deadline = std::chrono::steady_clock::now() + 20s;
         auto logger = make_logger();
@@ -332,6 +346,19 @@ void BM_KafkaLog_ClusterDown(benchmark::State& state) {
         if (!p.writer->breaker_open()) state.SkipWithError("the breaker did not open");
     }
     run_pipeline(state, p);
+}
+
+/// The default FileFallback: each record is in the file before write() returns.
+void BM_KafkaLog_ClusterDown(benchmark::State& state) {
+    static Pipeline p = make_down_pipeline("down");
+    run_cluster_down(state, p);
+}
+
+/// FileFallback with a 64 KiB buffer: the durability of the text sink it is compared with
+/// (Boost.Log's text_file_backend without auto_flush).
+void BM_KafkaLog_ClusterDownBufferedFallback(benchmark::State& state) {
+    static Pipeline p = make_down_pipeline("down-buffered", kafka_log::FileFallbackOptions{.buffer_bytes = 64 * 1024});
+    run_cluster_down(state, p);
 }
 
 void BM_KafkaLog_AtomicLevelCoreFilter(benchmark::State& state) {
@@ -443,8 +470,10 @@ BENCHMARK(BM_BoostLog_DiscardText)->UseRealTime();
 BENCHMARK(BM_BoostLog_DiscardJson)->UseRealTime();
 BENCHMARK(BM_BoostLog_DiscardMsg)->UseRealTime();
 BENCHMARK(BM_KafkaLog_RealProducer)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_KafkaLog_RealProducerOnCallingThread)->UseRealTime();
 BENCHMARK(BM_KafkaLog_Mock)->UseRealTime();
 BENCHMARK(BM_KafkaLog_ClusterDown)->UseRealTime();
+BENCHMARK(BM_KafkaLog_ClusterDownBufferedFallback)->UseRealTime();
 BENCHMARK(BM_KafkaLog_AtomicLevelCoreFilter)->UseRealTime();
 BENCHMARK(BM_KafkaLog_AtomicLevelSinkFilter)->UseRealTime();
 BENCHMARK(BM_E2E_Raw)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);

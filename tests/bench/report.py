@@ -41,6 +41,11 @@ def main():
     real2 = "BM_KafkaLog_RealProducer/real_time/threads:2"
     mock = "BM_KafkaLog_Mock/real_time"
     down = "BM_KafkaLog_ClusterDown/real_time"
+    down_buffered = "BM_KafkaLog_ClusterDownBufferedFallback/real_time"
+    calling = "BM_KafkaLog_RealProducerOnCallingThread/real_time"
+    discard_msg = "BM_BoostLog_DiscardMsg/real_time"
+    discard_text = "BM_BoostLog_DiscardText/real_time"
+    discard_json = "BM_BoostLog_DiscardJson/real_time"
     lvl_core = "BM_KafkaLog_AtomicLevelCoreFilter/real_time"
     lvl_sink = "BM_KafkaLog_AtomicLevelSinkFilter/real_time"
     e2e_raw = "BM_E2E_Raw/iterations:1/real_time"
@@ -53,10 +58,15 @@ def main():
         ("raw librdkafka `rd_kafka_producev`, 2 threads", raw2, "raw producev x2"),
         ("Boost.Log synchronous `text_file_backend`", text, "Boost text file"),
         ("Boost.Log record rejected by the core filter", filt, "Boost filtered"),
+        ("Boost.Log, discarding backend, message only (Boost.Log's own cost)", discard_msg, "Boost discard msg"),
+        ("Boost.Log, discarding backend, the text sink's format", discard_text, "Boost discard text"),
+        ("Boost.Log, discarding backend, kafka_log's `json_formatter`", discard_json, "Boost discard JSON"),
         ("kafka_log, RdKafkaProducer, 1 thread", real1, "kafka_log"),
         ("kafka_log, RdKafkaProducer, 2 threads", real2, "kafka_log x2"),
+        ("kafka_log, RdKafkaProducer with `ProduceOn::calling_thread`", calling, "kafka_log calling thr."),
         ("kafka_log, MockAsyncProducer", mock, "kafka_log mock"),
-        ("kafka_log, cluster down (breaker open, FileFallback)", down, "kafka_log down"),
+        ("kafka_log, cluster down (breaker open, FileFallback written through)", down, "kafka_log down"),
+        ("kafka_log, cluster down (breaker open, FileFallback, 64 KiB buffer)", down_buffered, "kafka_log down buf."),
         ("kafka_log, below AtomicLevel (core filter)", lvl_core, "AtomicLevel core"),
         ("kafka_log, below AtomicLevel (sink filter)", lvl_sink, "AtomicLevel sink"),
     ]
@@ -73,7 +83,10 @@ def main():
     target("1a. 1 thread: kafka_log / raw producev", ns(rows, real1) / ns(rows, raw1), 2.0)
     target("1b. 1 thread: kafka_log / Boost.Log text file sink", ns(rows, real1) / ns(rows, text), 1.0)
     target("2. 2 threads: kafka_log / raw producev", ns(rows, real2) / ns(rows, raw2), 2.0)
-    target("3. cluster down: kafka_log / Boost.Log text file sink", ns(rows, down) / ns(rows, text), 1.5)
+    target("3. cluster down, FileFallback buffered like the text sink: kafka_log / text file sink",
+           ns(rows, down_buffered) / ns(rows, text), 1.5)
+    target("3'. cluster down, FileFallback written through (default): kafka_log / text file sink",
+           ns(rows, down) / ns(rows, text), 1.5)
     target("4. below the level: AtomicLevel / Boost.Log core filter", ns(rows, lvl_core) / ns(rows, filt), 1.2)
     target("5. allocations per record: kafka_log - text file sink", allocs(real1) - allocs(text), 1.0, fmt="{:+.2f}")
     e2e = rows[e2e_ours]["records_per_s"] / rows[e2e_raw]["records_per_s"]
