@@ -207,23 +207,25 @@ private:
 
     static callback_base callback_for(type_dispatcher* self, boost::typeindex::type_index type) {
         static constexpr auto table = makers(std::make_index_sequence<std::tuple_size_v<KnownTypes>>{});
-        struct Entry {
-            const std::type_info* type;
-            int kind;
+        struct Cache {
+            std::array<const std::type_info*, 32> types{};
+            std::array<int, 32> kinds{};
+            std::size_t size = 0;
+            std::size_t next = 0;  // the entry replaced when all are taken
         };
-        thread_local std::vector<Entry> cache;
+        thread_local Cache cache;
         const std::type_info* key = &type.type_info();
-        int kind = -2;
-        for (const Entry& e : cache) {
-            if (e.type == key) {
-                kind = e.kind;
-                break;
+        for (std::size_t i = 0; i < cache.size; ++i) {
+            if (cache.types[i] == key) {
+                const int kind = cache.kinds[i];
+                if (kind < 0) return callback_base();
+                return table[static_cast<std::size_t>(kind)](static_cast<CaptureDispatcher*>(self));
             }
         }
-        if (kind == -2) {
-            kind = find_kind(type, std::make_index_sequence<std::tuple_size_v<KnownTypes>>{});
-            if (cache.size() < 64) cache.push_back(Entry{key, kind});
-        }
+        const int kind = find_kind(type, std::make_index_sequence<std::tuple_size_v<KnownTypes>>{});
+        const std::size_t slot = cache.size < cache.types.size() ? cache.size++ : cache.next++ % cache.types.size();
+        cache.types[slot] = key;
+        cache.kinds[slot] = kind;
         if (kind < 0) return callback_base();
         return table[static_cast<std::size_t>(kind)](static_cast<CaptureDispatcher*>(self));
     }

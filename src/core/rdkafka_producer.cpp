@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -376,36 +377,66 @@ rd_kafka_resp_err_t RdKafkaProducerImpl::producev(rd_kafka_topic_t* topic, std::
 }
 
 std::size_t RdKafkaProducerImpl::drain_ring(bool purge) noexcept {
-    std::size_t handed = 0;
     using Slot = HandoffRing<rd_kafka_topic_t*>::Slot;
-    while (Slot* slot = ring_->front()) {
-        if (slot->skip) {
-            ring_->pop();
+    // Consecutive records of one topic go to librdkafka in one rd_kafka_produce_batch call.
+    constexpr std::size_t batch_max = 256;
+    std::array<rd_kafka_message_t, batch_max> batch{};
+    std::size_t handed = 0;
+    for (;;) {
+        std::size_t n = 0;
+        rd_kafka_topic_t* topic = nullptr;
+        for (Slot* slot = ring_->peek(0); slot != nullptr && n < batch_max; slot = ring_->peek(n)) {
+            if (slot->skip) {
+                if (n == 0) {
+                    ring_->pop();
+                    continue;
+                }
+                break;  // taken out on the next round, on its own
+            }
+            if (n > 0 && slot->tag != topic) break;
+            topic = slot->tag;
+            rd_kafka_message_t& m = batch[n++];
+            m = rd_kafka_message_t{};
+            m.payload = slot->payload.data();
+            m.len = slot->payload.size();
+            m.key = slot->key.empty() ? nullptr : slot->key.data();
+            m.key_len = slot->key.size();
+        }
+        if (n == 0) return handed;
+
+        if (purge) {
+            for (std::size_t i = 0; i < n; ++i) batch[i].err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
+        } else if (rd_kafka_produce_batch(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, batch.data(),
+                                          static_cast<int>(n)) == static_cast<int>(n)) {
+            for (std::size_t i = 0; i < n; ++i) ring_->pop();
+            handed += n;
             continue;
         }
-        const MessageView view{rd_kafka_topic_name(slot->tag), slot->key, slot->payload};
-        rd_kafka_resp_err_t err = purge ? RD_KAFKA_RESP_ERR__PURGE_QUEUE : producev(slot->tag, slot->payload, slot->key);
-        // librdkafka's queue is full only when its count and ours disagree for a moment
-        // (ours is released after the report is served): serve reports and try again.
-        while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(rk_.get(), 1);
-            if (purging_.load(std::memory_order_acquire) || stop_.load(std::memory_order_acquire)) {
-                err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
-            } else {
-                err = producev(slot->tag, slot->payload, slot->key);
+        for (std::size_t i = 0; i < n; ++i) {
+            Slot* slot = ring_->peek(0);
+            rd_kafka_resp_err_t err = batch[i].err;
+            // librdkafka's queue is full only when its count and ours disagree for a moment
+            // (ours is released after the report is served): serve reports and try again.
+            while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                rd_kafka_poll(rk_.get(), 1);
+                if (purging_.load(std::memory_order_acquire) || stop_.load(std::memory_order_acquire)) {
+                    err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
+                } else {
+                    err = producev(slot->tag, slot->payload, slot->key);
+                }
             }
-        }
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            try {
-                deliver(view, DeliveryError{err, rd_kafka_err2str(err), false});
-            } catch (...) {
-                leave(view.payload.size());
+            if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                const MessageView view{rd_kafka_topic_name(slot->tag), slot->key, slot->payload};
+                try {
+                    deliver(view, DeliveryError{err, rd_kafka_err2str(err), false});
+                } catch (...) {
+                    leave(view.payload.size());
+                }
             }
+            ring_->pop();
         }
-        ring_->pop();
-        ++handed;
+        handed += n;
     }
-    return handed;
 }
 
 // --- producing ------------------------------------------------------------------------

@@ -74,9 +74,15 @@ public:
     }
 
     /// The oldest published record, or null. Consumer thread only; pop() releases it.
-    Slot* front() noexcept {
-        Slot* slot = &slots_[head_ & mask_];
-        return slot->sequence.load(std::memory_order_acquire) == head_ + 1 ? slot : nullptr;
+    Slot* front() noexcept { return peek(0); }
+
+    /// The record `offset` places after the oldest, or null while it is not published.
+    /// Walk offsets in order from 0 and stop at the first null. Consumer thread only.
+    Slot* peek(std::size_t offset) noexcept {
+        if (offset >= capacity_) return nullptr;
+        const std::uint64_t pos = head_ + offset;
+        Slot* slot = &slots_[pos & mask_];
+        return slot->sequence.load(std::memory_order_acquire) == pos + 1 ? slot : nullptr;
     }
 
     /// Releases the slot front() returned. Consumer thread only. A slot whose strings grew
