@@ -255,7 +255,8 @@ void RdKafkaProducerImpl::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, 
         if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             error = DeliveryError{m->err, rd_kafka_err2str(m->err),
                                   rd_kafka_message_status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED};
-        } else if (self->unreachable_reported_.exchange(false, std::memory_order_acq_rel)) {
+        } else if (self->unreachable_reported_.load(std::memory_order_relaxed) &&
+                   self->unreachable_reported_.exchange(false, std::memory_order_acq_rel)) {
             self->cluster_state(ClusterState::reachable);
         }
         self->deliver(view, std::move(error));
