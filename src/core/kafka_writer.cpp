@@ -217,7 +217,7 @@ void KafkaWriter::close(std::chrono::milliseconds timeout) {
 
 WriterStats KafkaWriter::stats() const {
     // Lock every stripe (always in the same order) so no transition is half-seen.
-    std::array<std::unique_lock<std::mutex>, stripe_count> locks;
+    std::array<std::unique_lock<StripeLock>, stripe_count> locks;
     for (std::size_t i = 0; i < stripe_count; ++i) {
         locks[i] = std::unique_lock(stripes_[i].mutex);
     }
