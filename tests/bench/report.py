@@ -148,7 +148,7 @@ set boxwidth 0.7
 set grid ytics
 set xtics rotate by -30 left
 set bmargin 6
-set rmargin 6
+set rmargin 12
 set yrange [0:*]
 plot '{dat}' using 0:2:xtic(1) with boxes notitle lc rgb '#3b6ea5', '' using 0:2:(sprintf('%.0f', $2)) with labels offset 0,1 notitle
 """
