@@ -89,7 +89,8 @@ public:
         const std::string where = describe(tree);
 
         static const char* const known[] = {"Destination",  "Brokers",          "Topic",       "Fallback",
-                                            "FallbackRotationSize", "FallbackMaxFiles", "Format", "Filter",
+                                            "FallbackRotationSize", "FallbackMaxFiles", "FallbackBufferSize",
+                                            "Format",       "Filter",
                                             "KeyAttribute", "Asynchronous",     "ProducerConfigFile",
                                             "Producer",     "FlushTimeout",     "CloseTimeout"};
         for (const auto& [key, child] : tree) {
@@ -122,6 +123,7 @@ public:
         FileFallbackOptions fallback_options;
         fallback_options.rotate_bytes = number(tree, "FallbackRotationSize", where, 0);
         fallback_options.max_files = static_cast<unsigned>(number(tree, "FallbackMaxFiles", where, 5));
+        fallback_options.buffer_bytes = static_cast<std::size_t>(number(tree, "FallbackBufferSize", where, 0));
         std::shared_ptr<FallbackWriter> fallback;
         if (auto path = optional_value(tree, "Fallback")) {
             try {

@@ -114,5 +114,25 @@ TEST(SettingsShutdownTest, RecordsStillQueuedWhenTheSinkIsRemovedGoToTheFallback
     EXPECT_FALSE(fallback.empty());
 }
 
+TEST(SettingsShutdownTest, BufferedFallbackReachesItsFileWhenTheSinkIsRemoved) {
+    register_boost_log_factory();
+    TempDir dir;
+    // Nothing listens on port 1: every record waits in the producer until removal purges it
+    // into the fallback's buffer, which the writer's close() writes to the file.
+    std::istringstream settings(
+        "[Sinks.Kafka]\nDestination=Kafka\nBrokers=\"127.0.0.1:1\"\nTopic=t\nFallback=\"" +
+        (dir / "buffered.log").string() +
+        "\"\nFallbackBufferSize=65536\nFormat=\"%Message%\"\nFlushTimeout=100\nCloseTimeout=100\n");
+    logging::init_from_stream(settings);
+    logging::sources::severity_logger<level> logger;
+    for (int i = 0; i < 100; ++i) BOOST_LOG_SEV(logger, level::info) << "buffered " << i;
+    logging::core::get()->remove_all_sinks();
+
+    const auto fallback = read_lines(dir / "buffered.log");
+    ASSERT_EQ(fallback.size(), 100u);
+    const std::set<std::string> seen(fallback.begin(), fallback.end());
+    for (int i = 0; i < 100; ++i) EXPECT_TRUE(seen.count("buffered " + std::to_string(i))) << "lost: buffered " << i;
+}
+
 }  // namespace
 }  // namespace kafka_log::test

@@ -53,6 +53,8 @@ TEST_F(SettingsFactoryTest, BadValuesAreNamed) {
                 HasSubstr("'Asynchronous' must be true or false, got 'maybe'"));
     EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nFallbackRotationSize=big\n"),
                 HasSubstr("'FallbackRotationSize' must be a non-negative integer"));
+    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nFallbackBufferSize=lots\n"),
+                HasSubstr("'FallbackBufferSize' must be a non-negative integer"));
     EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nFlushTimeout=-5\n"),
                 HasSubstr("'FlushTimeout'"));
 }

@@ -23,6 +23,7 @@ namespace kafka_log {
 ///   Fallback="/var/log/app/kafka-fallback.log"   # default: stderr
 ///   FallbackRotationSize=104857600        # bytes; default: no rotation
 ///   FallbackMaxFiles=5
+///   FallbackBufferSize=65536              # bytes; default 0: each record written through
 ///   Format=json                           # or any Boost.Log format string (default: json)
 ///   Filter="%Severity% >= info"
 ///   KeyAttribute=TraceID
