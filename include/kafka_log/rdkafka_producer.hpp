@@ -50,7 +50,9 @@ struct RdKafkaOptions {
     /// Which thread calls librdkafka; see ProduceOn.
     ProduceOn produce_on = ProduceOn::producer_thread;
     /// Slots of the hand-off ring (`ProduceOn::producer_thread`), rounded up to a power of
-    /// two. Each slot keeps up to 4 KiB of string capacity between uses.
+    /// two. A slot is 128 bytes and keeps its record's buffer (up to 4 KiB) for the next
+    /// record: about 3 MiB for 8192 slots of 200-byte records, at most about 33 MiB when
+    /// every record is 4 KiB. Larger records are copied into a fresh buffer each time.
     std::size_t handoff_slots = 8192;
 };
 
