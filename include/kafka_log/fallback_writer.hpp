@@ -75,7 +75,8 @@ struct FileFallbackOptions {
     /// records go to stderr (`kafka_log[lost]: ` lines) and the deferred loss handler names
     /// them, so KafkaWriter moves them from their fallback counter to `lost`. The same
     /// durability as Boost.Log's text file sink without `auto_flush`, at a fraction of the
-    /// cost per record when the cluster is down.
+    /// cost per record when the cluster is down. A buffered FileFallback serves one KafkaWriter
+    /// at a time; a second writer's constructor throws std::logic_error.
     std::size_t buffer_bytes = 0;
     /// The oldest a buffered record gets before the next write (or flush) writes the buffer.
     std::chrono::milliseconds buffer_max_age{200};
@@ -100,6 +101,9 @@ public:
     /// \brief Writes the buffer (if any) and fsyncs the file. Possible failures: the buffer
     /// cannot be written, or the fsync fails (false).
     bool flush() noexcept override;
+    /// \throws std::logic_error naming the path when the file is buffered and a handler is
+    /// already installed: a buffered FileFallback serves one KafkaWriter at a time (its
+    /// deferred losses are told to that writer). Written through, any number may share it.
     void set_deferred_loss_handler(DeferredLossHandler handler) override;
 
     /// \brief Closes and reopens the file (after an external rotation, say on SIGHUP).

@@ -87,7 +87,8 @@ struct WriterStats {
 /// handler on the producer: the producer must not be shared with another writer.
 class KAFKA_LOG_EXPORT KafkaWriter {
 public:
-    /// \throws std::invalid_argument when `producer` or `fallback` is null or the topic is empty.
+    /// \throws std::invalid_argument when `producer` or `fallback` is null or the topic is empty;
+    /// std::logic_error when `fallback` is a buffered FileFallback already serving a writer.
     KafkaWriter(std::shared_ptr<AsyncProducer> producer, std::shared_ptr<FallbackWriter> fallback,
                 WriterOptions options);
     KafkaWriter(const KafkaWriter&) = delete;

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <ostream>
 #include <string>
+#include <stdexcept>
 #include <system_error>
 
 #include "../detail/lost_line.hpp"
@@ -196,6 +197,12 @@ bool FileFallback::flush() noexcept {
 
 void FileFallback::set_deferred_loss_handler(DeferredLossHandler handler) {
     std::lock_guard lock(mutex_);
+    if (handler && loss_handler_ && options_.buffer_bytes > 0) {
+        // Its losses could not be told to the right writer.
+        throw std::logic_error("kafka_log::FileFallback: '" + path_.string() +
+                               "' is buffered (buffer_bytes > 0) and already serves a KafkaWriter; "
+                               "give each writer its own buffered FileFallback");
+    }
     loss_handler_ = std::move(handler);
 }
 

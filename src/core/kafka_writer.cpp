@@ -38,8 +38,10 @@ KafkaWriter::KafkaWriter(std::shared_ptr<AsyncProducer> producer,
             "kafka_log::KafkaWriter: WriterOptions::breaker_backoff must be > 0 and <= breaker_max_backoff");
     }
     backoff_ns_.store(std::chrono::nanoseconds(options_.breaker_backoff).count());
-    producer_->set_delivery_handler([this](const DeliveryReport& report) { on_delivery(report); });
+    // First what may refuse (a buffered FileFallback already serving a writer), so that no
+    // handler of a writer that was never built is left behind.
     fallback_->set_deferred_loss_handler([this](unsigned tag, std::uint64_t records) { on_deferred_loss(tag, records); });
+    producer_->set_delivery_handler([this](const DeliveryReport& report) { on_delivery(report); });
     if (options_.breaker_enabled) {
         producer_->set_cluster_state_handler([this](ClusterState state) { on_cluster_state(state); });
     }

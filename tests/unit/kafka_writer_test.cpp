@@ -219,6 +219,26 @@ TEST(KafkaWriterTest, BufferedFallbackThatLaterFailsMovesItsRecordsToLost) {
     EXPECT_EQ(s.delivered, 1u);
 }
 
+TEST(KafkaWriterTest, ABufferedFileFallbackServesOneWriterAtATime) {
+    test::TempDir dir;
+    auto buffered = std::make_shared<FileFallback>(dir / "shared.log", FileFallbackOptions{.buffer_bytes = 4096});
+    auto first = std::make_unique<KafkaWriter>(std::make_shared<MockAsyncProducer>(), buffered, WriterOptions{.topic = "a"});
+    try {
+        KafkaWriter second(std::make_shared<MockAsyncProducer>(), buffered, WriterOptions{.topic = "b"});
+        FAIL() << "a second writer on one buffered FileFallback was accepted";
+    } catch (const std::logic_error& e) {
+        EXPECT_THAT(e.what(), HasSubstr("shared.log"));
+        EXPECT_THAT(e.what(), HasSubstr("buffered"));
+    }
+    first.reset();  // its destructor hands the fallback back
+    EXPECT_NO_THROW(KafkaWriter(std::make_shared<MockAsyncProducer>(), buffered, WriterOptions{.topic = "c"}));
+
+    auto through = std::make_shared<FileFallback>(dir / "through.log");
+    KafkaWriter a(std::make_shared<MockAsyncProducer>(), through, WriterOptions{.topic = "a"});
+    EXPECT_NO_THROW(KafkaWriter(std::make_shared<MockAsyncProducer>(), through, WriterOptions{.topic = "b"}))
+        << "written through, any number of writers share a file";
+}
+
 TEST(KafkaWriterTest, FailingFileFallbackCountsLostAndWritesRecordToStderr) {
     auto producer = std::make_shared<MockAsyncProducer>();
     producer->expect_input_and_reject(ProduceStatus::queue_full)
