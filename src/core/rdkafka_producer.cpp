@@ -115,7 +115,11 @@ public:
     bool flush(std::chrono::milliseconds timeout);
     void close(std::chrono::milliseconds timeout);
     std::string redacted_config() const { return config_.redacted(); }
-    std::uint64_t in_flight() const noexcept { return in_flight_.load(std::memory_order_acquire); }
+    std::uint64_t in_flight() const noexcept {
+        // Settled first: every settled record was accepted before, so the difference never wraps.
+        const std::uint64_t settled = settled_.load(std::memory_order_seq_cst);
+        return accepted_.load(std::memory_order_seq_cst) - settled;
+    }
     bool cluster_unreachable() const noexcept { return unreachable_reported_.load(std::memory_order_acquire); }
     const RdKafkaOptions& options() const noexcept { return options_; }
 
@@ -132,7 +136,10 @@ private:
     void poll_loop() noexcept;
     rd_kafka_topic_t* topic_handle(std::string_view name);
     bool wait_idle_until(Clock::time_point deadline);
-    void leave(std::size_t bytes) noexcept;
+    void give_back(std::size_t bytes) noexcept;
+    void settle(std::size_t bytes) noexcept;
+    void publish_settled() noexcept;
+    void notify_if_idle() noexcept;
     rd_kafka_resp_err_t producev(rd_kafka_topic_t* topic, std::string_view payload, std::string_view key) noexcept;
     ProduceStatus settle(rd_kafka_resp_err_t err, const MessageView& message);
     std::size_t drain_ring(bool purge) noexcept;
@@ -161,10 +168,18 @@ private:
     std::uint64_t max_record_bytes_ = 1000000;
 
     std::atomic<bool> closed_{false};
-    // Accepted and not yet reported: records and value bytes. produce() counts itself in
+    // In flight = accepted - settled (records; value bytes likewise). Logging threads write
+    // accepted_; the thread serving reports publishes settled_ a batch at a time, so the two
+    // do not pass one cache line back and forth per record. produce() counts itself in
     // before it checks closed_, so close() waiting for zero cannot miss a late record.
-    alignas(64) std::atomic<std::uint64_t> in_flight_{0};
-    std::atomic<std::uint64_t> in_flight_bytes_{0};
+    alignas(64) std::atomic<std::uint64_t> accepted_{0};
+    std::atomic<std::uint64_t> accepted_bytes_{0};
+    alignas(64) std::atomic<std::uint64_t> settled_{0};
+    std::atomic<std::uint64_t> settled_bytes_{0};
+    // Reports served and not yet published: the serving thread's own (the producer thread,
+    // and close() once that thread is joined).
+    std::uint64_t unpublished_ = 0;
+    std::uint64_t unpublished_bytes_ = 0;
 
     // The hand-off to the producer thread (ProduceOn::producer_thread).
     std::unique_ptr<HandoffRing<rd_kafka_topic_t*>> ring_;
@@ -290,15 +305,34 @@ void RdKafkaProducerImpl::deliver(const MessageView& view, std::optional<Deliver
             }
         }
     }
-    leave(view.payload.size());
+    settle(view.payload.size());
 }
 
-void RdKafkaProducerImpl::leave(std::size_t bytes) noexcept {
-    in_flight_bytes_.fetch_sub(bytes, std::memory_order_relaxed);
-    if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::lock_guard lock(idle_mutex_);
-        idle_cv_.notify_all();
-    }
+void RdKafkaProducerImpl::settle(std::size_t bytes) noexcept {
+    ++unpublished_;
+    unpublished_bytes_ += bytes;
+}
+
+void RdKafkaProducerImpl::publish_settled() noexcept {
+    if (unpublished_ == 0) return;
+    settled_bytes_.fetch_add(unpublished_bytes_, std::memory_order_relaxed);
+    settled_.fetch_add(unpublished_, std::memory_order_seq_cst);
+    unpublished_ = 0;
+    unpublished_bytes_ = 0;
+    notify_if_idle();
+}
+
+void RdKafkaProducerImpl::give_back(std::size_t bytes) noexcept {
+    // A record produce() did not keep, on the calling thread.
+    settled_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+    settled_.fetch_add(1, std::memory_order_seq_cst);
+    notify_if_idle();
+}
+
+void RdKafkaProducerImpl::notify_if_idle() noexcept {
+    if (in_flight() != 0) return;
+    std::lock_guard lock(idle_mutex_);
+    idle_cv_.notify_all();
 }
 
 void RdKafkaProducerImpl::cluster_state(ClusterState state) noexcept {
@@ -355,18 +389,22 @@ void RdKafkaProducerImpl::poll_loop() noexcept {
         serve_refused();
         if (!ring_) {
             rd_kafka_poll(rk_.get(), 100);  // rd_kafka_yield() wakes it early
+            publish_settled();
             continue;
         }
         if (drain_ring(purging_.load(std::memory_order_acquire)) > 0) {
             rd_kafka_poll(rk_.get(), 0);  // serve reports between batches
+            publish_settled();
             continue;
         }
+        publish_settled();
         // Idle: announce the wait, then look once more. A producer reserves its slot (a
         // seq_cst CAS) before it reads sleeping_, so either we see its slot here or it sees
         // us asleep and wakes us with rd_kafka_yield().
         sleeping_.store(true, std::memory_order_seq_cst);
         if (ring_->empty()) rd_kafka_poll(rk_.get(), 100);
         sleeping_.store(false, std::memory_order_relaxed);
+        publish_settled();
     }
 }
 
@@ -431,7 +469,7 @@ std::size_t RdKafkaProducerImpl::drain_ring(bool purge) noexcept {
                 try {
                     deliver(view, DeliveryError{err, rd_kafka_err2str(err), false});
                 } catch (...) {
-                    leave(view.payload.size());
+                    settle(view.payload.size());
                 }
             }
             ring_->pop();
@@ -468,23 +506,26 @@ rd_kafka_topic_t* RdKafkaProducerImpl::topic_handle(std::string_view name) {
 
 ProduceStatus RdKafkaProducerImpl::produce(const MessageView& message) {
     // Count in first, then look at closed_ (both seq_cst): close() stores closed_ and then
-    // waits for in_flight_ to reach zero, so a record it does not wait for sees closed_.
-    const std::uint64_t before = in_flight_.fetch_add(1, std::memory_order_seq_cst);
+    // waits for in_flight() to reach zero, so a record it does not wait for sees closed_.
+    const std::uint64_t accepted_before = accepted_.fetch_add(1, std::memory_order_seq_cst);
     const std::size_t bytes = message.payload.size();
-    in_flight_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+    const std::uint64_t bytes_before = accepted_bytes_.fetch_add(bytes, std::memory_order_relaxed);
     if (closed_.load(std::memory_order_seq_cst)) {
-        leave(bytes);
+        give_back(bytes);
         return ProduceStatus::closed;
     }
     rd_kafka_topic_t* topic = topic_handle(message.topic);
     if (ring_ && topic != nullptr) {
         // librdkafka's own checks, made here so their answer reaches the caller at once.
         if (message.payload.size() + message.key.size() + record_overhead > max_record_bytes_) {
-            leave(bytes);
+            give_back(bytes);
             return ProduceStatus::too_large;
         }
-        if (before >= max_messages_ || in_flight_bytes_.load(std::memory_order_relaxed) > max_bytes_) {
-            leave(bytes);
+        // settled_ may lag a batch behind: the bound then errs on the strict side.
+        const std::uint64_t settled_bytes = settled_bytes_.load(std::memory_order_relaxed);
+        if (accepted_before - settled_.load(std::memory_order_acquire) >= max_messages_ ||
+            bytes_before + bytes - settled_bytes > max_bytes_) {
+            give_back(bytes);
             return ProduceStatus::queue_full;
         }
         if (ring_->try_push(topic, message.payload, message.key)) {
@@ -505,7 +546,7 @@ ProduceStatus RdKafkaProducerImpl::settle(rd_kafka_resp_err_t err, const Message
             return ProduceStatus::accepted;
         case RD_KAFKA_RESP_ERR__QUEUE_FULL:
         case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-            leave(message.payload.size());
+            give_back(message.payload.size());
             return err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? ProduceStatus::queue_full : ProduceStatus::too_large;
         default:
             break;
@@ -519,7 +560,7 @@ ProduceStatus RdKafkaProducerImpl::settle(rd_kafka_resp_err_t err, const Message
                                          std::string(message.payload),
                                          DeliveryError{err, rd_kafka_err2str(err), false}});
     } catch (...) {
-        leave(message.payload.size());
+        give_back(message.payload.size());
         throw;  // the caller's record is still its own: KafkaWriter sends it to the fallback
     }
     rd_kafka_yield(rk_.get());
@@ -528,7 +569,7 @@ ProduceStatus RdKafkaProducerImpl::settle(rd_kafka_resp_err_t err, const Message
 
 bool RdKafkaProducerImpl::wait_idle_until(Clock::time_point deadline) {
     std::unique_lock lock(idle_mutex_);
-    return idle_cv_.wait_until(lock, deadline, [this] { return in_flight_.load(std::memory_order_acquire) == 0; });
+    return idle_cv_.wait_until(lock, deadline, [this] { return in_flight() == 0; });
 }
 
 bool RdKafkaProducerImpl::flush(std::chrono::milliseconds timeout) {
@@ -558,7 +599,8 @@ void RdKafkaProducerImpl::close(std::chrono::milliseconds timeout) {
             serve_refused();
             if (ring_) drain_ring(true);  // a record a late produce() published after the thread left
             rd_kafka_poll(rk_.get(), 10);
-        } while (in_flight_.load(std::memory_order_acquire) != 0 && Clock::now() < last);
+            publish_settled();
+        } while (in_flight() != 0 && Clock::now() < last);
     });
 }
 
