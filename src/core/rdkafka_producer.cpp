@@ -419,7 +419,7 @@ std::size_t RdKafkaProducerImpl::drain_ring(bool purge) noexcept {
     using Slot = HandoffRing<rd_kafka_topic_t*>::Slot;
     // Consecutive records of one topic go to librdkafka in one rd_kafka_produce_batch call.
     constexpr std::size_t batch_max = 256;
-    std::array<rd_kafka_message_t, batch_max> batch{};
+    std::array<rd_kafka_message_t, batch_max> batch;  // each entry is set before use: no 16 KiB clear per call
     std::size_t handed = 0;
     for (;;) {
         std::size_t n = 0;
