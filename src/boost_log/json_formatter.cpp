@@ -6,6 +6,7 @@
 #include <atomic>
 #include <tuple>
 #include <utility>
+#include <cstdint>
 #include <ctime>
 #include <map>
 #include <shared_mutex>
@@ -207,27 +208,21 @@ private:
 
     static callback_base callback_for(type_dispatcher* self, boost::typeindex::type_index type) {
         static constexpr auto table = makers(std::make_index_sequence<std::tuple_size_v<KnownTypes>>{});
-        struct Cache {
-            std::array<const std::type_info*, 32> types{};
-            std::array<int, 32> kinds{};
-            std::size_t size = 0;
-            std::size_t next = 0;  // the entry replaced when all are taken
+        // A small direct-mapped cache keyed by the type_info address: a record's few value
+        // types each find their kind with one compare.
+        struct Entry {
+            const std::type_info* type = nullptr;
+            int kind = -1;
         };
-        thread_local Cache cache;
+        thread_local std::array<Entry, 64> cache{};
         const std::type_info* key = &type.type_info();
-        for (std::size_t i = 0; i < cache.size; ++i) {
-            if (cache.types[i] == key) {
-                const int kind = cache.kinds[i];
-                if (kind < 0) return callback_base();
-                return table[static_cast<std::size_t>(kind)](static_cast<CaptureDispatcher*>(self));
-            }
+        Entry& entry = cache[(reinterpret_cast<std::uintptr_t>(key) >> 4) % cache.size()];
+        if (entry.type != key) {
+            entry.kind = find_kind(type, std::make_index_sequence<std::tuple_size_v<KnownTypes>>{});
+            entry.type = key;
         }
-        const int kind = find_kind(type, std::make_index_sequence<std::tuple_size_v<KnownTypes>>{});
-        const std::size_t slot = cache.size < cache.types.size() ? cache.size++ : cache.next++ % cache.types.size();
-        cache.types[slot] = key;
-        cache.kinds[slot] = kind;
-        if (kind < 0) return callback_base();
-        return table[static_cast<std::size_t>(kind)](static_cast<CaptureDispatcher*>(self));
+        if (entry.kind < 0) return callback_base();
+        return table[static_cast<std::size_t>(entry.kind)](static_cast<CaptureDispatcher*>(self));
     }
 
     int kind_ = -1;
@@ -308,6 +303,7 @@ struct Prepared {
 struct NameInfo {
     enum class State : unsigned char { unknown, skip, keep };
     State state = State::unknown;
+    std::uint32_t rank = 0;  // place of `text` among the names known here, in byte order
     std::string key;
     std::string text;
 };
@@ -341,6 +337,14 @@ const NameInfo& name_info(const Prepared& p, std::vector<NameInfo>& names, const
     const bool clashes = info.text == o.level_key || info.text == o.time_key || info.text == o.message_key ||
                          (!o.record_id_key.empty() && info.text == o.record_id_key);
     info.key = JsonEncoder::encode_key(clashes ? "_" + info.text : info.text);
+    // Attributes are written sorted by name: ranks stand for the names' order, so a record
+    // sorts integers. A new name (rare: once per name per thread) renumbers them all.
+    std::vector<NameInfo*> known;
+    for (NameInfo& n : names) {
+        if (n.state != NameInfo::State::unknown) known.push_back(&n);
+    }
+    std::sort(known.begin(), known.end(), [](const NameInfo* a, const NameInfo* b) { return a->text < b->text; });
+    for (std::size_t i = 0; i < known.size(); ++i) known[i]->rank = static_cast<std::uint32_t>(i);
     return info;
 }
 
@@ -375,8 +379,20 @@ private:
             std::size_t id;
             const boost::log::attribute_value* value;
         };
-        thread_local std::vector<Attribute> attributes;
-        attributes.clear();
+        // On the stack for the usual handful of attributes; a per-thread vector beyond.
+        constexpr std::size_t on_stack = 16;
+        Attribute stack_attributes[on_stack];
+        std::size_t count = 0;
+        thread_local std::vector<Attribute> spilled;
+        const auto add = [&](const Attribute& a) {
+            if (count < on_stack) {
+                stack_attributes[count] = a;
+            } else {
+                if (count == on_stack) spilled.assign(stack_attributes, stack_attributes + on_stack);
+                spilled.push_back(a);
+            }
+            ++count;
+        };
         const Prepared& p = *prepared_;
         const JsonOptions& o = p.options;
         CaptureDispatcher captured;
@@ -393,10 +409,11 @@ private:
             } else if (name == message_name_) {
                 message = &value;
             } else if (name_info(p, names, name).state == NameInfo::State::keep) {
-                attributes.push_back(Attribute{nullptr, static_cast<std::size_t>(name.id()), &value});
+                add(Attribute{nullptr, static_cast<std::size_t>(name.id()), &value});
             }
         }
-        for (Attribute& a : attributes) a.name = &names[a.id];
+        Attribute* const attributes = count <= on_stack ? stack_attributes : spilled.data();
+        for (std::size_t i = 0; i < count; ++i) attributes[i].name = &names[attributes[i].id];
 
         JsonEncoder json(out);
         json.begin_object();
@@ -434,11 +451,21 @@ private:
             json.string(JsonEncoder::next_record_id());
         }
 
-        std::sort(attributes.begin(), attributes.end(),
-                  [](const Attribute& a, const Attribute& b) { return a.name->text < b.name->text; });
-        for (const Attribute& a : attributes) {
-            json.encoded_key(a.name->key);
-            write_value(json, o, *a.value, captured);
+        const auto by_name = [](const Attribute& a, const Attribute& b) { return a.name->rank < b.name->rank; };
+        if (count <= on_stack) {
+            // Insertion sort: a handful of integers, mostly in order already.
+            for (std::size_t i = 1; i < count; ++i) {
+                const Attribute a = attributes[i];
+                std::size_t j = i;
+                for (; j > 0 && by_name(a, attributes[j - 1]); --j) attributes[j] = attributes[j - 1];
+                attributes[j] = a;
+            }
+        } else {
+            std::sort(attributes, attributes + count, by_name);
+        }
+        for (std::size_t i = 0; i < count; ++i) {
+            json.encoded_key(attributes[i].name->key);
+            write_value(json, o, *attributes[i].value, captured);
         }
         json.end_object();
     }

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <charconv>
@@ -76,6 +77,12 @@ void JsonEncoder::append_escaped(std::string& out, std::string_view value) {
             if (has_special_byte(word)) break;
             i += 8;
         }
+        // Fewer than eight bytes left: the last eight, overlapping, settle them at once.
+        if (i + 8 > value.size() && value.size() >= 8 && i < value.size()) {
+            std::uint64_t word;
+            std::memcpy(&word, bytes + value.size() - 8, sizeof word);
+            if (!has_special_byte(word)) i = value.size();
+        }
         while (i < value.size() && !special_bytes[bytes[i]]) ++i;
         if (i == value.size()) break;
         const auto c = bytes[i];
@@ -111,51 +118,78 @@ void JsonEncoder::append_escaped(std::string& out, std::string_view value) {
     flush_plain();
 }
 
-void JsonEncoder::append_rfc3339(std::string& out, std::chrono::system_clock::time_point t, bool utc) {
+namespace {
+
+/// A time split into whole seconds (floor) and milliseconds.
+struct SplitTime {
+    std::int64_t seconds;
+    int millis;
+};
+
+SplitTime split(std::chrono::system_clock::time_point t) noexcept {
     using namespace std::chrono;
     const auto ms_since_epoch = duration_cast<milliseconds>(t.time_since_epoch()).count();
-    std::int64_t seconds = ms_since_epoch / 1000;
-    int millis = static_cast<int>(ms_since_epoch % 1000);
-    if (millis < 0) {
-        millis += 1000;
-        --seconds;
+    SplitTime out{ms_since_epoch / 1000, static_cast<int>(ms_since_epoch % 1000)};
+    if (out.millis < 0) {
+        out.millis += 1000;
+        --out.seconds;
     }
-    // Records come in bursts within one second: the date and time up to the seconds, and
-    // the offset, are computed once per second per thread.
-    struct Cache {
-        std::int64_t seconds = INT64_MIN;
-        bool utc = true;
-        char prefix[64];   // 2026-11-24T23:10:46
-        char offset[32];   // +00:00
-        std::size_t prefix_len = 0;
-        std::size_t offset_len = 0;
-    };
-    thread_local Cache cache;
-    if (cache.seconds != seconds || cache.utc != utc) {
-        const std::time_t tt = static_cast<std::time_t>(seconds);
-        std::tm tm{};
-        long gmtoff = 0;
-        if (utc) {
-            ::gmtime_r(&tt, &tm);
-        } else {
-            ::localtime_r(&tt, &tm);
-            gmtoff = tm.tm_gmtoff;
-        }
-        const int p = std::snprintf(cache.prefix, sizeof cache.prefix, "%04d-%02d-%02dT%02d:%02d:%02d",
-                                    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-        const long abs_offset = gmtoff < 0 ? -gmtoff : gmtoff;
-        const int o = std::snprintf(cache.offset, sizeof cache.offset, "%c%02ld:%02ld", gmtoff < 0 ? '-' : '+',
-                                    abs_offset / 3600, (abs_offset % 3600) / 60);
-        cache.prefix_len = p > 0 ? static_cast<std::size_t>(p) : 0;
-        cache.offset_len = o > 0 ? static_cast<std::size_t>(o) : 0;
-        cache.seconds = seconds;
-        cache.utc = utc;
+    return out;
+}
+
+/// `"2026-11-24T23:10:46.000+00:00"`, quotes included, for one second: records come in
+/// bursts within a second, so the calendar and the offset are worked out once per second
+/// per thread, and each record copies the text and writes its three millisecond digits.
+struct TimeText {
+    std::int64_t seconds = INT64_MIN;
+    bool utc = true;
+    char text[64];
+    std::size_t size = 0;       // with both quotes
+    std::size_t millis_at = 0;  // index of the first millisecond digit
+};
+
+const TimeText& time_text(std::int64_t seconds, bool utc) {
+    thread_local TimeText cache;
+    if (cache.seconds == seconds && cache.utc == utc) return cache;
+    const std::time_t tt = static_cast<std::time_t>(seconds);
+    std::tm tm{};
+    long gmtoff = 0;
+    if (utc) {
+        ::gmtime_r(&tt, &tm);
+    } else {
+        ::localtime_r(&tt, &tm);
+        gmtoff = tm.tm_gmtoff;
     }
-    const char fraction[4] = {'.', static_cast<char>('0' + millis / 100), static_cast<char>('0' + millis / 10 % 10),
-                              static_cast<char>('0' + millis % 10)};
-    out.append(cache.prefix, cache.prefix_len);
-    out.append(fraction, 4);
-    out.append(cache.offset, cache.offset_len);
+    const long abs_offset = gmtoff < 0 ? -gmtoff : gmtoff;
+    const int n = std::snprintf(cache.text, sizeof cache.text, "\"%04d-%02d-%02dT%02d:%02d:%02d.000%c%02ld:%02ld\"",
+                                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                                gmtoff < 0 ? '-' : '+', abs_offset / 3600, (abs_offset % 3600) / 60);
+    cache.size = n > 0 ? std::min(static_cast<std::size_t>(n), sizeof cache.text - 1) : 0;
+    const char* dot = static_cast<const char*>(std::memchr(cache.text + 1, '.', cache.size));
+    cache.millis_at = dot != nullptr ? static_cast<std::size_t>(dot - cache.text) + 1 : 0;
+    cache.seconds = seconds;
+    cache.utc = utc;
+    return cache;
+}
+
+/// Appends `text[from, to)` of a TimeText, then writes `millis` over its three digits.
+void append_time_text(std::string& out, const TimeText& t, std::size_t from, std::size_t to, int millis) {
+    const std::size_t at = out.size();
+    out.append(t.text + from, to - from);
+    if (t.millis_at < from || t.millis_at + 3 > to) return;  // a text snprintf could not write
+    char* digits = out.data() + at + (t.millis_at - from);
+    digits[0] = static_cast<char>('0' + millis / 100);
+    digits[1] = static_cast<char>('0' + millis / 10 % 10);
+    digits[2] = static_cast<char>('0' + millis % 10);
+}
+
+}  // namespace
+
+void JsonEncoder::append_rfc3339(std::string& out, std::chrono::system_clock::time_point t, bool utc) {
+    const SplitTime s = split(t);
+    const TimeText& text = time_text(s.seconds, utc);
+    if (text.size < 2) return;
+    append_time_text(out, text, 1, text.size - 1, s.millis);  // without the quotes
 }
 
 std::string JsonEncoder::next_record_id() {
@@ -239,9 +273,13 @@ void JsonEncoder::null() {
 
 void JsonEncoder::time(std::chrono::system_clock::time_point t, bool utc) {
     before_value();
-    out_.push_back('"');
-    append_rfc3339(out_, t, utc);
-    out_.push_back('"');
+    const SplitTime s = split(t);
+    const TimeText& text = time_text(s.seconds, utc);
+    if (text.size < 2) {
+        out_.append("\"\"");
+        return;
+    }
+    append_time_text(out_, text, 0, text.size, s.millis);
 }
 
 }  // namespace kafka_log

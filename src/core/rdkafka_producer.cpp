@@ -167,6 +167,10 @@ private:
     std::uint64_t max_bytes_ = 65536ULL * 1024;
     std::uint64_t max_record_bytes_ = 1000000;
 
+    // A snapshot of settled_ / settled_bytes_ for the queue bound (see produce()): written only
+    // when the bound looks reached, so it stays in every logging thread's cache.
+    std::atomic<std::uint64_t> settled_seen_{0};
+    std::atomic<std::uint64_t> settled_bytes_seen_{0};
     std::atomic<bool> closed_{false};
     // In flight = accepted - settled (records; value bytes likewise). Logging threads write
     // accepted_; the thread serving reports publishes settled_ a batch at a time, so the two
@@ -521,12 +525,21 @@ ProduceStatus RdKafkaProducerImpl::produce(const MessageView& message) {
             give_back(bytes);
             return ProduceStatus::too_large;
         }
-        // settled_ may lag a batch behind: the bound then errs on the strict side.
-        const std::uint64_t settled_bytes = settled_bytes_.load(std::memory_order_relaxed);
-        if (accepted_before - settled_.load(std::memory_order_acquire) >= max_messages_ ||
-            bytes_before + bytes - settled_bytes > max_bytes_) {
-            give_back(bytes);
-            return ProduceStatus::queue_full;
+        // The bound is checked against a snapshot of settled_ that logging threads only read
+        // (the producer thread writes settled_ once per batch): settled counts only grow, so a
+        // stale snapshot errs on the strict side, and is refreshed before anything is refused.
+        const auto over = [&](std::uint64_t settled, std::uint64_t settled_bytes) {
+            return accepted_before - settled >= max_messages_ || bytes_before + bytes - settled_bytes > max_bytes_;
+        };
+        if (over(settled_seen_.load(std::memory_order_relaxed), settled_bytes_seen_.load(std::memory_order_relaxed))) {
+            const std::uint64_t settled_bytes = settled_bytes_.load(std::memory_order_relaxed);
+            const std::uint64_t settled = settled_.load(std::memory_order_acquire);
+            settled_bytes_seen_.store(settled_bytes, std::memory_order_relaxed);
+            settled_seen_.store(settled, std::memory_order_relaxed);
+            if (over(settled, settled_bytes)) {
+                give_back(bytes);
+                return ProduceStatus::queue_full;
+            }
         }
         if (ring_->try_push(topic, message.payload, message.key)) {
             if (sleeping_.load(std::memory_order_seq_cst) && sleeping_.exchange(false, std::memory_order_acq_rel)) {

@@ -71,6 +71,38 @@ TEST_F(JsonFormatterTest, GoldenRecord) {
               R"("Answer":42,"Cached":false,"Ratio":0.25,"Service":"checkout"})");
 }
 
+TEST_F(JsonFormatterTest, AttributesStaySortedAsNewNamesAppearAndBeyondSixteen) {
+    use(json_formatter(JsonOptions{.time_attribute_is_utc = true}));
+    logging::sources::logger first;
+    first.add_attribute("TimeStamp", attrs::constant<boost::posix_time::ptime>(fixed_time));
+    first.add_attribute("Mango", attrs::constant<int>(1));
+    first.add_attribute("Cherry", attrs::constant<int>(2));
+    BOOST_LOG(first) << "a";
+    EXPECT_THAT(take(), HasSubstr(R"("msg":"a","Cherry":2,"Mango":1})"));
+
+    // Names first seen now sort among those seen before, on the same thread.
+    logging::sources::logger second;
+    second.add_attribute("Zucchini", attrs::constant<int>(3));
+    second.add_attribute("Mango", attrs::constant<int>(4));
+    second.add_attribute("Apple", attrs::constant<int>(5));
+    second.add_attribute("Kiwi", attrs::constant<int>(6));
+    BOOST_LOG(second) << "b";
+    EXPECT_THAT(take(), HasSubstr(R"("msg":"b","Apple":5,"Kiwi":6,"Mango":4,"Zucchini":3})"));
+
+    // More attributes than the formatter keeps on its stack: the order holds all the same.
+    logging::sources::logger many;
+    std::string expected;
+    for (int i = 19; i >= 0; --i) {
+        const std::string name = "A" + std::string(i < 10 ? "0" : "") + std::to_string(i);
+        many.add_attribute(name, attrs::constant<int>(i));
+    }
+    for (int i = 0; i < 20; ++i) {
+        expected += std::string(",\"A") + (i < 10 ? "0" : "") + std::to_string(i) + "\":" + std::to_string(i);
+    }
+    BOOST_LOG(many) << "c";
+    EXPECT_THAT(take(), HasSubstr(R"("msg":"c")" + expected + "}"));
+}
+
 TEST_F(JsonFormatterTest, CustomKeysRecordIdAndIncludeExclude) {
     use(json_formatter(JsonOptions{.level_key = "severity",
                                    .time_key = "@timestamp",
