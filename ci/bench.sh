@@ -21,9 +21,11 @@ cmake --preset ci >/dev/null
 cmake --build --preset ci --target kafka_log_bench kafka_log_bench_json
 out=build/ci/bench.json
 # Five repetitions after a warm-up, medians reported: on a small shared machine single runs
-# of the same benchmark differ by up to 2x.
+# of the same benchmark differ by up to 2x. The repetitions of all benchmarks are interleaved
+# at random, so a slow minute of the machine does not fall on one side of a ratio only.
 build/ci/tests/bench/kafka_log_bench --benchmark_min_time="${BENCH_MIN_TIME:-0.5}" \
   --benchmark_min_warmup_time="${BENCH_WARMUP_TIME:-0.2}" \
-  --benchmark_repetitions="${BENCH_REPETITIONS:-5}" --benchmark_report_aggregates_only=false \
+  --benchmark_repetitions="${BENCH_REPETITIONS:-5}" --benchmark_enable_random_interleaving=true \
+  --benchmark_report_aggregates_only=false \
   --benchmark_out="$out" --benchmark_out_format=json
 /usr/bin/python3 tests/bench/report.py "$out" tests/bench/RESULTS.md tests/bench/results.png
