@@ -147,10 +147,10 @@ private:
         std::atomic<bool> locked_{false};
     };
 
-    /// Counters split into cache-line-sized stripes; a thread updates the stripe its id
-    /// hashes to. Each transition (submit, or in_flight -> bucket) is one locked update of
-    /// one stripe, so the per-stripe identity holds at every moment, and `stats()`, which
-    /// locks all stripes, reads a consistent sum.
+    /// Counters split into cache-line-sized stripes; a thread updates the stripe its number
+    /// (given in order of first use) picks. Each transition (submit, or in_flight -> bucket)
+    /// is one locked update of one stripe, so the per-stripe identity holds at every moment,
+    /// and `stats()`, which locks all stripes, reads a consistent sum.
     struct alignas(64) Stripe {
         mutable StripeLock mutex;
         std::uint64_t submitted = 0;

@@ -29,7 +29,8 @@ using ErrorCallback = std::function<void(int code, std::string_view reason)>;
 enum class ProduceOn {
     /// The record is copied into a bounded ring (one compare-and-swap, no lock; a warm ring
     /// does not allocate) and the producer's own thread hands it to librdkafka. The logging
-    /// thread never waits on librdkafka's locks. When the ring is full, the calling thread
+    /// thread never waits on librdkafka's locks, and writes no cache line that a thread of
+    /// another ring writes (see `RdKafkaOptions::handoff_slots`). When the ring is full, the calling thread
     /// hands the record to librdkafka itself (so a burst is never sent to the fallback for
     /// want of ring slots; two records of one thread may then reach Kafka out of order).
     producer_thread,
@@ -49,10 +50,13 @@ struct RdKafkaOptions {
     std::chrono::milliseconds close_timeout{5000};
     /// Which thread calls librdkafka; see ProduceOn.
     ProduceOn produce_on = ProduceOn::producer_thread;
-    /// Slots of the hand-off ring (`ProduceOn::producer_thread`), rounded up to a power of
-    /// two. A slot is 128 bytes and keeps its record's buffer (up to 4 KiB) for the next
-    /// record: about 3 MiB for 8192 slots of 200-byte records, at most about 33 MiB when
-    /// every record is 4 KiB. Larger records are copied into a fresh buffer each time.
+    /// Slots of each hand-off ring (`ProduceOn::producer_thread`), rounded up to a power of
+    /// two. Logging threads are spread over up to 8 rings in the order they first log (one
+    /// each for the first 8), and a ring is made when its first record comes, so a process
+    /// with one logging thread has one ring. A slot is 128 bytes and keeps its record's buffer
+    /// (up to 4 KiB) for the next record: about 3 MiB a ring for 8192 slots of 200-byte
+    /// records, at most about 33 MiB when every record is 4 KiB. Larger records are copied
+    /// into a fresh buffer each time.
     std::size_t handoff_slots = 8192;
 };
 
@@ -72,8 +76,9 @@ struct RdKafkaOptions {
 /// every librdkafka callback: delivery reports, log lines (`log.queue` is used) and errors.
 /// `possibly_persisted` comes from `rd_kafka_message_status`. `produce` decides `queue_full`
 /// and `too_large` on the calling thread, with librdkafka's own rules: accepted records not
-/// yet reported count against `queue.buffering.max.messages` and `queue.buffering.max.kbytes`,
-/// and a record whose key, value and worst-case record overhead exceed `message.max.bytes` is
+/// yet reported count against `queue.buffering.max.messages` and `queue.buffering.max.kbytes`
+/// (each thread takes its share of the bound in chunks of 1/256 of it, so up to 1/32 of it may
+/// sit idle with threads that stopped logging: the bound errs on the strict side), and a record whose key, value and worst-case record overhead exceed `message.max.bytes` is
 /// too large. Any other refusal (an unknown or unauthorized topic, a fatal producer error) is
 /// reported through the delivery handler as a failure, so the caller's contract stays
 /// "accepted, then one report".

@@ -7,6 +7,7 @@
 
 #include "../detail/callback_scope.hpp"
 #include "../detail/lost_line.hpp"
+#include "../detail/thread_number.hpp"
 
 namespace kafka_log {
 
@@ -16,11 +17,6 @@ std::int64_t now_ns() noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
-}
-
-std::size_t next_stripe_index() noexcept {
-    static std::atomic<std::size_t> next{0};
-    return next.fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -57,8 +53,7 @@ KafkaWriter::~KafkaWriter() {
 }
 
 KafkaWriter::Stripe& KafkaWriter::my_stripe() noexcept {
-    thread_local const std::size_t index = next_stripe_index();
-    return stripes_[index % stripe_count];
+    return stripes_[detail::thread_number() % stripe_count];
 }
 
 void KafkaWriter::count_submitted() noexcept {

@@ -19,6 +19,7 @@
 #include "../detail/callback_scope.hpp"
 #include "../detail/handoff_ring.hpp"
 #include "../detail/rdkafka_handles.hpp"
+#include "../detail/thread_number.hpp"
 
 namespace kafka_log {
 namespace detail {
@@ -118,7 +119,9 @@ public:
     std::uint64_t in_flight() const noexcept {
         // Settled first: every settled record was accepted before, so the difference never wraps.
         const std::uint64_t settled = settled_.load(std::memory_order_seq_cst);
-        return accepted_.load(std::memory_order_seq_cst) - settled;
+        std::uint64_t accepted = 0;
+        for (const Lane& lane : lanes_) accepted += lane.accepted.load(std::memory_order_seq_cst);
+        return accepted - settled;
     }
     bool cluster_unreachable() const noexcept { return unreachable_reported_.load(std::memory_order_acquire); }
     const RdKafkaOptions& options() const noexcept { return options_; }
@@ -136,13 +139,34 @@ private:
     void poll_loop() noexcept;
     rd_kafka_topic_t* topic_handle(std::string_view name);
     bool wait_idle_until(Clock::time_point deadline);
-    void give_back(std::size_t bytes) noexcept;
     void settle(std::size_t bytes) noexcept;
     void publish_settled() noexcept;
     void notify_if_idle() noexcept;
     rd_kafka_resp_err_t producev(rd_kafka_topic_t* topic, std::string_view payload, std::string_view key) noexcept;
-    ProduceStatus settle(rd_kafka_resp_err_t err, const MessageView& message);
-    std::size_t drain_ring(bool purge) noexcept;
+    ProduceStatus settle(rd_kafka_resp_err_t err, const MessageView& message, bool credited);
+
+    using Ring = HandoffRing<rd_kafka_topic_t*>;
+    /// The logging threads of a lane (by thread number) write its counters and its ring;
+    /// another lane's threads never touch them, so two threads that log at once do not pass
+    /// a cache line back and forth. The producer thread reads them.
+    struct alignas(64) Lane {
+        std::atomic<std::uint64_t> accepted{0};  // in flight = the lanes' accepted - settled_
+        std::atomic<std::uint64_t> credit{0};    // queue-bound credit held: records << 40 | bytes
+        std::atomic<Ring*> ring{nullptr};        // made by the lane's first record; ours to delete
+    };
+    static constexpr std::size_t lane_count = 8;
+    static constexpr unsigned credit_shift = 40;
+    static constexpr std::uint64_t credit_bytes_mask = (std::uint64_t{1} << credit_shift) - 1;
+
+    Lane& my_lane() noexcept { return lanes_[thread_number() % lane_count]; }
+    Ring* lane_ring(Lane& lane) noexcept;
+    bool take_credit(Lane& lane, std::uint64_t bytes) noexcept;
+    bool refill(Lane& lane, std::uint64_t held, std::uint64_t bytes) noexcept;
+    /// A record produce() counted in and did not keep: settled at once, its credit returned.
+    void refuse(Lane* credited, std::uint64_t bytes) noexcept;
+    std::size_t drain_rings(bool purge) noexcept;
+    std::size_t drain_batch(Ring& ring, bool purge) noexcept;
+    bool rings_empty() const noexcept;
 
     ProducerConfig config_;  // effective: defaults + user's
     RdKafkaOptions options_;
@@ -162,31 +186,34 @@ private:
     std::vector<std::unique_ptr<TopicEntry>> topic_entries_;  // guarded by topics_mutex_
     std::atomic<const TopicEntry*> last_topic_{nullptr};
 
-    // Limits checked on the calling thread (ProduceOn::producer_thread), as librdkafka would.
-    std::uint64_t max_messages_ = 100000;
-    std::uint64_t max_bytes_ = 65536ULL * 1024;
+    // ProduceOn::producer_thread: records go through the lanes' rings, and the limits below
+    // are checked on the calling thread, as librdkafka would.
+    bool ring_mode_ = false;
+    std::atomic<bool> closed_{false};  // read by every produce(): kept off the lines written often
     std::uint64_t max_record_bytes_ = 1000000;
+    // The queue bound (queue.buffering.max.messages / .kbytes) as credit: the pool holds what
+    // no lane holds; a lane takes a chunk when its own runs out, and the producer thread
+    // returns a settled batch's to the pool. A logging thread thus touches the shared pool
+    // once a chunk, not once a record. Credit left idle in lanes is at most 1/32 of each
+    // bound, by which the bound errs on the strict side.
+    std::uint64_t chunk_records_ = 1;
+    std::uint64_t chunk_bytes_ = 1;
+    alignas(64) std::atomic<std::uint64_t> pool_records_{0};
+    std::atomic<std::uint64_t> pool_bytes_{0};
 
-    // A snapshot of settled_ / settled_bytes_ for the queue bound (see produce()): written only
-    // when the bound looks reached, so it stays in every logging thread's cache.
-    std::atomic<std::uint64_t> settled_seen_{0};
-    std::atomic<std::uint64_t> settled_bytes_seen_{0};
-    std::atomic<bool> closed_{false};
-    // In flight = accepted - settled (records; value bytes likewise). Logging threads write
-    // accepted_; the thread serving reports publishes settled_ a batch at a time, so the two
-    // do not pass one cache line back and forth per record. produce() counts itself in
-    // before it checks closed_, so close() waiting for zero cannot miss a late record.
-    alignas(64) std::atomic<std::uint64_t> accepted_{0};
-    std::atomic<std::uint64_t> accepted_bytes_{0};
+    // In flight = the lanes' accepted - settled_. produce() counts itself in before it checks
+    // closed_, so close() waiting for zero cannot miss a late record. The thread serving
+    // reports publishes settled_ a batch at a time, and reads the lanes only while someone
+    // waits for idle (waiters_).
+    std::array<Lane, lane_count> lanes_;
     alignas(64) std::atomic<std::uint64_t> settled_{0};
-    std::atomic<std::uint64_t> settled_bytes_{0};
+    std::atomic<unsigned> waiters_{0};
     // Reports served and not yet published: the serving thread's own (the producer thread,
     // and close() once that thread is joined).
     std::uint64_t unpublished_ = 0;
     std::uint64_t unpublished_bytes_ = 0;
 
-    // The hand-off to the producer thread (ProduceOn::producer_thread).
-    std::unique_ptr<HandoffRing<rd_kafka_topic_t*>> ring_;
+    std::size_t ring_slots_ = 2;
     alignas(64) std::atomic<bool> sleeping_{false};  // the producer thread waits in rd_kafka_poll
     std::atomic<bool> purging_{false};               // close() gave up: ring records are purged
     std::mutex idle_mutex_;
@@ -248,16 +275,23 @@ RdKafkaProducerImpl::RdKafkaProducerImpl(ProducerConfig config, RdKafkaOptions o
                 return fallback;
             }
         };
-        max_messages_ = number("queue.buffering.max.messages", 100000);
-        max_bytes_ = number("queue.buffering.max.kbytes", 1048576) * 1024;
+        const std::uint64_t max_messages = number("queue.buffering.max.messages", 100000);
+        const std::uint64_t max_bytes = number("queue.buffering.max.kbytes", 1048576) * 1024;
         max_record_bytes_ = number("message.max.bytes", 1000000);
-        ring_ = std::make_unique<HandoffRing<rd_kafka_topic_t*>>(std::max<std::size_t>(options_.handoff_slots, 2));
+        pool_records_.store(max_messages);
+        pool_bytes_.store(max_bytes);
+        constexpr std::uint64_t idle_share = lane_count * 32;  // lanes hold at most 1/32 idle
+        chunk_records_ = std::clamp<std::uint64_t>(max_messages / idle_share, 1, 4096);
+        chunk_bytes_ = std::clamp<std::uint64_t>(max_bytes / idle_share, 1, std::uint64_t{16} << 20);
+        ring_slots_ = std::max<std::size_t>(options_.handoff_slots, 2);
+        ring_mode_ = true;
     }
     poller_ = std::thread([this] { poll_loop(); });
 }
 
 RdKafkaProducerImpl::~RdKafkaProducerImpl() {
     close(options_.close_timeout);
+    for (Lane& lane : lanes_) delete lane.ring.load(std::memory_order_acquire);
     topics_.clear();  // topic handles go before the client handle
 }
 
@@ -319,22 +353,29 @@ void RdKafkaProducerImpl::settle(std::size_t bytes) noexcept {
 
 void RdKafkaProducerImpl::publish_settled() noexcept {
     if (unpublished_ == 0) return;
-    settled_bytes_.fetch_add(unpublished_bytes_, std::memory_order_relaxed);
+    if (ring_mode_) {
+        // Every record that reaches a report took credit in produce().
+        pool_bytes_.fetch_add(unpublished_bytes_, std::memory_order_relaxed);
+        pool_records_.fetch_add(unpublished_, std::memory_order_relaxed);
+    }
     settled_.fetch_add(unpublished_, std::memory_order_seq_cst);
     unpublished_ = 0;
     unpublished_bytes_ = 0;
     notify_if_idle();
 }
 
-void RdKafkaProducerImpl::give_back(std::size_t bytes) noexcept {
-    // A record produce() did not keep, on the calling thread.
-    settled_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+void RdKafkaProducerImpl::refuse(Lane* credited, std::uint64_t bytes) noexcept {
+    if (credited != nullptr) {
+        credited->credit.fetch_add((std::uint64_t{1} << credit_shift) | bytes, std::memory_order_relaxed);
+    }
     settled_.fetch_add(1, std::memory_order_seq_cst);
     notify_if_idle();
 }
 
 void RdKafkaProducerImpl::notify_if_idle() noexcept {
-    if (in_flight() != 0) return;
+    // Pairs with wait_idle_until(): it counts itself in (seq_cst) before it reads in_flight(),
+    // and we publish (seq_cst) before we read waiters_, so one of the two sees the other.
+    if (waiters_.load(std::memory_order_seq_cst) == 0 || in_flight() != 0) return;
     std::lock_guard lock(idle_mutex_);
     idle_cv_.notify_all();
 }
@@ -391,22 +432,22 @@ void RdKafkaProducerImpl::poll_loop() noexcept {
     ::pthread_setname_np(::pthread_self(), "kafka_log:prod");  // as top and perf show it
     while (!stop_.load(std::memory_order_acquire)) {
         serve_refused();
-        if (!ring_) {
+        if (!ring_mode_) {
             rd_kafka_poll(rk_.get(), 100);  // rd_kafka_yield() wakes it early
             publish_settled();
             continue;
         }
-        if (drain_ring(purging_.load(std::memory_order_acquire)) > 0) {
+        if (drain_rings(purging_.load(std::memory_order_acquire)) > 0) {
             rd_kafka_poll(rk_.get(), 0);  // serve reports between batches
             publish_settled();
             continue;
         }
         publish_settled();
-        // Idle: announce the wait, then look once more. A producer reserves its slot (a
-        // seq_cst CAS) before it reads sleeping_, so either we see its slot here or it sees
-        // us asleep and wakes us with rd_kafka_yield().
+        // Idle: announce the wait, then look once more. A producer installs its lane's ring
+        // and reserves its slot (seq_cst CASes) before it reads sleeping_, so either we see
+        // its slot here or it sees us asleep and wakes us with rd_kafka_yield().
         sleeping_.store(true, std::memory_order_seq_cst);
-        if (ring_->empty()) rd_kafka_poll(rk_.get(), 100);
+        if (rings_empty()) rd_kafka_poll(rk_.get(), 100);
         sleeping_.store(false, std::memory_order_relaxed);
         publish_settled();
     }
@@ -419,67 +460,84 @@ rd_kafka_resp_err_t RdKafkaProducerImpl::producev(rd_kafka_topic_t* topic, std::
                              RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()), RD_KAFKA_V_END);
 }
 
-std::size_t RdKafkaProducerImpl::drain_ring(bool purge) noexcept {
-    using Slot = HandoffRing<rd_kafka_topic_t*>::Slot;
+bool RdKafkaProducerImpl::rings_empty() const noexcept {
+    for (const Lane& lane : lanes_) {
+        const Ring* ring = lane.ring.load(std::memory_order_seq_cst);
+        if (ring != nullptr && !ring->empty()) return false;
+    }
+    return true;
+}
+
+std::size_t RdKafkaProducerImpl::drain_rings(bool purge) noexcept {
+    // A batch from each lane in turn, so a busy thread does not hold back another's records.
+    std::size_t taken = 0;
+    for (;;) {
+        std::size_t round = 0;
+        for (Lane& lane : lanes_) {
+            if (Ring* ring = lane.ring.load(std::memory_order_acquire)) round += drain_batch(*ring, purge);
+        }
+        if (round == 0) return taken;
+        taken += round;
+    }
+}
+
+std::size_t RdKafkaProducerImpl::drain_batch(Ring& ring, bool purge) noexcept {
+    using Slot = Ring::Slot;
     // Consecutive records of one topic go to librdkafka in one rd_kafka_produce_batch call.
     constexpr std::size_t batch_max = 256;
     std::array<rd_kafka_message_t, batch_max> batch;  // each entry is set before use: no 16 KiB clear per call
-    std::size_t handed = 0;
-    for (;;) {
-        std::size_t n = 0;
-        rd_kafka_topic_t* topic = nullptr;
-        for (Slot* slot = ring_->peek(0); slot != nullptr && n < batch_max; slot = ring_->peek(n)) {
-            if (slot->skip) {
-                if (n == 0) {
-                    ring_->pop();
-                    continue;
-                }
-                break;  // taken out on the next round, on its own
-            }
-            if (n > 0 && slot->tag != topic) break;
-            topic = slot->tag;
-            rd_kafka_message_t& m = batch[n++];
-            m = rd_kafka_message_t{};
-            m.payload = slot->payload.data();
-            m.len = slot->payload.size();
-            m.key = slot->key.empty() ? nullptr : slot->key.data();
-            m.key_len = slot->key.size();
-        }
-        if (n == 0) return handed;
-
-        if (purge) {
-            for (std::size_t i = 0; i < n; ++i) batch[i].err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
-        } else if (rd_kafka_produce_batch(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, batch.data(),
-                                          static_cast<int>(n)) == static_cast<int>(n)) {
-            for (std::size_t i = 0; i < n; ++i) ring_->pop();
-            handed += n;
+    std::size_t skipped = 0;
+    std::size_t n = 0;
+    rd_kafka_topic_t* topic = nullptr;
+    for (Slot* slot = ring.peek(0); slot != nullptr && n < batch_max; slot = ring.peek(n)) {
+        if (slot->skip) {
+            if (n > 0) break;  // taken out on the next round, on its own
+            ring.pop();
+            ++skipped;
             continue;
         }
-        for (std::size_t i = 0; i < n; ++i) {
-            Slot* slot = ring_->peek(0);
-            rd_kafka_resp_err_t err = batch[i].err;
-            // librdkafka's queue is full only when its count and ours disagree for a moment
-            // (ours is released after the report is served): serve reports and try again.
-            while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                rd_kafka_poll(rk_.get(), 1);
-                if (purging_.load(std::memory_order_acquire) || stop_.load(std::memory_order_acquire)) {
-                    err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
-                } else {
-                    err = producev(slot->tag, slot->payload, slot->key);
-                }
-            }
-            if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                const MessageView view{rd_kafka_topic_name(slot->tag), slot->key, slot->payload};
-                try {
-                    deliver(view, DeliveryError{err, rd_kafka_err2str(err), false});
-                } catch (...) {
-                    settle(view.payload.size());
-                }
-            }
-            ring_->pop();
-        }
-        handed += n;
+        if (n > 0 && slot->tag != topic) break;
+        topic = slot->tag;
+        rd_kafka_message_t& m = batch[n++];
+        m = rd_kafka_message_t{};
+        m.payload = slot->payload.data();
+        m.len = slot->payload.size();
+        m.key = slot->key.empty() ? nullptr : slot->key.data();
+        m.key_len = slot->key.size();
     }
+    if (n == 0) return skipped;
+
+    if (purge) {
+        for (std::size_t i = 0; i < n; ++i) batch[i].err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
+    } else if (rd_kafka_produce_batch(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, batch.data(),
+                                      static_cast<int>(n)) == static_cast<int>(n)) {
+        for (std::size_t i = 0; i < n; ++i) ring.pop();
+        return skipped + n;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        Slot* slot = ring.peek(0);
+        rd_kafka_resp_err_t err = batch[i].err;
+        // librdkafka's queue is full only when its count and ours disagree for a moment
+        // (ours is released after the report is served): serve reports and try again.
+        while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(rk_.get(), 1);
+            if (purging_.load(std::memory_order_acquire) || stop_.load(std::memory_order_acquire)) {
+                err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
+            } else {
+                err = producev(slot->tag, slot->payload, slot->key);
+            }
+        }
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            const MessageView view{rd_kafka_topic_name(slot->tag), slot->key, slot->payload};
+            try {
+                deliver(view, DeliveryError{err, rd_kafka_err2str(err), false});
+            } catch (...) {
+                settle(view.payload.size());
+            }
+        }
+        ring.pop();
+    }
+    return skipped + n;
 }
 
 // --- producing ------------------------------------------------------------------------
@@ -508,40 +566,87 @@ rd_kafka_topic_t* RdKafkaProducerImpl::topic_handle(std::string_view name) {
     return raw;
 }
 
+RdKafkaProducerImpl::Ring* RdKafkaProducerImpl::lane_ring(Lane& lane) noexcept {
+    if (Ring* ring = lane.ring.load(std::memory_order_acquire)) return ring;
+    try {
+        auto fresh = std::make_unique<Ring>(ring_slots_);
+        Ring* other = nullptr;
+        if (lane.ring.compare_exchange_strong(other, fresh.get(), std::memory_order_seq_cst, std::memory_order_acquire)) {
+            return fresh.release();  // deleted with the producer
+        }
+        return other;  // another thread of the lane was first
+    } catch (...) {
+        return nullptr;  // no memory for a ring: the caller hands its record over itself
+    }
+}
+
+bool RdKafkaProducerImpl::take_credit(Lane& lane, std::uint64_t bytes) noexcept {
+    const std::uint64_t cost = (std::uint64_t{1} << credit_shift) | bytes;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        std::uint64_t held = lane.credit.load(std::memory_order_relaxed);
+        while ((held >> credit_shift) >= 1 && (held & credit_bytes_mask) >= bytes) {
+            if (lane.credit.compare_exchange_weak(held, held - cost, std::memory_order_relaxed)) return true;
+        }
+        if (!refill(lane, held, bytes)) return false;
+        // Another thread of this lane may take the refill first: then look again.
+    }
+    return false;
+}
+
+bool RdKafkaProducerImpl::refill(Lane& lane, std::uint64_t held, std::uint64_t bytes) noexcept {
+    // Takes up to `want` (at least `need`) from a pool; 0 when it holds less than `need`.
+    const auto take = [](std::atomic<std::uint64_t>& pool, std::uint64_t want, std::uint64_t need) -> std::uint64_t {
+        std::uint64_t available = pool.load(std::memory_order_relaxed);
+        for (;;) {
+            if (available < need) return 0;
+            const std::uint64_t got = std::min(want, available);
+            if (pool.compare_exchange_weak(available, available - got, std::memory_order_relaxed)) return got;
+        }
+    };
+    std::uint64_t records = 0;
+    if ((held >> credit_shift) == 0) {
+        records = take(pool_records_, chunk_records_, 1);
+        if (records == 0) return false;
+    }
+    std::uint64_t more_bytes = 0;
+    const std::uint64_t held_bytes = held & credit_bytes_mask;
+    if (held_bytes < bytes) {
+        const std::uint64_t need = bytes - held_bytes;
+        more_bytes = take(pool_bytes_, std::max(chunk_bytes_, need), need);
+        if (more_bytes == 0) {
+            pool_records_.fetch_add(records, std::memory_order_relaxed);
+            return false;
+        }
+    }
+    lane.credit.fetch_add((records << credit_shift) | more_bytes, std::memory_order_relaxed);
+    return true;
+}
+
 ProduceStatus RdKafkaProducerImpl::produce(const MessageView& message) {
     // Count in first, then look at closed_ (both seq_cst): close() stores closed_ and then
     // waits for in_flight() to reach zero, so a record it does not wait for sees closed_.
-    const std::uint64_t accepted_before = accepted_.fetch_add(1, std::memory_order_seq_cst);
-    const std::size_t bytes = message.payload.size();
-    const std::uint64_t bytes_before = accepted_bytes_.fetch_add(bytes, std::memory_order_relaxed);
+    Lane& lane = my_lane();
+    lane.accepted.fetch_add(1, std::memory_order_seq_cst);
     if (closed_.load(std::memory_order_seq_cst)) {
-        give_back(bytes);
+        refuse(nullptr, 0);
         return ProduceStatus::closed;
     }
-    rd_kafka_topic_t* topic = topic_handle(message.topic);
-    if (ring_ && topic != nullptr) {
+    const std::uint64_t bytes = message.payload.size();
+    if (ring_mode_) {
         // librdkafka's own checks, made here so their answer reaches the caller at once.
         if (message.payload.size() + message.key.size() + record_overhead > max_record_bytes_) {
-            give_back(bytes);
+            refuse(nullptr, 0);
             return ProduceStatus::too_large;
         }
-        // The bound is checked against a snapshot of settled_ that logging threads only read
-        // (the producer thread writes settled_ once per batch): settled counts only grow, so a
-        // stale snapshot errs on the strict side, and is refreshed before anything is refused.
-        const auto over = [&](std::uint64_t settled, std::uint64_t settled_bytes) {
-            return accepted_before - settled >= max_messages_ || bytes_before + bytes - settled_bytes > max_bytes_;
-        };
-        if (over(settled_seen_.load(std::memory_order_relaxed), settled_bytes_seen_.load(std::memory_order_relaxed))) {
-            const std::uint64_t settled_bytes = settled_bytes_.load(std::memory_order_relaxed);
-            const std::uint64_t settled = settled_.load(std::memory_order_acquire);
-            settled_bytes_seen_.store(settled_bytes, std::memory_order_relaxed);
-            settled_seen_.store(settled, std::memory_order_relaxed);
-            if (over(settled, settled_bytes)) {
-                give_back(bytes);
-                return ProduceStatus::queue_full;
-            }
+        if (!take_credit(lane, bytes)) {
+            refuse(nullptr, 0);
+            return ProduceStatus::queue_full;
         }
-        if (ring_->try_push(topic, message.payload, message.key)) {
+    }
+    rd_kafka_topic_t* topic = topic_handle(message.topic);
+    if (ring_mode_ && topic != nullptr) {
+        Ring* ring = lane_ring(lane);
+        if (ring != nullptr && ring->try_push(topic, message.payload, message.key)) {
             if (sleeping_.load(std::memory_order_seq_cst) && sleeping_.exchange(false, std::memory_order_acq_rel)) {
                 rd_kafka_yield(rk_.get());
             }
@@ -550,30 +655,31 @@ ProduceStatus RdKafkaProducerImpl::produce(const MessageView& message) {
         // The ring is full: this thread hands the record to librdkafka itself.
     }
     const rd_kafka_resp_err_t err = topic == nullptr ? rd_kafka_last_error() : producev(topic, message.payload, message.key);
-    return settle(err, message);
+    return settle(err, message, ring_mode_);
 }
 
-ProduceStatus RdKafkaProducerImpl::settle(rd_kafka_resp_err_t err, const MessageView& message) {
+ProduceStatus RdKafkaProducerImpl::settle(rd_kafka_resp_err_t err, const MessageView& message, bool credited) {
+    Lane* credit_lane = credited ? &my_lane() : nullptr;
     switch (err) {
         case RD_KAFKA_RESP_ERR_NO_ERROR:
             return ProduceStatus::accepted;
         case RD_KAFKA_RESP_ERR__QUEUE_FULL:
         case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-            give_back(message.payload.size());
+            refuse(credit_lane, message.payload.size());
             return err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? ProduceStatus::queue_full : ProduceStatus::too_large;
         default:
             break;
     }
     // Any other refusal (unknown or unauthorized topic, fatal producer state): accepted, and
     // reported failed from the poll thread, so the record reaches the caller's fallback with
-    // librdkafka's reason.
+    // librdkafka's reason (its credit goes back to the pool with the report).
     try {
         std::lock_guard lock(refused_mutex_);
         refused_.push_back(RefusedRecord{std::string(message.topic), std::string(message.key),
                                          std::string(message.payload),
                                          DeliveryError{err, rd_kafka_err2str(err), false}});
     } catch (...) {
-        give_back(message.payload.size());
+        refuse(credit_lane, message.payload.size());
         throw;  // the caller's record is still its own: KafkaWriter sends it to the fallback
     }
     rd_kafka_yield(rk_.get());
@@ -581,8 +687,14 @@ ProduceStatus RdKafkaProducerImpl::settle(rd_kafka_resp_err_t err, const Message
 }
 
 bool RdKafkaProducerImpl::wait_idle_until(Clock::time_point deadline) {
-    std::unique_lock lock(idle_mutex_);
-    return idle_cv_.wait_until(lock, deadline, [this] { return in_flight() == 0; });
+    waiters_.fetch_add(1, std::memory_order_seq_cst);
+    bool idle = false;
+    {
+        std::unique_lock lock(idle_mutex_);
+        idle = idle_cv_.wait_until(lock, deadline, [this] { return in_flight() == 0; });
+    }
+    waiters_.fetch_sub(1, std::memory_order_relaxed);
+    return idle;
 }
 
 bool RdKafkaProducerImpl::flush(std::chrono::milliseconds timeout) {
@@ -610,7 +722,7 @@ void RdKafkaProducerImpl::close(std::chrono::milliseconds timeout) {
         const auto last = Clock::now() + std::chrono::seconds(1);
         do {
             serve_refused();
-            if (ring_) drain_ring(true);  // a record a late produce() published after the thread left
+            if (ring_mode_) drain_rings(true);  // a record a late produce() published after the thread left
             rd_kafka_poll(rk_.get(), 10);
             publish_settled();
         } while (in_flight() != 0 && Clock::now() < last);

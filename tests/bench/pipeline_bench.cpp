@@ -36,6 +36,7 @@
 
 #include "bench_support.hpp"
 #include "kafka_log/boost_log/atomic_level.hpp"
+#include "kafka_log/boost_log/clock.hpp"
 #include "kafka_log/boost_log/json_formatter.hpp"
 #include "kafka_log/boost_log/kafka_sink_backend.hpp"
 #include "kafka_log/embedded_cluster.hpp"
@@ -121,10 +122,19 @@ kafka_log::ProducerConfig producer_config(const std::string& bootstrap) {
 
 // --- the record ----------------------------------------------------------------------------
 
+/// Where the record's TimeStamp comes from: Boost.Log's local_clock (localtime_r per record,
+/// behind glibc's process-wide time zone lock), or kafka_log::LocalClock (the same value,
+/// converted once a second per thread).
+enum class TimeSource { boost_local_clock, kafka_log_local_clock };
+
 /// Timestamp, severity, message, two attributes.
-logging::sources::severity_logger<level> make_logger() {
+logging::sources::severity_logger<level> make_logger(TimeSource time = TimeSource::boost_local_clock) {
     logging::sources::severity_logger<level> logger;
-    logger.add_attribute("TimeStamp", logging::attributes::local_clock());
+    if (time == TimeSource::boost_local_clock) {
+        logger.add_attribute("TimeStamp", logging::attributes::local_clock());
+    } else {
+        logger.add_attribute("TimeStamp", kafka_log::LocalClock());
+    }
     logger.add_attribute("Service", logging::attributes::constant<std::string>("checkout"));
     logger.add_attribute("Answer", logging::attributes::constant<int>(42));
     return logger;
@@ -255,14 +265,15 @@ struct DiscardingBackend
 };
 
 /// One sink for all threads of a run (set up by thread 0 before the threads start together).
-void run_discarding(benchmark::State& state, logging::formatter formatter) {
+void run_discarding(benchmark::State& state, logging::formatter formatter,
+                    TimeSource time = TimeSource::boost_local_clock) {
     static boost::shared_ptr<sinks::unlocked_sink<DiscardingBackend>> sink;
     if (state.thread_index() == 0) {
         sink = boost::make_shared<sinks::unlocked_sink<DiscardingBackend>>();
         sink->set_formatter(std::move(formatter));
         logging::core::get()->add_sink(sink);
     }
-    auto logger = make_logger();
+    auto logger = make_logger(time);
     const std::uint64_t before = thread_allocations();
     for (auto _ : state) log_one(logger);
     report(state, thread_allocations() - before);
@@ -276,6 +287,9 @@ void BM_BoostLog_DiscardText(benchmark::State& state) {
 
 void BM_BoostLog_DiscardJson(benchmark::State& state) { run_discarding(state, kafka_log::json_formatter()); }
 void BM_BoostLog_DiscardMsg(benchmark::State& state) { run_discarding(state, expr::stream << expr::smessage); }
+void BM_BoostLog_DiscardJsonLocalClock(benchmark::State& state) {
+    run_discarding(state, kafka_log::json_formatter(), TimeSource::kafka_log_local_clock);
+}
 
 // --- kafka_log ---------------------------------------------------------------------------------
 
@@ -312,9 +326,9 @@ Pipeline& real_pipeline() {
     return p;
 }
 
-void run_pipeline(benchmark::State& state, Pipeline& p) {
+void run_pipeline(benchmark::State& state, Pipeline& p, TimeSource time = TimeSource::boost_local_clock) {
     if (state.thread_index() == 0) logging::core::get()->add_sink(p.sink);
-    auto logger = make_logger();
+    auto logger = make_logger(time);
     const std::uint64_t before = thread_allocations();
     for (auto _ : state) log_one(logger);
     report(state, thread_allocations() - before);
@@ -330,6 +344,9 @@ void run_pipeline(benchmark::State& state, Pipeline& p) {
 }
 
 void BM_KafkaLog_RealProducer(benchmark::State& state) { run_pipeline(state, real_pipeline()); }
+void BM_KafkaLog_RealProducerLocalClock(benchmark::State& state) {
+    run_pipeline(state, real_pipeline(), TimeSource::kafka_log_local_clock);
+}
 
 void BM_KafkaLog_RealProducerOnCallingThread(benchmark::State& state) {
     static Pipeline p = [] {
@@ -500,7 +517,9 @@ BENCHMARK(BM_BoostLog_CoreFilteredRecord)->UseRealTime();
 BENCHMARK(BM_BoostLog_DiscardText)->UseRealTime();
 BENCHMARK(BM_BoostLog_DiscardJson)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_BoostLog_DiscardMsg)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_BoostLog_DiscardJsonLocalClock)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_KafkaLog_RealProducer)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_KafkaLog_RealProducerLocalClock)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_KafkaLog_RealProducerOnCallingThread)->UseRealTime();
 BENCHMARK(BM_KafkaLog_Mock)->UseRealTime();
 BENCHMARK(BM_KafkaLog_ClusterDown)->UseRealTime();
