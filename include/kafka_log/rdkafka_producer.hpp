@@ -77,8 +77,8 @@ struct RdKafkaOptions {
 /// `possibly_persisted` comes from `rd_kafka_message_status`. `produce` decides `queue_full`
 /// and `too_large` on the calling thread, with librdkafka's own rules: accepted records not
 /// yet reported count against `queue.buffering.max.messages` and `queue.buffering.max.kbytes`
-/// (each thread takes its share of the bound in chunks of 1/256 of it, so up to 1/32 of it may
-/// sit idle with threads that stopped logging: the bound errs on the strict side), and a record whose key, value and worst-case record overhead exceed `message.max.bytes` is
+/// (each thread takes its share of the bound in chunks, one record's worth at a time near the
+/// bound, and brings back what other threads hold idle before it refuses), and a record whose key, value and worst-case record overhead exceed `message.max.bytes` is
 /// too large. Any other refusal (an unknown or unauthorized topic, a fatal producer error) is
 /// reported through the delivery handler as a failure, so the caller's contract stays
 /// "accepted, then one report".

@@ -3,6 +3,9 @@
 
 #include <time.h>
 
+#include <cstddef>
+#include <new>
+
 #include <boost/date_time/gregorian/gregorian_types.hpp>
 #include <boost/date_time/posix_time/posix_time_types.hpp>
 #include <boost/log/attributes/attribute_value_impl.hpp>
@@ -40,12 +43,63 @@ ptime now() noexcept {
     return cache.start + boost::posix_time::microseconds(ts.tv_nsec / 1000);
 }
 
+// A record's time value is made on the logging thread and, with a synchronous sink, released
+// there too when the record ends: each thread keeps a few released blocks for its next values
+// instead of a malloc and a free per record. A block released on another thread (an
+// asynchronous sink's) joins that thread's spares, or the heap when it has enough.
+struct SpareBlock {
+    SpareBlock* next;
+};
+thread_local SpareBlock* t_spares = nullptr;  // trivially destructible: usable until the thread ends
+thread_local unsigned t_spare_count = 0;
+thread_local bool t_spares_closed = false;
+constexpr unsigned max_spares = 64;
+
+/// Gives the spares back to the heap when the thread ends, and takes no more after.
+struct SpareRelease {
+    ~SpareRelease() {
+        t_spares_closed = true;
+        while (t_spares != nullptr) {
+            SpareBlock* block = t_spares;
+            t_spares = block->next;
+            ::operator delete(block);
+        }
+        t_spare_count = 0;
+    }
+};
+thread_local SpareRelease t_spare_release;
+
+class TimeValue final : public boost::log::attributes::attribute_value_impl<ptime> {
+public:
+    explicit TimeValue(const ptime& time) : attribute_value_impl<ptime>(time) {}
+
+    static void* operator new(std::size_t size) {
+        if (size == sizeof(TimeValue) && t_spares != nullptr) {
+            SpareBlock* block = t_spares;
+            t_spares = block->next;
+            --t_spare_count;
+            return block;
+        }
+        return ::operator new(size);
+    }
+    static void operator delete(void* p, std::size_t size) noexcept {
+        if (size == sizeof(TimeValue) && !t_spares_closed && t_spare_count < max_spares) {
+            static_cast<void>(&t_spare_release);  // registers the release at thread exit
+            auto* block = static_cast<SpareBlock*>(p);
+            block->next = t_spares;
+            t_spares = block;
+            ++t_spare_count;
+            return;
+        }
+        ::operator delete(p);
+    }
+};
+static_assert(sizeof(TimeValue) >= sizeof(SpareBlock));
+
 template <struct tm* (*Convert)(const time_t*, struct tm*)>
 class ClockImpl : public boost::log::attribute::impl {
 public:
-    boost::log::attribute_value get_value() override {
-        return boost::log::attributes::make_attribute_value(now<Convert>());
-    }
+    boost::log::attribute_value get_value() override { return boost::log::attribute_value(new TimeValue(now<Convert>())); }
 };
 
 }  // namespace

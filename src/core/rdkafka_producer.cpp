@@ -194,8 +194,9 @@ private:
     // The queue bound (queue.buffering.max.messages / .kbytes) as credit: the pool holds what
     // no lane holds; a lane takes a chunk when its own runs out, and the producer thread
     // returns a settled batch's to the pool. A logging thread thus touches the shared pool
-    // once a chunk, not once a record. Credit left idle in lanes is at most 1/32 of each
-    // bound, by which the bound errs on the strict side.
+    // once a chunk, not once a record. Near the bound, lanes take one record's worth at a
+    // time, and a lane that finds the pool short brings back the other lanes' idle credit
+    // before it refuses: a record is refused only when the queue is full.
     std::uint64_t chunk_records_ = 1;
     std::uint64_t chunk_bytes_ = 1;
     alignas(64) std::atomic<std::uint64_t> pool_records_{0};
@@ -280,9 +281,9 @@ RdKafkaProducerImpl::RdKafkaProducerImpl(ProducerConfig config, RdKafkaOptions o
         max_record_bytes_ = number("message.max.bytes", 1000000);
         pool_records_.store(max_messages);
         pool_bytes_.store(max_bytes);
-        constexpr std::uint64_t idle_share = lane_count * 32;  // lanes hold at most 1/32 idle
-        chunk_records_ = std::clamp<std::uint64_t>(max_messages / idle_share, 1, 4096);
-        chunk_bytes_ = std::clamp<std::uint64_t>(max_bytes / idle_share, 1, std::uint64_t{16} << 20);
+        constexpr std::uint64_t chunks = lane_count * 32;  // all lanes' chunks: 1/32 of the bound
+        chunk_records_ = std::clamp<std::uint64_t>(max_messages / chunks, 1, 4096);
+        chunk_bytes_ = std::clamp<std::uint64_t>(max_bytes / chunks, 1, std::uint64_t{16} << 20);
         ring_slots_ = std::max<std::size_t>(options_.handoff_slots, 2);
         ring_mode_ = true;
     }
@@ -582,24 +583,35 @@ RdKafkaProducerImpl::Ring* RdKafkaProducerImpl::lane_ring(Lane& lane) noexcept {
 
 bool RdKafkaProducerImpl::take_credit(Lane& lane, std::uint64_t bytes) noexcept {
     const std::uint64_t cost = (std::uint64_t{1} << credit_shift) | bytes;
-    for (int attempt = 0; attempt < 4; ++attempt) {
+    bool swept = false;
+    for (int attempt = 0; attempt < 8; ++attempt) {
         std::uint64_t held = lane.credit.load(std::memory_order_relaxed);
         while ((held >> credit_shift) >= 1 && (held & credit_bytes_mask) >= bytes) {
             if (lane.credit.compare_exchange_weak(held, held - cost, std::memory_order_relaxed)) return true;
         }
-        if (!refill(lane, held, bytes)) return false;
-        // Another thread of this lane may take the refill first: then look again.
+        if (refill(lane, held, bytes)) continue;  // another thread of the lane may take it first: look again
+        if (swept) return false;
+        // The pool is short: before refusing, bring back what other lanes hold and do not
+        // use, so that the bound is librdkafka's, not lower. Only ever near the bound.
+        for (Lane& other : lanes_) {
+            const std::uint64_t idle = other.credit.exchange(0, std::memory_order_relaxed);
+            pool_bytes_.fetch_add(idle & credit_bytes_mask, std::memory_order_relaxed);
+            pool_records_.fetch_add(idle >> credit_shift, std::memory_order_relaxed);
+        }
+        swept = true;
     }
     return false;
 }
 
 bool RdKafkaProducerImpl::refill(Lane& lane, std::uint64_t held, std::uint64_t bytes) noexcept {
     // Takes up to `want` (at least `need`) from a pool; 0 when it holds less than `need`.
+    // Near the bound a lane takes only what it needs, so that no record is refused while
+    // other lanes hold credit.
     const auto take = [](std::atomic<std::uint64_t>& pool, std::uint64_t want, std::uint64_t need) -> std::uint64_t {
         std::uint64_t available = pool.load(std::memory_order_relaxed);
         for (;;) {
             if (available < need) return 0;
-            const std::uint64_t got = std::min(want, available);
+            const std::uint64_t got = available / 2 < lane_count * want ? need : std::min(want, available);
             if (pool.compare_exchange_weak(available, available - got, std::memory_order_relaxed)) return got;
         }
     };

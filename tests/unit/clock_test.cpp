@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <boost/date_time/posix_time/posix_time.hpp>
 #include <boost/log/attributes/attribute_cast.hpp>
@@ -84,6 +85,33 @@ TEST(ClockTest, LocalClockFollowsTheTimeZone) {
     const auto offset = local - utc;
     EXPECT_GE(offset, boost::posix_time::hours(5) + boost::posix_time::minutes(30));
     EXPECT_LT(offset, boost::posix_time::hours(5) + boost::posix_time::minutes(30) + boost::posix_time::seconds(2));
+}
+
+TEST(ClockTest, ValuesOutliveTheirThreadAndEndOnAnother) {
+    // Values are made from per-thread spare blocks: made on one thread, they stay readable
+    // after it ended and may be released anywhere (an asynchronous sink's thread).
+    const attrs::utc_clock boost_clock;
+    const ptime before = read(boost_clock);
+    std::vector<boost::log::attribute_value> values;
+    std::thread([&] {
+        const UtcClock clock;
+        for (int round = 0; round < 3; ++round) {
+            std::vector<boost::log::attribute_value> batch;
+            for (int i = 0; i < 200; ++i) batch.push_back(clock.get_value());
+            if (round == 2) values = std::move(batch);  // the others end here, on this thread
+        }
+    }).join();
+    const ptime after = read(boost_clock);
+    ASSERT_EQ(values.size(), 200u);
+    for (const auto& value : values) {
+        const auto time = boost::log::extract<ptime>(value);
+        ASSERT_TRUE(static_cast<bool>(time));
+        EXPECT_LE(before, *time);
+        EXPECT_LE(*time, after);
+    }
+    values.clear();  // released on this thread
+    const UtcClock clock;
+    for (int i = 0; i < 1000; ++i) EXPECT_LE(before, read(clock));
 }
 
 TEST(ClockTest, AttributeCastFindsOurClockOnly) {

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kafka_log/boost_log/json_formatter.hpp"
 
+#include <cstdlib>
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <boost/date_time/posix_time/posix_time.hpp>
+#include <boost/log/attributes/clock.hpp>
 #include <boost/log/attributes/constant.hpp>
 #include <boost/log/attributes/current_thread_id.hpp>
 #include <boost/log/attributes/named_scope.hpp>
@@ -22,6 +25,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "kafka_log/boost_log/clock.hpp"
 
 namespace kafka_log {
 namespace {
@@ -69,6 +74,38 @@ TEST_F(JsonFormatterTest, GoldenRecord) {
     EXPECT_EQ(take(),
               R"({"level":"info","logtime":"2026-11-24T23:10:46.518+00:00","msg":"order \"7\" placed",)"
               R"("Answer":42,"Cached":false,"Ratio":0.25,"Service":"checkout"})");
+}
+
+TEST_F(JsonFormatterTest, LocalClockTimeStampReadsAsBoostLogsLocalClock) {
+    // The same logtime as with Boost.Log's clock, in a zone with an offset, either side of it.
+    const char* old_zone = std::getenv("TZ");
+    const std::string saved = old_zone ? old_zone : "";
+    ::setenv("TZ", "IST-5:30", 1);
+    ::tzset();
+    use(json_formatter(JsonOptions{.utc = false}));
+    const auto logtime_with = [&](const logging::attribute& clock) {
+        logging::sources::logger logger;
+        logger.add_attribute("TimeStamp", clock);
+        BOOST_LOG(logger) << "t";
+        return nlohmann::json::parse(take()).at("logtime").get<std::string>();
+    };
+    std::string before;
+    std::string ours;
+    std::string after;
+    std::thread([&] {  // a fresh thread: nothing cached from the zone before
+        before = logtime_with(attrs::local_clock());
+        ours = logtime_with(LocalClock());
+        after = logtime_with(attrs::local_clock());
+    }).join();
+    if (old_zone) {
+        ::setenv("TZ", saved.c_str(), 1);
+    } else {
+        ::unsetenv("TZ");
+    }
+    ::tzset();
+    EXPECT_THAT(ours, MatchesRegex(R"(....-..-..T..:..:..\....\+05:30)"));
+    EXPECT_LE(before, ours);  // same layout and offset: text order is time order
+    EXPECT_LE(ours, after);
 }
 
 TEST_F(JsonFormatterTest, AttributesStaySortedAsNewNamesAppearAndBeyondSixteen) {

@@ -20,7 +20,8 @@ namespace kafka_log {
 /// serializes those calls on one process-wide lock: threads that log at once wait for each
 /// other there, in the kernel once the lock is contended. LocalClock reads the time with
 /// `clock_gettime` and converts it once a second per thread (the local time of that second,
-/// to which each record adds its microseconds), so threads share nothing.
+/// to which each record adds its microseconds), so threads share nothing. Each thread also
+/// keeps up to 64 released values' memory for its next ones: no malloc per record.
 ///
 /// Register it as `TimeStamp` before `add_common_attributes()`, which then leaves it in place:
 /// \code
