@@ -22,6 +22,7 @@
 #include <boost/make_shared.hpp>
 
 #include <kafka_log/boost_log/atomic_level.hpp>
+#include <kafka_log/boost_log/clock.hpp>
 #include <kafka_log/boost_log/json_formatter.hpp>
 #include <kafka_log/boost_log/kafka_sink_backend.hpp>
 #include <kafka_log/embedded_cluster.hpp>
@@ -67,6 +68,8 @@ int main(int argc, char** argv) {
     kafka_log::AtomicLevel threshold(level::info);  // change it from any thread, any time
     sink->set_filter(threshold.filter());
     logging::core::get()->add_sink(sink);
+    // TimeStamp without glibc's time zone lock per record; add_common_attributes keeps it.
+    logging::core::get()->add_global_attribute("TimeStamp", kafka_log::LocalClock());
     logging::add_common_attributes();
 
     // 3. Log.

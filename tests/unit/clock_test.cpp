@@ -22,7 +22,8 @@ namespace attrs = boost::log::attributes;
 using boost::posix_time::ptime;
 
 ptime read(const boost::log::attribute& clock) {
-    const auto value = boost::log::extract<ptime>(clock.get_value());
+    const boost::log::attribute_value held = clock.get_value();  // extract() refers into it
+    const auto value = boost::log::extract<ptime>(held);
     EXPECT_TRUE(static_cast<bool>(value)) << "the value is a boost::posix_time::ptime";
     return value ? *value : ptime();
 }
