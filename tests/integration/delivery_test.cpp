@@ -263,18 +263,31 @@ TEST(ProduceOnTest, CallingThreadAnswersQueueFullAndTooLargeAtOnce) {
     queue_full_and_too_large_answered_at_once(ProduceOn::calling_thread);
 }
 
+/// A one-partition topic behind a queue bound of `bound` records, whose linger keeps what is
+/// produced queued for `linger_ms`.
+struct BoundedQueue {
+    BoundedQueue(std::uint64_t bound, const std::string& linger_ms)
+        : pipeline(topic_of(cluster), test_config(cluster, 30000)
+                                          .set("queue.buffering.max.messages", std::to_string(bound))
+                                          .set("linger.ms", linger_ms)) {}
+    static std::string topic_of(EmbeddedCluster& cluster) {
+        std::string topic = unique_topic();
+        cluster.create_topic(topic, 1, 1);
+        return topic;
+    }
+    EmbeddedCluster cluster;
+    Pipeline pipeline;
+};
+
 TEST(ProduceOnTest, QueueBoundHoldsAcrossThreadsAndEachThreadStaysInOrder) {
     // Four threads log bursts into a queue bound of 400 that the linger keeps full. Each
     // thread has its own hand-off ring and takes its share of the bound in chunks; the bound
     // holds over all of them, credit comes back after each flush, and what one thread logged
     // reaches the (single) partition in its order.
-    EmbeddedCluster cluster;
-    const std::string topic = unique_topic();
-    cluster.create_topic(topic, 1, 1);
     constexpr std::uint64_t bound = 400;
-    ProducerConfig config = test_config(cluster, 30000);
-    config.set("queue.buffering.max.messages", std::to_string(bound)).set("linger.ms", "300");
-    Pipeline p(topic, config);
+    BoundedQueue q(bound, "300");
+    EmbeddedCluster& cluster = q.cluster;
+    Pipeline& p = q.pipeline;
 
     constexpr int threads = 4;
     constexpr int per_round = 1000;
@@ -313,7 +326,7 @@ TEST(ProduceOnTest, QueueBoundHoldsAcrossThreadsAndEachThreadStaysInOrder) {
     EXPECT_TRUE(Balanced(s));
     EXPECT_EQ(s.in_flight, 0u);
     EXPECT_EQ(s.delivered + s.fallback_queue_full, static_cast<std::uint64_t>(threads * 2 * per_round));
-    const auto on_topic = cluster.read_all(topic, 30s);
+    const auto on_topic = cluster.read_all(p.topic, 30s);
     EXPECT_EQ(on_topic.size(), s.delivered);
     std::vector<std::string> everything = on_topic;
     const auto fallback = p.fallback_lines();
@@ -336,13 +349,9 @@ TEST(ProduceOnTest, ThreadsThatStoppedLoggingHoldNoShareOfTheQueueBound) {
     // Seven threads log one record each and stop, keeping the rest of the chunk of credit
     // they took. One more thread then fills the queue: it gets exactly the bound, no less
     // (the idle credit is brought back) and no more. The linger keeps everything queued.
-    EmbeddedCluster cluster;
-    const std::string topic = unique_topic();
-    cluster.create_topic(topic, 1, 1);
     constexpr std::uint64_t bound = 1000;
-    ProducerConfig config = test_config(cluster, 30000);
-    config.set("queue.buffering.max.messages", std::to_string(bound)).set("linger.ms", "3000");
-    Pipeline p(topic, config);
+    BoundedQueue q(bound, "3000");
+    Pipeline& p = q.pipeline;
 
     std::vector<std::string> sent;
     for (int t = 0; t < 7; ++t) {
@@ -368,7 +377,7 @@ TEST(ProduceOnTest, ThreadsThatStoppedLoggingHoldNoShareOfTheQueueBound) {
     EXPECT_EQ(s.delivered, bound);
     EXPECT_THAT(p.fallback_lines(), ElementsAre("one-too-many"));
     sent.pop_back();
-    EXPECT_THAT(cluster.read_all(topic, 30s), UnorderedElementsAreArray(sent));
+    EXPECT_THAT(q.cluster.read_all(p.topic, 30s), UnorderedElementsAreArray(sent));
 }
 
 TEST(ProduceOnTest, AFullHandoffRingLeavesNoRecordBehind) {
