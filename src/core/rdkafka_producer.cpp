@@ -143,7 +143,7 @@ private:
     void publish_settled() noexcept;
     void notify_if_idle() noexcept;
     rd_kafka_resp_err_t producev(rd_kafka_topic_t* topic, std::string_view payload, std::string_view key) noexcept;
-    ProduceStatus settle(rd_kafka_resp_err_t err, const MessageView& message, bool credited);
+    ProduceStatus settle(rd_kafka_resp_err_t err, const MessageView& message);
 
     using Ring = HandoffRing<rd_kafka_topic_t*>;
     /// The logging threads of a lane (by thread number) write its counters and its ring;
@@ -667,11 +667,11 @@ ProduceStatus RdKafkaProducerImpl::produce(const MessageView& message) {
         // The ring is full: this thread hands the record to librdkafka itself.
     }
     const rd_kafka_resp_err_t err = topic == nullptr ? rd_kafka_last_error() : producev(topic, message.payload, message.key);
-    return settle(err, message, ring_mode_);
+    return settle(err, message);
 }
 
-ProduceStatus RdKafkaProducerImpl::settle(rd_kafka_resp_err_t err, const MessageView& message, bool credited) {
-    Lane* credit_lane = credited ? &my_lane() : nullptr;
+ProduceStatus RdKafkaProducerImpl::settle(rd_kafka_resp_err_t err, const MessageView& message) {
+    Lane* credit_lane = ring_mode_ ? &my_lane() : nullptr;  // produce() took credit in ring mode
     switch (err) {
         case RD_KAFKA_RESP_ERR_NO_ERROR:
             return ProduceStatus::accepted;
