@@ -30,9 +30,12 @@ enum class ProduceOn {
     /// The record is copied into a bounded ring (one compare-and-swap, no lock; a warm ring
     /// does not allocate) and the producer's own thread hands it to librdkafka. The logging
     /// thread never waits on librdkafka's locks, and writes no cache line that a thread of
-    /// another ring writes (see `RdKafkaOptions::handoff_slots`). When the ring is full, the calling thread
-    /// hands the record to librdkafka itself (so a burst is never sent to the fallback for
-    /// want of ring slots; two records of one thread may then reach Kafka out of order).
+    /// another ring writes (see `RdKafkaOptions::handoff_slots`). When the ring is full, the
+    /// calling thread hands the ring's oldest records (up to 256) to librdkafka itself, in
+    /// order, and queues its own behind them: a burst is never sent to the fallback for want
+    /// of ring slots, and a thread's records keep their order. Only when the producer thread
+    /// is busy with that very ring for longer than a few scheduler yields does the calling
+    /// thread hand its record over directly, possibly ahead of older ones of its own.
     producer_thread,
     /// `produce` calls `rd_kafka_producev` on the calling thread.
     calling_thread,

@@ -166,6 +166,13 @@ private:
     void refuse(Lane* credited, std::uint64_t bytes) noexcept;
     std::size_t drain_rings(bool purge) noexcept;
     std::size_t drain_batch(Ring& ring, bool purge) noexcept;
+    /// The batch drain_batch() and help_drain() hand to librdkafka: the ring's oldest records
+    /// of one topic, up to batch_max; `skipped` counts records popped without producing.
+    static constexpr std::size_t batch_max = 256;
+    using Batch = std::array<rd_kafka_message_t, batch_max>;
+    static std::size_t collect_batch(Ring& ring, Batch& batch, rd_kafka_topic_t*& topic, std::size_t& skipped) noexcept;
+    bool help_drain(Ring& ring) noexcept;
+    void published() noexcept;
     bool rings_empty() const noexcept;
 
     ProducerConfig config_;  // effective: defaults + user's
@@ -482,14 +489,10 @@ std::size_t RdKafkaProducerImpl::drain_rings(bool purge) noexcept {
     }
 }
 
-std::size_t RdKafkaProducerImpl::drain_batch(Ring& ring, bool purge) noexcept {
+std::size_t RdKafkaProducerImpl::collect_batch(Ring& ring, Batch& batch, rd_kafka_topic_t*& topic,
+                                               std::size_t& skipped) noexcept {
     using Slot = Ring::Slot;
-    // Consecutive records of one topic go to librdkafka in one rd_kafka_produce_batch call.
-    constexpr std::size_t batch_max = 256;
-    std::array<rd_kafka_message_t, batch_max> batch;  // each entry is set before use: no 16 KiB clear per call
-    std::size_t skipped = 0;
     std::size_t n = 0;
-    rd_kafka_topic_t* topic = nullptr;
     for (Slot* slot = ring.peek(0); slot != nullptr && n < batch_max; slot = ring.peek(n)) {
         if (slot->skip) {
             if (n > 0) break;  // taken out on the next round, on its own
@@ -506,6 +509,17 @@ std::size_t RdKafkaProducerImpl::drain_batch(Ring& ring, bool purge) noexcept {
         m.key = slot->key.empty() ? nullptr : slot->key.data();
         m.key_len = slot->key.size();
     }
+    return n;
+}
+
+std::size_t RdKafkaProducerImpl::drain_batch(Ring& ring, bool purge) noexcept {
+    using Slot = Ring::Slot;
+    Ring::ConsumerLock consumer(ring);  // a logging thread may be emptying it (help_drain)
+    // Consecutive records of one topic go to librdkafka in one rd_kafka_produce_batch call.
+    Batch batch;  // each entry is set before use: no 16 KiB clear per call
+    std::size_t skipped = 0;
+    rd_kafka_topic_t* topic = nullptr;
+    const std::size_t n = collect_batch(ring, batch, topic, skipped);
     if (n == 0) return skipped;
 
     if (purge) {
@@ -539,6 +553,43 @@ std::size_t RdKafkaProducerImpl::drain_batch(Ring& ring, bool purge) noexcept {
         ring.pop();
     }
     return skipped + n;
+}
+
+bool RdKafkaProducerImpl::help_drain(Ring& ring) noexcept {
+    // A logging thread found its lane's ring full: it hands the ring's oldest records to
+    // librdkafka itself, in order, so its own record can follow them into the ring. It
+    // waits a little for the producer thread to finish a batch of this ring, never for
+    // anything else; errors, retries and reports stay the producer thread's.
+    if (purging_.load(std::memory_order_acquire)) return false;
+    bool locked = ring.try_lock_consumer();
+    for (int i = 0; i < 64 && !locked; ++i) {
+        std::this_thread::yield();
+        locked = ring.try_lock_consumer();
+    }
+    if (!locked) return false;
+    Ring::ConsumerLock consumer(ring, std::adopt_lock);
+    Batch batch;
+    std::size_t skipped = 0;
+    rd_kafka_topic_t* topic = nullptr;
+    const std::size_t n = collect_batch(ring, batch, topic, skipped);
+    if (n == 0) return skipped > 0;
+    const int good = rd_kafka_produce_batch(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, batch.data(),
+                                            static_cast<int>(n));
+    if (good == static_cast<int>(n)) {
+        for (std::size_t i = 0; i < n; ++i) ring.pop();
+        return true;
+    }
+    // librdkafka refused some: they stay at the front for the producer thread to settle;
+    // the ones it took behind them are marked to be popped without producing them again.
+    std::size_t popped = 0;
+    while (popped < n && batch[popped].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ring.pop();
+        ++popped;
+    }
+    for (std::size_t i = popped; i < n; ++i) {
+        if (batch[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) ring.peek(i - popped)->skip = true;
+    }
+    return popped > 0;
 }
 
 // --- producing ------------------------------------------------------------------------
@@ -659,15 +710,25 @@ ProduceStatus RdKafkaProducerImpl::produce(const MessageView& message) {
     if (ring_mode_ && topic != nullptr) {
         Ring* ring = lane_ring(lane);
         if (ring != nullptr && ring->try_push(topic, message.payload, message.key)) {
-            if (sleeping_.load(std::memory_order_seq_cst) && sleeping_.exchange(false, std::memory_order_acq_rel)) {
-                rd_kafka_yield(rk_.get());
-            }
+            published();
             return ProduceStatus::accepted;
         }
-        // The ring is full: this thread hands the record to librdkafka itself.
+        // The ring is full: this thread empties some of it itself, oldest first, and queues
+        // its record behind. When it cannot (the producer thread is busy with this ring), it
+        // hands its record to librdkafka directly, maybe ahead of older ones of its own.
+        if (ring != nullptr && help_drain(*ring) && ring->try_push(topic, message.payload, message.key)) {
+            published();
+            return ProduceStatus::accepted;
+        }
     }
     const rd_kafka_resp_err_t err = topic == nullptr ? rd_kafka_last_error() : producev(topic, message.payload, message.key);
     return settle(err, message);
+}
+
+void RdKafkaProducerImpl::published() noexcept {
+    if (sleeping_.load(std::memory_order_seq_cst) && sleeping_.exchange(false, std::memory_order_acq_rel)) {
+        rd_kafka_yield(rk_.get());
+    }
 }
 
 ProduceStatus RdKafkaProducerImpl::settle(rd_kafka_resp_err_t err, const MessageView& message) {

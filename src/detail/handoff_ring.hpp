@@ -9,6 +9,8 @@
 //   allocate), and publishes it with a release store of the slot's sequence number.
 // - The single consumer reads slots in order and returns each with a release store.
 // - try_push() fails at once when the ring is full: the caller decides what to do instead.
+// - One thread at a time consumes: it holds the consumer's role (lock_consumer()), which the
+//   owner of the ring takes for each batch and a producer may take when it finds it full.
 // Each slot's sequence number tells whose turn it is (the classic bounded-queue scheme):
 // `pos` free for the producer of position pos, `pos + 1` published for the consumer.
 
@@ -16,8 +18,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>  // std::adopt_lock_t
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace kafka_log::detail {
 
@@ -73,11 +77,11 @@ public:
         return copied;
     }
 
-    /// The oldest published record, or null. Consumer thread only; pop() releases it.
+    /// The oldest published record, or null. Consumer only; pop() releases it.
     Slot* front() noexcept { return peek(0); }
 
     /// The record `offset` places after the oldest, or null while it is not published.
-    /// Walk offsets in order from 0 and stop at the first null. Consumer thread only.
+    /// Walk offsets in order from 0 and stop at the first null. Consumer only.
     Slot* peek(std::size_t offset) noexcept {
         if (offset >= capacity_) return nullptr;
         const std::uint64_t pos = head_ + offset;
@@ -85,7 +89,7 @@ public:
         return slot->sequence.load(std::memory_order_acquire) == pos + 1 ? slot : nullptr;
     }
 
-    /// Releases the slot front() returned. Consumer thread only. A slot whose strings grew
+    /// Releases the slot front() returned. Consumer only. A slot whose strings grew
     /// past `keep_bytes` gives their memory back, so one huge record does not stay resident.
     void pop(std::size_t keep_bytes = 4096) noexcept {
         Slot& slot = slots_[head_ & mask_];
@@ -97,10 +101,34 @@ public:
 
     /// True when no slot is reserved beyond what the consumer took (seq_cst: pairs with the
     /// producers' reservation, so a consumer that announces sleep and then sees an empty
-    /// ring cannot miss a producer that comes after). Consumer thread only.
+    /// ring cannot miss a producer that comes after). Consumer only.
     bool empty() const noexcept { return tail_.load(std::memory_order_seq_cst) == head_; }
 
     std::size_t capacity() const noexcept { return capacity_; }
+
+    /// The consumer's role (front, peek, pop), held by one thread at a time: the producer
+    /// thread's, or a producing thread's that found the ring full and empties some of it.
+    bool try_lock_consumer() noexcept {
+        return !consumer_busy_.load(std::memory_order_relaxed) &&
+               !consumer_busy_.exchange(true, std::memory_order_acquire);
+    }
+    void lock_consumer() noexcept {
+        while (!try_lock_consumer()) std::this_thread::yield();
+    }
+    void unlock_consumer() noexcept { consumer_busy_.store(false, std::memory_order_release); }
+
+    /// Holds the consumer's role for a scope (lock_consumer() or an already won try).
+    class ConsumerLock {
+    public:
+        explicit ConsumerLock(HandoffRing& ring) noexcept : ring_(ring) { ring_.lock_consumer(); }
+        ConsumerLock(HandoffRing& ring, std::adopt_lock_t) noexcept : ring_(ring) {}
+        ~ConsumerLock() { ring_.unlock_consumer(); }
+        ConsumerLock(const ConsumerLock&) = delete;
+        ConsumerLock& operator=(const ConsumerLock&) = delete;
+
+    private:
+        HandoffRing& ring_;
+    };
 
 private:
     static std::size_t round_up(std::size_t n) noexcept {
@@ -113,7 +141,8 @@ private:
     const std::size_t mask_;
     std::unique_ptr<Slot[]> slots_;
     alignas(64) std::atomic<std::uint64_t> tail_{0};
-    alignas(64) std::uint64_t head_ = 0;  // consumer only
+    alignas(64) std::uint64_t head_ = 0;  // whoever holds the consumer's role
+    std::atomic<bool> consumer_busy_{false};
 };
 
 }  // namespace kafka_log::detail

@@ -2,7 +2,9 @@
 // RdKafkaProducer + KafkaWriter against EmbeddedCluster: the happy path, volume, and the
 // cluster's own answers (queue full, too large, pushed errors, leader moves).
 #include <atomic>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -406,6 +408,59 @@ TEST(ProduceOnTest, AFullHandoffRingLeavesNoRecordBehind) {
     EXPECT_EQ(on_topic.size(), s.submitted);
     for (const auto& [record, n] : on_topic) ASSERT_EQ(n, 1) << record;
     EXPECT_THAT(p.fallback_lines(), IsEmpty());
+}
+
+TEST(ProduceOnTest, AThreadThatFindsItsRingFullEmptiesItInOrder) {
+    // The producer thread is held in a delivery report while one thread logs 2 000 records
+    // through a 4-slot ring. That thread hands the ring's oldest records to librdkafka
+    // itself before queueing its own, so the partition holds them in the order logged.
+    EmbeddedCluster cluster;
+    const std::string topic = unique_topic();
+    cluster.create_topic(topic, 1, 1);
+    RdKafkaOptions options;
+    options.handoff_slots = 4;
+    RdKafkaProducer producer(test_config(cluster, 30000), options);
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool held = false;
+    bool release = false;
+    std::uint64_t delivered = 0;
+    std::uint64_t failed = 0;
+    producer.set_delivery_handler([&](const DeliveryReport& r) {
+        std::unique_lock lock(mutex);
+        ++(r.error ? failed : delivered);
+        if (!held) {
+            held = true;
+            cv.notify_all();
+            cv.wait(lock, [&] { return release; });
+        }
+    });
+    constexpr int records = 2000;
+    std::vector<std::string> sent;
+    sent.push_back("ordered-0");
+    ASSERT_EQ(producer.produce({topic, "", sent.back()}), ProduceStatus::accepted);
+    {
+        std::unique_lock lock(mutex);
+        ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return held; })) << "the first record was never reported";
+    }
+    for (int i = 1; i < records; ++i) {
+        sent.push_back("ordered-" + std::to_string(i));
+        ASSERT_EQ(producer.produce({topic, "", sent.back()}), ProduceStatus::accepted) << i;
+    }
+    {
+        std::lock_guard lock(mutex);
+        release = true;
+    }
+    cv.notify_all();
+    ASSERT_TRUE(producer.flush(30s));
+    {
+        std::lock_guard lock(mutex);
+        EXPECT_EQ(failed, 0u);
+        EXPECT_EQ(delivered + failed + producer.in_flight(), static_cast<std::uint64_t>(records));
+        EXPECT_EQ(delivered, static_cast<std::uint64_t>(records));
+    }
+    producer.close(5s);
+    EXPECT_EQ(cluster.read_all(topic, 30s), sent);
 }
 
 }  // namespace

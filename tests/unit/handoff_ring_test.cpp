@@ -113,5 +113,22 @@ TEST(HandoffRingTest, EveryRecordOfSeveralProducersComesOutOnceInEachProducersOr
     EXPECT_EQ(ring.front(), nullptr);
 }
 
+TEST(HandoffRingTest, OneThreadAtATimeHoldsTheConsumersRole) {
+    Ring ring(4);
+    ASSERT_TRUE(ring.try_lock_consumer());
+    EXPECT_FALSE(ring.try_lock_consumer()) << "held: a second taker is refused";
+    std::atomic<bool> taken{false};
+    std::thread other([&] {
+        Ring::ConsumerLock lock(ring);  // waits for the first holder
+        taken = true;
+    });
+    EXPECT_FALSE(taken.load());
+    ring.unlock_consumer();
+    other.join();
+    EXPECT_TRUE(taken.load());
+    EXPECT_TRUE(ring.try_lock_consumer()) << "the scoped holder gave the role back";
+    ring.unlock_consumer();
+}
+
 }  // namespace
 }  // namespace kafka_log::detail
