@@ -589,6 +589,7 @@ bool RdKafkaProducerImpl::help_drain(Ring& ring) noexcept {
     for (std::size_t i = popped; i < n; ++i) {
         if (batch[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) ring.peek(i - popped)->skip = true;
     }
+    published();  // the producer thread may be asleep: the refused ones are its to settle
     return popped > 0;
 }
 

@@ -84,7 +84,7 @@ public:
     /// Walk offsets in order from 0 and stop at the first null. Consumer only.
     Slot* peek(std::size_t offset) noexcept {
         if (offset >= capacity_) return nullptr;
-        const std::uint64_t pos = head_ + offset;
+        const std::uint64_t pos = head_.load(std::memory_order_relaxed) + offset;
         Slot* slot = &slots_[pos & mask_];
         return slot->sequence.load(std::memory_order_acquire) == pos + 1 ? slot : nullptr;
     }
@@ -92,17 +92,20 @@ public:
     /// Releases the slot front() returned. Consumer only. A slot whose strings grew
     /// past `keep_bytes` gives their memory back, so one huge record does not stay resident.
     void pop(std::size_t keep_bytes = 4096) noexcept {
-        Slot& slot = slots_[head_ & mask_];
+        const std::uint64_t head = head_.load(std::memory_order_relaxed);
+        Slot& slot = slots_[head & mask_];
         if (slot.payload.capacity() > keep_bytes) std::string().swap(slot.payload);
         if (slot.key.capacity() > keep_bytes) std::string().swap(slot.key);
-        slot.sequence.store(head_ + capacity_, std::memory_order_release);
-        ++head_;
+        slot.sequence.store(head + capacity_, std::memory_order_release);
+        head_.store(head + 1, std::memory_order_release);
     }
 
     /// True when no slot is reserved beyond what the consumer took (seq_cst: pairs with the
     /// producers' reservation, so a consumer that announces sleep and then sees an empty
-    /// ring cannot miss a producer that comes after). Consumer only.
-    bool empty() const noexcept { return tail_.load(std::memory_order_seq_cst) == head_; }
+    /// ring cannot miss a producer that comes after). Any thread.
+    bool empty() const noexcept {
+        return tail_.load(std::memory_order_seq_cst) == head_.load(std::memory_order_seq_cst);
+    }
 
     std::size_t capacity() const noexcept { return capacity_; }
 
@@ -141,7 +144,8 @@ private:
     const std::size_t mask_;
     std::unique_ptr<Slot[]> slots_;
     alignas(64) std::atomic<std::uint64_t> tail_{0};
-    alignas(64) std::uint64_t head_ = 0;  // whoever holds the consumer's role
+    // Written by whoever holds the consumer's role; empty() may read it without the role.
+    alignas(64) std::atomic<std::uint64_t> head_{0};
     std::atomic<bool> consumer_busy_{false};
 };
 
