@@ -164,8 +164,11 @@ private:
     bool refill(Lane& lane, std::uint64_t held, std::uint64_t bytes) noexcept;
     /// A record produce() counted in and did not keep: settled at once, its credit returned.
     void refuse(Lane* credited, std::uint64_t bytes) noexcept;
-    std::size_t drain_rings(bool purge) noexcept;
-    std::size_t drain_batch(Ring& ring, bool purge) noexcept;
+    /// Hands the rings' records to librdkafka, a batch per lane in turn, until none is left.
+    /// A ring a logging thread is emptying (help_drain) is passed over, unless `wait`.
+    std::size_t drain_rings(bool purge, bool wait = false) noexcept;
+    std::size_t drain_batch(Ring& ring, bool purge, bool wait) noexcept;
+    bool passed_busy_ring_ = false;  // the last drain_rings() passed over a ring
     /// The batch drain_batch() and help_drain() hand to librdkafka: the ring's oldest records
     /// of one topic, up to batch_max; `skipped` counts records popped without producing.
     static constexpr std::size_t batch_max = 256;
@@ -450,6 +453,13 @@ void RdKafkaProducerImpl::poll_loop() noexcept {
             publish_settled();
             continue;
         }
+        if (passed_busy_ring_) {
+            // A logging thread is emptying a ring (one batch): let it run, then look again.
+            rd_kafka_poll(rk_.get(), 0);
+            publish_settled();
+            std::this_thread::yield();
+            continue;
+        }
         publish_settled();
         // Idle: announce the wait, then look once more. A producer installs its lane's ring
         // and reserves its slot (seq_cst CASes) before it reads sleeping_, so either we see
@@ -476,13 +486,14 @@ bool RdKafkaProducerImpl::rings_empty() const noexcept {
     return true;
 }
 
-std::size_t RdKafkaProducerImpl::drain_rings(bool purge) noexcept {
+std::size_t RdKafkaProducerImpl::drain_rings(bool purge, bool wait) noexcept {
     // A batch from each lane in turn, so a busy thread does not hold back another's records.
     std::size_t taken = 0;
+    passed_busy_ring_ = false;
     for (;;) {
         std::size_t round = 0;
         for (Lane& lane : lanes_) {
-            if (Ring* ring = lane.ring.load(std::memory_order_acquire)) round += drain_batch(*ring, purge);
+            if (Ring* ring = lane.ring.load(std::memory_order_acquire)) round += drain_batch(*ring, purge, wait);
         }
         if (round == 0) return taken;
         taken += round;
@@ -512,9 +523,16 @@ std::size_t RdKafkaProducerImpl::collect_batch(Ring& ring, Batch& batch, rd_kafk
     return n;
 }
 
-std::size_t RdKafkaProducerImpl::drain_batch(Ring& ring, bool purge) noexcept {
+std::size_t RdKafkaProducerImpl::drain_batch(Ring& ring, bool purge, bool wait) noexcept {
     using Slot = Ring::Slot;
-    Ring::ConsumerLock consumer(ring);  // a logging thread may be emptying it (help_drain)
+    // A logging thread may be emptying this ring (help_drain): pass it over, or wait.
+    if (wait) {
+        ring.lock_consumer();
+    } else if (!ring.try_lock_consumer()) {
+        passed_busy_ring_ = true;
+        return 0;
+    }
+    Ring::ConsumerLock consumer(ring, std::adopt_lock);
     // Consecutive records of one topic go to librdkafka in one rd_kafka_produce_batch call.
     Batch batch;  // each entry is set before use: no 16 KiB clear per call
     std::size_t skipped = 0;
@@ -796,7 +814,7 @@ void RdKafkaProducerImpl::close(std::chrono::milliseconds timeout) {
         const auto last = Clock::now() + std::chrono::seconds(1);
         do {
             serve_refused();
-            if (ring_mode_) drain_rings(true);  // a record a late produce() published after the thread left
+            if (ring_mode_) drain_rings(true, true);  // a record a late produce() published after the thread left
             rd_kafka_poll(rk_.get(), 10);
             publish_settled();
         } while (in_flight() != 0 && Clock::now() < last);
