@@ -79,7 +79,6 @@ public:
     /// \brief An RFC 3339 time with milliseconds and the UTC offset, as a string value.
     void time(std::chrono::system_clock::time_point t, bool utc = true);
 
-    /// \brief Appends `value` escaped (no quotes); invalid UTF-8 becomes U+FFFD.
     /// \brief A key already encoded by encoded_key(): `"name":`. For keys known in advance
     /// (a formatter's fixed keys), so the hot path copies instead of escaping.
     void encoded_key(std::string_view encoded) {
@@ -97,6 +96,7 @@ public:
     /// \brief `"value"` with `value` escaped, for encoded_value().
     static std::string encode_string(std::string_view value);
 
+    /// \brief Appends `value` escaped (no quotes); invalid UTF-8 becomes U+FFFD.
     static void append_escaped(std::string& out, std::string_view value);
     /// \brief Appends `2026-11-24T23:10:46.518+00:00` (or the local time and offset).
     static void append_rfc3339(std::string& out, std::chrono::system_clock::time_point t, bool utc);

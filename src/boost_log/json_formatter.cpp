@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kafka_log/boost_log/json_formatter.hpp"
 
+#include "../detail/json_text.hpp"
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -80,48 +82,56 @@ std::string through_stream(const T& value) {
     return os.str();
 }
 
+/// Writes one attribute value as JSON straight past the record's cursor.
 struct ValueWriter {
     using result_type = void;
-    JsonEncoder* json;
+    TextCursor* out;
     const JsonOptions* options;
 
-    void operator()(const std::string& v) const { json->string(v); }
-    void operator()(std::string_view v) const { json->string(v); }
-    void operator()(const char* v) const { json->string(v ? std::string_view(v) : std::string_view()); }
-    void operator()(const boost::log::string_literal& v) const { json->string(std::string_view(v.c_str(), v.size())); }
-    void operator()(char v) const { json->string(std::string_view(&v, 1)); }
-    void operator()(bool v) const { json->boolean(v); }
+    void operator()(const std::string& v) const { write_quoted(*out, v); }
+    void operator()(std::string_view v) const { write_quoted(*out, v); }
+    void operator()(const char* v) const { write_quoted(*out, v ? std::string_view(v) : std::string_view()); }
+    void operator()(const boost::log::string_literal& v) const {
+        write_quoted(*out, std::string_view(v.c_str(), v.size()));
+    }
+    void operator()(char v) const { write_quoted(*out, std::string_view(&v, 1)); }
+    void operator()(bool v) const { out->write(v ? std::string_view("true") : std::string_view("false")); }
     template <typename Int>
         requires std::is_integral_v<Int>
     void operator()(Int v) const {
         if constexpr (std::is_signed_v<Int>) {
-            json->number(static_cast<std::int64_t>(v));
+            write_integer(*out, static_cast<std::int64_t>(v));
         } else {
-            json->number(static_cast<std::uint64_t>(v));
+            write_integer(*out, static_cast<std::uint64_t>(v));
         }
     }
-    void operator()(float v) const { json->number(static_cast<double>(v)); }
-    void operator()(double v) const { json->number(v); }
-    void operator()(long double v) const { json->number(static_cast<double>(v)); }
+    void operator()(float v) const { write_double(*out, static_cast<double>(v)); }
+    void operator()(double v) const { write_double(*out, v); }
+    void operator()(long double v) const { write_double(*out, static_cast<double>(v)); }
     void operator()(const boost::posix_time::ptime& v) const {
         if (v.is_special()) {
-            json->string(boost::posix_time::to_simple_string(v));
+            write_quoted(*out, boost::posix_time::to_simple_string(v));
         } else {
-            json->time(to_time_point(v, options->time_attribute_is_utc), options->utc);
+            write_time(*out, to_time_point(v, options->time_attribute_is_utc), options->utc, true);
         }
     }
     void operator()(boost::log::trivial::severity_level v) const {
         const auto i = static_cast<std::size_t>(v);
         if (i < options->level_names.size()) {
-            json->string(options->level_names[i]);
+            write_quoted(*out, options->level_names[i]);
         } else {
-            json->number(static_cast<std::int64_t>(v));
+            write_integer(*out, static_cast<std::int64_t>(v));
         }
     }
     void operator()(const boost::log::attributes::named_scope_list& scopes) const {
-        json->begin_array();
-        for (const auto& scope : scopes) json->string(std::string_view(scope.scope_name.c_str(), scope.scope_name.size()));
-        json->end_array();
+        out->put('[');
+        bool first = true;
+        for (const auto& scope : scopes) {
+            if (!first) out->put(',');
+            first = false;
+            write_quoted(*out, std::string_view(scope.scope_name.c_str(), scope.scope_name.size()));
+        }
+        out->put(']');
     }
     void operator()(const boost::log::aux::thread::id& v) const {
         // Records of a thread are mostly formatted on that thread: keep its id's text.
@@ -131,7 +141,7 @@ struct ValueWriter {
             text = through_stream(v);
             last = v;
         }
-        json->string(text);
+        write_quoted(*out, text);
     }
     void operator()(const boost::log::aux::process::id& v) const {
         thread_local boost::log::aux::process::id last{};
@@ -140,7 +150,7 @@ struct ValueWriter {
             text = through_stream(v);
             last = v;
         }
-        json->string(text);
+        write_quoted(*out, text);
     }
 };
 
@@ -251,10 +261,10 @@ std::optional<long long> severity_number(const CaptureDispatcher& captured) {
     }
 }
 
-void write_value(JsonEncoder& json, const JsonOptions& options, const boost::log::attribute_value& value,
+void write_value(TextCursor& out, const JsonOptions& options, const boost::log::attribute_value& value,
                  CaptureDispatcher& captured) {
     if (captured.capture(value)) {
-        render_captured(captured, ValueWriter{&json, &options}, std::make_index_sequence<std::tuple_size_v<KnownTypes>>{});
+        render_captured(captured, ValueWriter{&out, &options}, std::make_index_sequence<std::tuple_size_v<KnownTypes>>{});
         return;
     }
     {
@@ -264,30 +274,35 @@ void write_value(JsonEncoder& json, const JsonOptions& options, const boost::log
         if (it != registry.renderers.end()) {
             std::ostringstream os;
             if (it->second(value, os)) {
-                json.string(os.str());
+                write_quoted(out, os.str());
                 return;
             }
         }
     }
-    json.string("<" + value.get_type().pretty_name() + ">");
+    write_quoted(out, "<" + value.get_type().pretty_name() + ">");
 }
 
 // --- the formatter ----------------------------------------------------------------------
 
 /// What a formatter computes once: its options and every fixed key and level name, encoded.
+/// A record is `{` level? time message id? attributes* `}`: the level comes first when there
+/// is one, so only the time key exists both with its leading comma and without; every key
+/// after it carries its comma.
 struct Prepared {
     explicit Prepared(JsonOptions o) : options(std::move(o)) {
         level_key = JsonEncoder::encode_key(options.level_key);
-        time_key = JsonEncoder::encode_key(options.time_key);
-        message_key = JsonEncoder::encode_key(options.message_key);
-        if (!options.record_id_key.empty()) record_id_key = JsonEncoder::encode_key(options.record_id_key);
+        time_key_first = JsonEncoder::encode_key(options.time_key);
+        time_key_next = "," + time_key_first;
+        message_key = "," + JsonEncoder::encode_key(options.message_key);
+        if (!options.record_id_key.empty()) record_id_key = "," + JsonEncoder::encode_key(options.record_id_key);
         for (const std::string& name : options.level_names) level_names.push_back(JsonEncoder::encode_string(name));
     }
     JsonOptions options;
-    std::string level_key;
-    std::string time_key;
-    std::string message_key;
-    std::string record_id_key;
+    std::string level_key;       // "level":
+    std::string time_key_first;  // "logtime":
+    std::string time_key_next;   // ,"logtime":
+    std::string message_key;     // ,"msg":
+    std::string record_id_key;   // ,"id": (empty: no id)
     std::vector<std::string> level_names;
     std::uint64_t id = next_id();
 
@@ -304,7 +319,7 @@ struct NameInfo {
     enum class State : unsigned char { unknown, skip, keep };
     State state = State::unknown;
     std::uint32_t rank = 0;  // place of `text` among the names known here, in byte order
-    std::string key;
+    std::string key;  // ,"name": (an attribute always follows the message)
     std::string text;
 };
 
@@ -336,7 +351,7 @@ const NameInfo& name_info(const Prepared& p, std::vector<NameInfo>& names, const
     info.state = included && !excluded ? NameInfo::State::keep : NameInfo::State::skip;
     const bool clashes = info.text == o.level_key || info.text == o.time_key || info.text == o.message_key ||
                          (!o.record_id_key.empty() && info.text == o.record_id_key);
-    info.key = JsonEncoder::encode_key(clashes ? "_" + info.text : info.text);
+    info.key = "," + JsonEncoder::encode_key(clashes ? "_" + info.text : info.text);
     // Attributes are written sorted by name: ranks stand for the names' order, so a record
     // sorts integers. A new name (rare: once per name per thread) renumbers them all.
     std::vector<NameInfo*> known;
@@ -362,7 +377,6 @@ public:
         auto* buffer = stream.rdbuf();
         if (std::string* storage = buffer->storage(); storage != nullptr) {
             buffer->pubsync();  // whatever was streamed before us goes first
-            if (storage->capacity() - storage->size() < 512) storage->reserve(storage->size() + 512);
             format(record, *storage);
             return;
         }
@@ -415,8 +429,12 @@ private:
         Attribute* const attributes = count <= on_stack ? stack_attributes : spilled.data();
         for (std::size_t i = 0; i < count; ++i) attributes[i].name = &names[attributes[i].id];
 
-        JsonEncoder json(out);
-        json.begin_object();
+        // One cursor for the whole line: the pieces go straight into the string, with one
+        // bounds check each and no JsonEncoder bookkeeping (the layout is fixed, so are the
+        // commas).
+        TextCursor line(out, 256);
+        line.put('{');
+        bool has_level = false;
         if (severity != nullptr) {
             std::optional<long long> level;
             if (severity_ != nullptr) {
@@ -425,30 +443,31 @@ private:
                 level = severity_number(captured);
             }
             if (level) {
-                json.encoded_key(p.level_key);
+                has_level = true;
+                line.write(p.level_key);
                 if (*level >= 0 && static_cast<std::size_t>(*level) < p.level_names.size()) {
-                    json.encoded_value(p.level_names[static_cast<std::size_t>(*level)]);
+                    line.write(p.level_names[static_cast<std::size_t>(*level)]);
                 } else {
-                    json.number(static_cast<std::int64_t>(*level));
+                    write_integer(line, static_cast<std::int64_t>(*level));
                 }
             }
         }
-        json.encoded_key(p.time_key);
+        line.write(has_level ? p.time_key_next : p.time_key_first);
         if (stamp != nullptr && captured.capture(*stamp) && captured.kind() == kind_of_ptime &&
             !captured.as<boost::posix_time::ptime>().is_special()) {
-            json.time(to_time_point(captured.as<boost::posix_time::ptime>(), o.time_attribute_is_utc), o.utc);
+            write_time(line, to_time_point(captured.as<boost::posix_time::ptime>(), o.time_attribute_is_utc), o.utc, true);
         } else {
-            json.time(Clock::now(), o.utc);
+            write_time(line, Clock::now(), o.utc, true);
         }
-        json.encoded_key(p.message_key);
+        line.write(p.message_key);
         if (message != nullptr) {
-            write_value(json, o, *message, captured);
+            write_value(line, o, *message, captured);
         } else {
-            json.string("");
+            line.write("\"\"");
         }
         if (!p.record_id_key.empty()) {
-            json.encoded_key(p.record_id_key);
-            json.string(JsonEncoder::next_record_id());
+            line.write(p.record_id_key);
+            write_quoted(line, JsonEncoder::next_record_id());
         }
 
         const auto by_name = [](const Attribute& a, const Attribute& b) { return a.name->rank < b.name->rank; };
@@ -464,10 +483,10 @@ private:
             std::sort(attributes, attributes + count, by_name);
         }
         for (std::size_t i = 0; i < count; ++i) {
-            json.encoded_key(attributes[i].name->key);
-            write_value(json, o, *attributes[i].value, captured);
+            line.write(attributes[i].name->key);
+            write_value(line, o, *attributes[i].value, captured);
         }
-        json.end_object();
+        line.put('}');
     }
 
     std::shared_ptr<const Prepared> prepared_;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kafka_log/json_encoder.hpp"
 
+#include "../detail/json_text.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -64,10 +66,10 @@ constexpr bool has_special_byte(std::uint64_t word) noexcept {
     return (non_ascii | control | has_zero(word ^ ('"' * ones)) | has_zero(word ^ ('\\' * ones))) != 0;
 }
 
-void JsonEncoder::append_escaped(std::string& out, std::string_view value) {
+void detail::write_escaped(detail::TextCursor& out, std::string_view value) {
     std::size_t plain_start = 0;
     std::size_t i = 0;
-    const auto flush_plain = [&] { out.append(value.data() + plain_start, i - plain_start); };
+    const auto flush_plain = [&] { out.write(value.substr(plain_start, i - plain_start)); };
     const auto* bytes = reinterpret_cast<const unsigned char*>(value.data());
     while (i < value.size()) {
         // The common case, plain text: eight bytes at a time, then byte by byte.
@@ -93,29 +95,34 @@ void JsonEncoder::append_escaped(std::string& out, std::string_view value) {
                 continue;
             }
             flush_plain();
-            out.append(replacement);
+            out.write(replacement);
             ++i;
             plain_start = i;
             continue;
         }
         flush_plain();
         switch (c) {
-            case '"': out.append("\\\""); break;
-            case '\\': out.append("\\\\"); break;
-            case '\n': out.append("\\n"); break;
-            case '\r': out.append("\\r"); break;
-            case '\t': out.append("\\t"); break;
-            case '\b': out.append("\\b"); break;
-            case '\f': out.append("\\f"); break;
+            case '"': out.write("\\\""); break;
+            case '\\': out.write("\\\\"); break;
+            case '\n': out.write("\\n"); break;
+            case '\r': out.write("\\r"); break;
+            case '\t': out.write("\\t"); break;
+            case '\b': out.write("\\b"); break;
+            case '\f': out.write("\\f"); break;
             default: {
                 const char escaped[] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xF]};
-                out.append(escaped, sizeof escaped);
+                out.write(std::string_view(escaped, sizeof escaped));
             }
         }
         ++i;
         plain_start = i;
     }
     flush_plain();
+}
+
+void JsonEncoder::append_escaped(std::string& out, std::string_view value) {
+    detail::TextCursor cursor(out, value.size());
+    detail::write_escaped(cursor, value);
 }
 
 namespace {
@@ -143,7 +150,7 @@ SplitTime split(std::chrono::system_clock::time_point t) noexcept {
 struct TimeText {
     std::int64_t seconds = INT64_MIN;
     bool utc = true;
-    char text[64];
+    char text[64] = {};
     std::size_t size = 0;       // with both quotes
     std::size_t millis_at = 0;  // index of the first millisecond digit
 };
@@ -172,24 +179,38 @@ const TimeText& time_text(std::int64_t seconds, bool utc) {
     return cache;
 }
 
-/// Appends `text[from, to)` of a TimeText, then writes `millis` over its three digits.
-void append_time_text(std::string& out, const TimeText& t, std::size_t from, std::size_t to, int millis) {
-    const std::size_t at = out.size();
-    out.append(t.text + from, to - from);
-    if (t.millis_at < from || t.millis_at + 3 > to) return;  // a text snprintf could not write
-    char* digits = out.data() + at + (t.millis_at - from);
-    digits[0] = static_cast<char>('0' + millis / 100);
-    digits[1] = static_cast<char>('0' + millis / 10 % 10);
-    digits[2] = static_cast<char>('0' + millis % 10);
-}
-
 }  // namespace
 
-void JsonEncoder::append_rfc3339(std::string& out, std::chrono::system_clock::time_point t, bool utc) {
+void detail::write_time(detail::TextCursor& out, std::chrono::system_clock::time_point t, bool utc, bool quoted) {
     const SplitTime s = split(t);
     const TimeText& text = time_text(s.seconds, utc);
-    if (text.size < 2) return;
-    append_time_text(out, text, 1, text.size - 1, s.millis);  // without the quotes
+    if (text.size < 2) {  // a text snprintf could not write
+        if (quoted) out.write("\"\"");
+        return;
+    }
+    // The whole buffer, a fixed size (a few vector moves), then the cursor moves past the text.
+    char* at = out.room(sizeof text.text);
+    std::size_t from = 0;
+    std::size_t to = text.size;
+    if (quoted) {
+        std::memcpy(at, text.text, sizeof text.text);
+    } else {
+        std::memcpy(at, text.text + 1, sizeof text.text - 1);
+        from = 1;
+        --to;
+    }
+    if (text.millis_at >= from && text.millis_at + 3 <= to) {
+        char* digits = at + (text.millis_at - from);
+        digits[0] = static_cast<char>('0' + s.millis / 100);
+        digits[1] = static_cast<char>('0' + s.millis / 10 % 10);
+        digits[2] = static_cast<char>('0' + s.millis % 10);
+    }
+    out.advance(at + (to - from));
+}
+
+void JsonEncoder::append_rfc3339(std::string& out, std::chrono::system_clock::time_point t, bool utc) {
+    detail::TextCursor cursor(out, 64);
+    detail::write_time(cursor, t, utc, false);
 }
 
 std::string JsonEncoder::next_record_id() {
@@ -211,54 +232,53 @@ void JsonEncoder::open(char c) {
 
 void JsonEncoder::key(std::string_view name) {
     before_value();
-    out_.push_back('"');
-    append_escaped(out_, name);
-    out_.append("\":");
+    detail::TextCursor cursor(out_, name.size() + 3);
+    detail::write_quoted(cursor, name);
+    cursor.put(':');
     after_key_ = true;
 }
 
 std::string JsonEncoder::encode_key(std::string_view name) {
-    std::string out = "\"";
-    append_escaped(out, name);
-    out.append("\":");
+    std::string out;
+    JsonEncoder(out).key(name);
     return out;
 }
 
 std::string JsonEncoder::encode_string(std::string_view value) {
-    std::string out = "\"";
-    append_escaped(out, value);
-    out.push_back('"');
+    std::string out;
+    JsonEncoder(out).string(value);
     return out;
 }
 
 void JsonEncoder::string(std::string_view value) {
     before_value();
-    out_.push_back('"');
-    append_escaped(out_, value);
-    out_.push_back('"');
+    detail::TextCursor cursor(out_, value.size() + 2);
+    detail::write_quoted(cursor, value);
 }
 
 void JsonEncoder::number(std::int64_t value) {
     before_value();
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, value);
-    out_.append(buf, static_cast<std::size_t>(r.ptr - buf));
+    detail::TextCursor cursor(out_, 24);
+    detail::write_integer(cursor, value);
 }
 
 void JsonEncoder::number(std::uint64_t value) {
     before_value();
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, value);
-    out_.append(buf, static_cast<std::size_t>(r.ptr - buf));
+    detail::TextCursor cursor(out_, 24);
+    detail::write_integer(cursor, value);
+}
+
+void detail::write_double(detail::TextCursor& out, double value) {
+    if (std::isnan(value)) return write_quoted(out, "NaN");
+    if (std::isinf(value)) return write_quoted(out, value > 0 ? "Infinity" : "-Infinity");
+    char* at = out.room(32);
+    out.advance(std::to_chars(at, at + 32, value).ptr);
 }
 
 void JsonEncoder::number(double value) {
-    if (std::isnan(value)) return string("NaN");
-    if (std::isinf(value)) return string(value > 0 ? "Infinity" : "-Infinity");
     before_value();
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, value);
-    out_.append(buf, static_cast<std::size_t>(r.ptr - buf));
+    detail::TextCursor cursor(out_, 32);
+    detail::write_double(cursor, value);
 }
 
 void JsonEncoder::boolean(bool value) {
@@ -273,13 +293,8 @@ void JsonEncoder::null() {
 
 void JsonEncoder::time(std::chrono::system_clock::time_point t, bool utc) {
     before_value();
-    const SplitTime s = split(t);
-    const TimeText& text = time_text(s.seconds, utc);
-    if (text.size < 2) {
-        out_.append("\"\"");
-        return;
-    }
-    append_time_text(out_, text, 0, text.size, s.millis);
+    detail::TextCursor cursor(out_, 64);
+    detail::write_time(cursor, t, utc, true);
 }
 
 }  // namespace kafka_log
