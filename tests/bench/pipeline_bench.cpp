@@ -5,6 +5,10 @@
 //   formatter's) — against kafka_log through Boost.Log with the real producer (1 and 2
 //   threads; and producing on the calling thread), with the mock, with the cluster down
 //   (breaker open, file fallback written through or buffered), and filtered by AtomicLevel. Every benchmark reports allocations per record on the calling thread and RSS.
+//   The calling-thread cost is measured two ways, alike for raw librdkafka and kafka_log: one
+//   thread logging flat out (both cores busy: librdkafka's own threads and ours take turns
+//   with it), and bursts that fit the hand-off ring, everything delivered between bursts
+//   (untimed), so a burst runs on a producer with room and the time is the calling thread's.
 //   Throughput (10 threads) and memory (1 000 000 records, cluster down / up) come last.
 //
 //   kafka_log_bench [google benchmark flags]      (ci/bench.sh runs it and writes RESULTS.md)
@@ -219,6 +223,34 @@ void BM_Raw_Producev(benchmark::State& state) {
     if (state.thread_index() == 0) rd_kafka_flush(producer.rk, 60000);
 }
 
+/// Records per burst: one hand-off ring's worth (RdKafkaOptions::handoff_slots' default).
+constexpr int burst_records = 8192;
+
+/// Times `log` in bursts of burst_records; after each, untimed, `settle` waits until every
+/// record is delivered, so the next burst starts on an idle producer.
+template <typename Log, typename Settle>
+void run_bursts(benchmark::State& state, Log log, Settle settle) {
+    const std::uint64_t before = thread_allocations();
+    int in_burst = 0;
+    for (auto _ : state) {
+        log();
+        if (++in_burst == burst_records) {
+            state.PauseTiming();
+            settle();
+            in_burst = 0;
+            state.ResumeTiming();
+        }
+    }
+    report(state, thread_allocations() - before);
+    settle();
+}
+
+void BM_Raw_ProducevBursts(benchmark::State& state) {
+    RawProducer& producer = raw_producer();
+    const std::string payload = sample_json_line();
+    run_bursts(state, [&] { producer.produce(payload); }, [&] { rd_kafka_flush(producer.rk, 60000); });
+}
+
 // --- Boost.Log baselines -----------------------------------------------------------------------
 
 void BM_BoostLog_TextFileSink(benchmark::State& state) {
@@ -346,6 +378,24 @@ void run_pipeline(benchmark::State& state, Pipeline& p, TimeSource time = TimeSo
 void BM_KafkaLog_RealProducer(benchmark::State& state) { run_pipeline(state, real_pipeline()); }
 void BM_KafkaLog_RealProducerLocalClock(benchmark::State& state) {
     run_pipeline(state, real_pipeline(), TimeSource::kafka_log_local_clock);
+}
+
+void run_pipeline_bursts(benchmark::State& state, TimeSource time) {
+    Pipeline& p = real_pipeline();
+    logging::core::get()->add_sink(p.sink);
+    auto logger = make_logger(time);
+    run_bursts(state, [&] { log_one(logger); }, [&] { p.writer->flush(60s); });
+    logging::core::get()->remove_sink(p.sink);
+    const auto s = p.writer->stats();
+    state.counters["fallback"] = static_cast<double>(s.fallback_total());
+    state.counters["identity_ok"] = s.balanced() ? 1 : 0;
+}
+
+void BM_KafkaLog_RealProducerBursts(benchmark::State& state) {
+    run_pipeline_bursts(state, TimeSource::boost_local_clock);
+}
+void BM_KafkaLog_RealProducerLocalClockBursts(benchmark::State& state) {
+    run_pipeline_bursts(state, TimeSource::kafka_log_local_clock);
 }
 
 void BM_KafkaLog_RealProducerOnCallingThread(benchmark::State& state) {
@@ -512,6 +562,7 @@ void BM_Memory_ClusterUp_1M(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_Raw_Producev)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_Raw_ProducevBursts)->UseRealTime();
 BENCHMARK(BM_BoostLog_TextFileSink)->Threads(1)->UseRealTime();
 BENCHMARK(BM_BoostLog_CoreFilteredRecord)->UseRealTime();
 BENCHMARK(BM_BoostLog_DiscardText)->UseRealTime();
@@ -520,6 +571,8 @@ BENCHMARK(BM_BoostLog_DiscardMsg)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_BoostLog_DiscardJsonLocalClock)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_KafkaLog_RealProducer)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_KafkaLog_RealProducerLocalClock)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_KafkaLog_RealProducerBursts)->UseRealTime();
+BENCHMARK(BM_KafkaLog_RealProducerLocalClockBursts)->UseRealTime();
 BENCHMARK(BM_KafkaLog_RealProducerOnCallingThread)->UseRealTime();
 BENCHMARK(BM_KafkaLog_Mock)->UseRealTime();
 BENCHMARK(BM_KafkaLog_ClusterDown)->UseRealTime();

@@ -39,6 +39,9 @@ def main():
     context, rows = load(src)
     raw1 = "BM_Raw_Producev/real_time/threads:1"
     raw2 = "BM_Raw_Producev/real_time/threads:2"
+    raw_bursts = "BM_Raw_ProducevBursts/real_time"
+    real_bursts = "BM_KafkaLog_RealProducerBursts/real_time"
+    real_bursts_lc = "BM_KafkaLog_RealProducerLocalClockBursts/real_time"
     text = "BM_BoostLog_TextFileSink/real_time/threads:1"
     filt = "BM_BoostLog_CoreFilteredRecord/real_time"
     real1 = "BM_KafkaLog_RealProducer/real_time/threads:1"
@@ -66,6 +69,8 @@ def main():
     table = [
         ("raw librdkafka `rd_kafka_producev`, 1 thread", raw1, "raw producev"),
         ("raw librdkafka `rd_kafka_producev`, 2 threads", raw2, "raw producev x2"),
+        ("raw librdkafka `rd_kafka_producev`, bursts of 8192 (delivered between bursts)", raw_bursts,
+         "raw producev bursts"),
         ("Boost.Log synchronous `text_file_backend`", text, "Boost text file"),
         ("Boost.Log record rejected by the core filter", filt, "Boost filtered"),
         ("Boost.Log, discarding backend, message only (Boost.Log's own cost)", discard_msg, "Boost discard msg"),
@@ -81,6 +86,9 @@ def main():
          "Boost discard JSON LC x2"),
         ("kafka_log, RdKafkaProducer, TimeStamp from `kafka_log::LocalClock`, 1 thread", real1_lc, "kafka_log LC"),
         ("kafka_log, RdKafkaProducer, TimeStamp from `kafka_log::LocalClock`, 2 threads", real2_lc, "kafka_log LC x2"),
+        ("kafka_log, RdKafkaProducer, bursts of 8192 (delivered between bursts)", real_bursts, "kafka_log bursts"),
+        ("kafka_log, RdKafkaProducer, `kafka_log::LocalClock`, bursts of 8192", real_bursts_lc,
+         "kafka_log LC bursts"),
         ("kafka_log, RdKafkaProducer with `ProduceOn::calling_thread`", calling, "kafka_log calling thr."),
         ("kafka_log, MockAsyncProducer", mock, "kafka_log mock"),
         ("kafka_log, cluster down (breaker open, FileFallback written through)", down, "kafka_log down"),
@@ -98,11 +106,18 @@ def main():
         ok = value <= limit if better == "le" else value >= limit
         targets.append((label, fmt.format(value), ("<= " if better == "le" else ">= ") + fmt.format(limit), ok))
 
-    target("1a. 1 thread: kafka_log / raw producev", ns(rows, real1) / ns(rows, raw1), 2.0)
-    target("1b. 1 thread: kafka_log / Boost.Log text file sink", ns(rows, real1) / ns(rows, text), 1.0)
+    target("1a. 1 thread, bursts (the calling thread's own cost): kafka_log / raw producev",
+           ns(rows, real_bursts) / ns(rows, raw_bursts), 2.0)
+    target("1a. 1 thread, logging flat out (both cores busy): kafka_log / raw producev",
+           ns(rows, real1) / ns(rows, raw1), 2.0)
+    target("1b. 1 thread, bursts: kafka_log / Boost.Log text file sink", ns(rows, real_bursts) / ns(rows, text), 1.0)
+    target("1b. 1 thread, flat out: kafka_log / Boost.Log text file sink", ns(rows, real1) / ns(rows, text), 1.0)
     target("2. 2 threads: kafka_log / raw producev", ns(rows, real2) / ns(rows, raw2), 2.0)
-    target("1a. with `kafka_log::LocalClock`: kafka_log / raw producev", ns(rows, real1_lc) / ns(rows, raw1), 2.0)
-    target("1b. with `kafka_log::LocalClock`: kafka_log / Boost.Log text file sink", ns(rows, real1_lc) / ns(rows, text), 1.0)
+    target("1a. with `kafka_log::LocalClock`, bursts: kafka_log / raw producev",
+           ns(rows, real_bursts_lc) / ns(rows, raw_bursts), 2.0)
+    target("1a. with `kafka_log::LocalClock`, flat out: kafka_log / raw producev", ns(rows, real1_lc) / ns(rows, raw1), 2.0)
+    target("1b. with `kafka_log::LocalClock`, flat out: kafka_log / Boost.Log text file sink",
+           ns(rows, real1_lc) / ns(rows, text), 1.0)
     target("2. with `kafka_log::LocalClock`, 2 threads: kafka_log / raw producev", ns(rows, real2_lc) / ns(rows, raw2), 2.0)
     target("3. cluster down, FileFallback buffered like the text sink: kafka_log / text file sink",
            ns(rows, down_buffered) / ns(rows, text), 1.5)
@@ -129,6 +144,13 @@ def main():
         "The record's TimeStamp comes from Boost.Log's `local_clock` (what `add_common_attributes()`",
         "installs) in every row, except the rows marked `kafka_log::LocalClock`: the same value,",
         "without a `localtime_r` (and glibc's process-wide time zone lock) per record.",
+        "",
+        "One logging thread is measured two ways, alike for raw librdkafka and for kafka_log:",
+        "*flat out* (the thread logs without pause, so librdkafka's threads, the embedded cluster",
+        "and kafka_log's producer thread take turns with it on the two cores, and its time includes",
+        "theirs), and in *bursts* of 8192 records with every record delivered between bursts,",
+        "untimed (the time is the calling thread's own: a log call made while the pipeline keeps",
+        "up, as in a service that is not saturating its cores with logging).",
         "",
         "## Calling-thread cost per record",
         "",
