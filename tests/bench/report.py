@@ -116,6 +116,8 @@ def main():
     target("1a. with `kafka_log::LocalClock`, bursts: kafka_log / raw producev",
            ns(rows, real_bursts_lc) / ns(rows, raw_bursts), 2.0)
     target("1a. with `kafka_log::LocalClock`, flat out: kafka_log / raw producev", ns(rows, real1_lc) / ns(rows, raw1), 2.0)
+    target("1b. with `kafka_log::LocalClock`, bursts: kafka_log / Boost.Log text file sink",
+           ns(rows, real_bursts_lc) / ns(rows, text), 1.0)
     target("1b. with `kafka_log::LocalClock`, flat out: kafka_log / Boost.Log text file sink",
            ns(rows, real1_lc) / ns(rows, text), 1.0)
     target("2. with `kafka_log::LocalClock`, 2 threads: kafka_log / raw producev", ns(rows, real2_lc) / ns(rows, raw2), 2.0)
