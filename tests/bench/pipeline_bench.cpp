@@ -4,21 +4,27 @@
 //   filters out, and Boost.Log with a discarding backend (to split its own cost from the
 //   formatter's) — against kafka_log through Boost.Log with the real producer (1 and 2
 //   threads; and producing on the calling thread), with the mock, with the cluster down
-//   (breaker open, file fallback written through or buffered), and filtered by AtomicLevel. Every benchmark reports allocations per record on the calling thread and RSS.
+//   (breaker open, file fallback written through or buffered), and filtered by AtomicLevel.
+//   Every benchmark reports allocations per record on the calling thread and RSS.
 //   The calling-thread cost is measured two ways, alike for raw librdkafka and kafka_log: one
 //   thread logging flat out (both cores busy: librdkafka's own threads and ours take turns
 //   with it), and bursts that fit the hand-off ring, everything delivered between bursts
 //   (untimed), so a burst runs on a producer with room and the time is the calling thread's.
+//   The side-by-side rows run the compared paths in alternation, a chunk each per round, and
+//   give each round's ratios: the targets' ratios come from them.
 //   Throughput (10 threads) and memory (1 000 000 records, cluster down / up) come last.
 //
 //   kafka_log_bench [google benchmark flags]      (ci/bench.sh runs it and writes RESULTS.md)
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -225,6 +231,8 @@ void BM_Raw_Producev(benchmark::State& state) {
 
 /// Records per burst: one hand-off ring's worth (RdKafkaOptions::handoff_slots' default).
 constexpr int burst_records = 8192;
+/// Records per flat-out chunk of the side-by-side run: the hand-off ring's size eight times.
+constexpr int flat_out_chunk = 8 * burst_records;
 
 /// Times `log` in bursts of burst_records; after each, untimed, `settle` waits until every
 /// record is delivered, so the next burst starts on an idle producer.
@@ -253,15 +261,23 @@ void BM_Raw_ProducevBursts(benchmark::State& state) {
 
 // --- Boost.Log baselines -----------------------------------------------------------------------
 
+using TextSink = sinks::synchronous_sink<sinks::text_file_backend>;
+
+/// Boost.Log's own synchronous text file sink, `[%TimeStamp%] [%Severity%] %Message%`, without
+/// auto_flush (its default), writing to temp_file(name). Not yet added to the core.
+boost::shared_ptr<TextSink> make_text_sink(const std::string& name) {
+    auto backend = boost::make_shared<sinks::text_file_backend>(
+        logging::keywords::file_name = temp_file(name).string(), logging::keywords::auto_flush = false);
+    auto sink = boost::make_shared<TextSink>(backend);
+    sink->set_formatter(expr::stream << "[" << expr::format_date_time<boost::posix_time::ptime>("TimeStamp", "%Y-%m-%d %H:%M:%S.%f")
+                                     << "] [" << logging::trivial::severity << "] " << expr::smessage);
+    return sink;
+}
+
 void BM_BoostLog_TextFileSink(benchmark::State& state) {
-    using FileSink = sinks::synchronous_sink<sinks::text_file_backend>;
-    static boost::shared_ptr<FileSink> sink;
+    static boost::shared_ptr<TextSink> sink;
     if (state.thread_index() == 0) {
-        auto backend = boost::make_shared<sinks::text_file_backend>(
-            logging::keywords::file_name = temp_file("text").string(), logging::keywords::auto_flush = false);
-        sink = boost::make_shared<FileSink>(backend);
-        sink->set_formatter(expr::stream << "[" << expr::format_date_time<boost::posix_time::ptime>("TimeStamp", "%Y-%m-%d %H:%M:%S.%f")
-                                         << "] [" << logging::trivial::severity << "] " << expr::smessage);
+        sink = make_text_sink("text");
         logging::core::get()->add_sink(sink);
     }
     auto logger = make_logger();
@@ -426,29 +442,37 @@ Pipeline make_down_pipeline(const std::string& name, kafka_log::FileFallbackOpti
                     name, 0s, fallback_options);
 }
 
+/// Logs until the pipeline's breaker is open (records go to the fallback); false after 20 s.
+bool open_breaker(Pipeline& p) {
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    auto logger = make_logger();
+    logging::core::get()->add_sink(p.sink);
+    while (!p.writer->breaker_open() && std::chrono::steady_clock::now() < deadline) log_one(logger);
+    logging::core::get()->remove_sink(p.sink);
+    return p.writer->breaker_open();
+}
+
 void run_cluster_down(benchmark::State& state, Pipeline& p) {
-    if (state.thread_index() == 0) {
-        const auto deadline = std::chrono::steady_clock::now() + 20s;
-        auto logger = make_logger();
-        logging::core::get()->add_sink(p.sink);
-        while (!p.writer->breaker_open() && std::chrono::steady_clock::now() < deadline) log_one(logger);
-        logging::core::get()->remove_sink(p.sink);
-        if (!p.writer->breaker_open()) state.SkipWithError("the breaker did not open");
-    }
+    if (state.thread_index() == 0 && !open_breaker(p)) state.SkipWithError("the breaker did not open");
     run_pipeline(state, p);
 }
 
 /// The default FileFallback: each record is in the file before write() returns.
-void BM_KafkaLog_ClusterDown(benchmark::State& state) {
+Pipeline& down_pipeline() {
     static Pipeline p = make_down_pipeline("down");
-    run_cluster_down(state, p);
+    return p;
 }
 
 /// FileFallback with a 64 KiB buffer: the durability of the text sink it is compared with
 /// (Boost.Log's text_file_backend without auto_flush).
-void BM_KafkaLog_ClusterDownBufferedFallback(benchmark::State& state) {
+Pipeline& down_buffered_pipeline() {
     static Pipeline p = make_down_pipeline("down-buffered", kafka_log::FileFallbackOptions{.buffer_bytes = 64 * 1024});
-    run_cluster_down(state, p);
+    return p;
+}
+
+void BM_KafkaLog_ClusterDown(benchmark::State& state) { run_cluster_down(state, down_pipeline()); }
+void BM_KafkaLog_ClusterDownBufferedFallback(benchmark::State& state) {
+    run_cluster_down(state, down_buffered_pipeline());
 }
 
 void BM_KafkaLog_AtomicLevelCoreFilter(benchmark::State& state) {
@@ -465,6 +489,174 @@ void BM_KafkaLog_AtomicLevelSinkFilter(benchmark::State& state) {
     p.sink->set_filter(threshold.filter());
     run_pipeline(state, p);  // info: rejected by AtomicLevel installed as the sink's filter
     p.sink->reset_filter();
+}
+
+// --- side by side: baselines and kafka_log in alternation, ratios per round -----------------
+//
+// The machine drifts between slow and fast spells that last seconds: two benchmarks run a
+// minute apart can differ by 1.6x with no change of code. A ratio of two medians taken at
+// different times inherits that drift. Here every path of a comparison runs a chunk of records
+// in each round, one after another, the order rotating from round to round; each round gives
+// its own ratios, and the median of the rounds' ratios is reported. Paths and their untimed
+// settling are the same as in the single rows above.
+
+/// One path of a side-by-side run.
+struct PairedPath {
+    std::string name;
+    std::function<void()> begin;          ///< Untimed, before a chunk (say, add its sink).
+    std::function<void(int records)> run; ///< Timed: log `records` records.
+    std::function<void()> end;            ///< Untimed, after a chunk (remove the sink, deliver).
+};
+
+/// A ratio reported per round: the time of path `numerator` over that of `denominator`.
+struct PairedRatio {
+    std::string name;
+    std::size_t numerator;
+    std::size_t denominator;
+};
+
+double thread_cpu_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+double median(std::vector<double> values) {
+    if (values.empty()) return 0;
+    std::sort(values.begin(), values.end());
+    const std::size_t mid = values.size() / 2;
+    return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
+
+/// Each benchmark iteration is one round: every path runs `chunk` records, in an order that
+/// rotates by one path per round. Counters: `<path>_ns` and `<path>_cpu_ns` (the median over
+/// rounds of the calling thread's wall-clock and CPU time per record) and `<ratio>` (the
+/// median over rounds of the per-round wall-clock ratio).
+void run_paired(benchmark::State& state, const std::vector<PairedPath>& paths, const std::vector<PairedRatio>& ratios,
+                int chunk) {
+    std::vector<std::vector<double>> wall(paths.size()), cpu(paths.size());
+    std::size_t round = 0;
+    for (auto _ : state) {
+        double round_ns = 0;
+        for (std::size_t k = 0; k < paths.size(); ++k) {
+            const std::size_t i = (round + k) % paths.size();
+            const PairedPath& path = paths[i];
+            if (path.begin) path.begin();
+            const double cpu_start = thread_cpu_ns();
+            const auto start = std::chrono::steady_clock::now();
+            path.run(chunk);
+            const auto stop = std::chrono::steady_clock::now();
+            const double cpu_stop = thread_cpu_ns();
+            if (path.end) path.end();
+            const double ns = std::chrono::duration<double, std::nano>(stop - start).count();
+            wall[i].push_back(ns / chunk);
+            cpu[i].push_back((cpu_stop - cpu_start) / chunk);
+            round_ns += ns;
+        }
+        state.SetIterationTime(round_ns / 1e9);
+        ++round;
+    }
+    for (std::size_t i = 0; i < paths.size(); ++i) {
+        state.counters[paths[i].name + "_ns"] = median(wall[i]);
+        state.counters[paths[i].name + "_cpu_ns"] = median(cpu[i]);
+    }
+    for (const PairedRatio& r : ratios) {
+        std::vector<double> per_round;
+        for (std::size_t n = 0; n < wall[r.numerator].size(); ++n) {
+            per_round.push_back(wall[r.numerator][n] / wall[r.denominator][n]);
+        }
+        state.counters[r.name] = median(per_round);
+    }
+    state.counters["rounds"] = static_cast<double>(round);
+}
+
+/// A path that logs `logger`'s record through `sink` (added to the core for the chunk only),
+/// then runs `settle`.
+PairedPath boost_path(std::string name, boost::shared_ptr<sinks::sink> sink,
+                      std::shared_ptr<logging::sources::severity_logger<level>> logger, std::function<void()> settle) {
+    return PairedPath{
+        std::move(name), [sink] { logging::core::get()->add_sink(sink); },
+        [logger](int records) {
+            for (int n = 0; n < records; ++n) log_one(*logger);
+        },
+        [sink, settle = std::move(settle)] {
+            logging::core::get()->remove_sink(sink);
+            if (settle) settle();
+        }};
+}
+
+PairedPath raw_path() {
+    RawProducer& producer = raw_producer();
+    auto payload = std::make_shared<const std::string>(sample_json_line());
+    return PairedPath{"raw", nullptr,
+                      [&producer, payload](int records) {
+                          for (int n = 0; n < records; ++n) producer.produce(*payload);
+                      },
+                      [&producer] { rd_kafka_flush(producer.rk, 60000); }};
+}
+
+PairedPath kafka_log_path(const std::string& name, TimeSource time) {
+    Pipeline& p = real_pipeline();
+    return boost_path(name, p.sink, std::make_shared<logging::sources::severity_logger<level>>(make_logger(time)),
+                      [&p] { p.writer->flush(60s); });
+}
+
+PairedPath text_path(const boost::shared_ptr<TextSink>& sink) {
+    return boost_path("text", sink, std::make_shared<logging::sources::severity_logger<level>>(make_logger()), nullptr);
+}
+
+/// Checks, after a paired run, that kafka_log's writers kept the no-loss identity.
+void report_identity(benchmark::State& state, std::initializer_list<Pipeline*> pipelines) {
+    bool ok = true;
+    for (Pipeline* p : pipelines) ok = ok && p->writer->stats().balanced();
+    state.counters["identity_ok"] = ok ? 1 : 0;
+}
+
+/// One logging thread in bursts of a ring's size, delivered between bursts: raw producev,
+/// kafka_log (Boost.Log's local_clock, and kafka_log::LocalClock) and the text file sink.
+void BM_SideBySide_Bursts(benchmark::State& state) {
+    const auto text_sink = make_text_sink("text-paired-bursts");
+    const std::vector<PairedPath> paths{raw_path(), kafka_log_path("kafka_log", TimeSource::boost_local_clock),
+                                        kafka_log_path("kafka_log_lc", TimeSource::kafka_log_local_clock),
+                                        text_path(text_sink)};
+    run_paired(state, paths,
+               {{"kafka_log_over_raw", 1, 0},
+                {"kafka_log_lc_over_raw", 2, 0},
+                {"kafka_log_over_text", 1, 3},
+                {"kafka_log_lc_over_text", 2, 3}},
+               burst_records);
+    report_identity(state, {&real_pipeline()});
+    std::filesystem::remove(temp_file("text-paired-bursts"));
+}
+
+/// One logging thread flat out for a chunk long enough to fill the hand-off ring many times
+/// over (everything delivered between chunks, untimed), the same paths, and the cluster-down
+/// pipelines (breaker open) against the same text sink.
+void BM_SideBySide_FlatOut(benchmark::State& state) {
+    Pipeline& down = down_pipeline();
+    Pipeline& down_buffered = down_buffered_pipeline();
+    if (!open_breaker(down) || !open_breaker(down_buffered)) {
+        state.SkipWithError("the breaker did not open");
+        return;
+    }
+    const auto text_sink = make_text_sink("text-paired-flat");
+    auto logger = std::make_shared<logging::sources::severity_logger<level>>(make_logger());
+    const std::vector<PairedPath> paths{raw_path(),
+                                        kafka_log_path("kafka_log", TimeSource::boost_local_clock),
+                                        kafka_log_path("kafka_log_lc", TimeSource::kafka_log_local_clock),
+                                        text_path(text_sink),
+                                        boost_path("down_buffered", down_buffered.sink, logger, nullptr),
+                                        boost_path("down", down.sink, logger, nullptr)};
+    run_paired(state, paths,
+               {{"kafka_log_over_raw", 1, 0},
+                {"kafka_log_lc_over_raw", 2, 0},
+                {"kafka_log_over_text", 1, 3},
+                {"kafka_log_lc_over_text", 2, 3},
+                {"down_buffered_over_text", 4, 3},
+                {"down_over_text", 5, 3}},
+               flat_out_chunk);
+    report_identity(state, {&real_pipeline(), &down, &down_buffered});
+    std::filesystem::remove(temp_file("text-paired-flat"));
 }
 
 // --- throughput: 10 threads x 100 000 records, flush included -----------------------------
@@ -579,6 +771,10 @@ BENCHMARK(BM_KafkaLog_ClusterDown)->UseRealTime();
 BENCHMARK(BM_KafkaLog_ClusterDownBufferedFallback)->UseRealTime();
 BENCHMARK(BM_KafkaLog_AtomicLevelCoreFilter)->UseRealTime();
 BENCHMARK(BM_KafkaLog_AtomicLevelSinkFilter)->UseRealTime();
+// A round: 4 bursts of 8192; 6 flat-out chunks of 65536 (the written-through fallback's is the
+// longest, about 0.25 s here).
+BENCHMARK(BM_SideBySide_Bursts)->Iterations(30)->UseManualTime();
+BENCHMARK(BM_SideBySide_FlatOut)->Iterations(6)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_E2E_Raw)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_E2E_KafkaLog)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Memory_ClusterDown_1M)->Iterations(1)->Unit(benchmark::kMillisecond);

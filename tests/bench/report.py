@@ -17,7 +17,7 @@ def load(path):
         data = json.load(f)
     # The median of a benchmark's repetitions when there is one (ci/bench.sh interleaves
     # repetitions at random, so rows come in any order), else its single run.
-    medians, singles = {}, {}
+    medians, singles, repetitions = {}, {}, {}
     for b in data["benchmarks"]:
         name = b.get("run_name", b["name"])
         if b.get("run_type") == "aggregate":
@@ -25,7 +25,8 @@ def load(path):
                 medians[name] = b
         else:
             singles[name] = b
-    return data["context"], {**singles, **medians}
+            repetitions.setdefault(name, []).append(b)
+    return data["context"], {**singles, **medians}, repetitions
 
 
 def ns(rows, name):
@@ -36,7 +37,7 @@ def ns(rows, name):
 
 def main():
     src, out_md, out_png = sys.argv[1:4]
-    context, rows = load(src)
+    context, rows, repetitions = load(src)
     raw1 = "BM_Raw_Producev/real_time/threads:1"
     raw2 = "BM_Raw_Producev/real_time/threads:2"
     raw_bursts = "BM_Raw_ProducevBursts/real_time"
@@ -65,6 +66,8 @@ def main():
     e2e_ours = "BM_E2E_KafkaLog/iterations:1/real_time"
     mem_down = "BM_Memory_ClusterDown_1M/iterations:1"
     mem_up = "BM_Memory_ClusterUp_1M/iterations:1"
+    sbs_bursts = "BM_SideBySide_Bursts/iterations:30/manual_time"
+    sbs_flat = "BM_SideBySide_FlatOut/iterations:6/manual_time"
 
     table = [
         ("raw librdkafka `rd_kafka_producev`, 1 thread", raw1, "raw producev"),
@@ -106,25 +109,37 @@ def main():
         ok = value <= limit if better == "le" else value >= limit
         targets.append((label, fmt.format(value), ("<= " if better == "le" else ">= ") + fmt.format(limit), ok))
 
-    target("1a. 1 thread, bursts (the calling thread's own cost): kafka_log / raw producev",
-           ns(rows, real_bursts) / ns(rows, raw_bursts), 2.0)
-    target("1a. 1 thread, logging flat out (both cores busy): kafka_log / raw producev",
-           ns(rows, real1) / ns(rows, raw1), 2.0)
-    target("1b. 1 thread, bursts: kafka_log / Boost.Log text file sink", ns(rows, real_bursts) / ns(rows, text), 1.0)
-    target("1b. 1 thread, flat out: kafka_log / Boost.Log text file sink", ns(rows, real1) / ns(rows, text), 1.0)
+    def paired(row, counter):
+        """The median over repetitions of a side-by-side ratio, and its range."""
+        values = [r[counter] for r in repetitions.get(row, [])]
+        return rows[row][counter], (min(values), max(values)) if values else None
+
+    def paired_target(label, row, counter, limit):
+        value, spread = paired(row, counter)
+        ok = value <= limit
+        shown = f"{value:.2f}x" + (f" ({spread[0]:.2f}-{spread[1]:.2f})" if spread else "")
+        targets.append((label, shown, f"<= {limit:.2f}x", ok))
+
+    paired_target("1a. 1 thread, bursts (the calling thread's own cost): kafka_log / raw producev",
+                  sbs_bursts, "kafka_log_over_raw", 2.0)
+    paired_target("1a. with `kafka_log::LocalClock`, bursts: kafka_log / raw producev",
+                  sbs_bursts, "kafka_log_lc_over_raw", 2.0)
+    paired_target("1b. 1 thread, bursts: kafka_log / Boost.Log text file sink", sbs_bursts, "kafka_log_over_text", 1.0)
+    paired_target("1b. with `kafka_log::LocalClock`, bursts: kafka_log / Boost.Log text file sink",
+                  sbs_bursts, "kafka_log_lc_over_text", 1.0)
+    paired_target("1a. 1 thread, flat out (both cores busy): kafka_log / raw producev",
+                  sbs_flat, "kafka_log_over_raw", 2.0)
+    paired_target("1a. with `kafka_log::LocalClock`, flat out: kafka_log / raw producev",
+                  sbs_flat, "kafka_log_lc_over_raw", 2.0)
+    paired_target("1b. 1 thread, flat out: kafka_log / Boost.Log text file sink", sbs_flat, "kafka_log_over_text", 1.0)
+    paired_target("1b. with `kafka_log::LocalClock`, flat out: kafka_log / Boost.Log text file sink",
+                  sbs_flat, "kafka_log_lc_over_text", 1.0)
     target("2. 2 threads: kafka_log / raw producev", ns(rows, real2) / ns(rows, raw2), 2.0)
-    target("1a. with `kafka_log::LocalClock`, bursts: kafka_log / raw producev",
-           ns(rows, real_bursts_lc) / ns(rows, raw_bursts), 2.0)
-    target("1a. with `kafka_log::LocalClock`, flat out: kafka_log / raw producev", ns(rows, real1_lc) / ns(rows, raw1), 2.0)
-    target("1b. with `kafka_log::LocalClock`, bursts: kafka_log / Boost.Log text file sink",
-           ns(rows, real_bursts_lc) / ns(rows, text), 1.0)
-    target("1b. with `kafka_log::LocalClock`, flat out: kafka_log / Boost.Log text file sink",
-           ns(rows, real1_lc) / ns(rows, text), 1.0)
     target("2. with `kafka_log::LocalClock`, 2 threads: kafka_log / raw producev", ns(rows, real2_lc) / ns(rows, raw2), 2.0)
-    target("3. cluster down, FileFallback buffered like the text sink: kafka_log / text file sink",
-           ns(rows, down_buffered) / ns(rows, text), 1.5)
-    target("3'. cluster down, FileFallback written through (default): kafka_log / text file sink",
-           ns(rows, down) / ns(rows, text), 1.5)
+    paired_target("3. cluster down, FileFallback buffered like the text sink: kafka_log / text file sink",
+                  sbs_flat, "down_buffered_over_text", 1.5)
+    paired_target("3'. cluster down, FileFallback written through (default): kafka_log / text file sink",
+                  sbs_flat, "down_over_text", 1.5)
     target("4. below the level: AtomicLevel / Boost.Log core filter", ns(rows, lvl_core) / ns(rows, filt), 1.2)
     target("5. allocations per record: kafka_log - text file sink", allocs(real1) - allocs(text), 1.0, fmt="{:+.2f}")
     e2e = rows[e2e_ours]["records_per_s"] / rows[e2e_raw]["records_per_s"]
@@ -153,6 +168,8 @@ def main():
         "theirs), and in *bursts* of 8192 records with every record delivered between bursts,",
         "untimed (the time is the calling thread's own: a log call made while the pipeline keeps",
         "up, as in a service that is not saturating its cores with logging).",
+        "The single rows below are each measured on their own; the targets' ratios for one thread",
+        "and for the cluster down come from the side-by-side rows, whose paths take turns.",
         "",
         "## Calling-thread cost per record",
         "",
@@ -161,6 +178,39 @@ def main():
     ]
     for label, name, _ in table:
         lines.append(f"| {label} | {ns(rows, name):.0f} | {allocs(name):.2f} |")
+    path_labels = [
+        ("raw", "raw librdkafka `rd_kafka_producev`"),
+        ("kafka_log", "kafka_log, RdKafkaProducer"),
+        ("kafka_log_lc", "kafka_log, RdKafkaProducer, `kafka_log::LocalClock`"),
+        ("text", "Boost.Log synchronous `text_file_backend`"),
+        ("down_buffered", "kafka_log, cluster down, FileFallback with a 64 KiB buffer"),
+        ("down", "kafka_log, cluster down, FileFallback written through (default)"),
+    ]
+    lines += [
+        "",
+        "## Side by side (the targets' ratios)",
+        "",
+        "The compared paths take turns in one loop: each round runs a chunk of records through",
+        "every path, one after another (the order rotates by one path each round), with the same",
+        "untimed settling as the single rows (everything delivered after a chunk). Each round",
+        "gives its own ratios; a repetition reports the median of its rounds, and the targets give",
+        "the median of the repetitions with their range. Bursts: "
+        f"{rows[sbs_bursts]['rounds']:.0f} rounds of 8192 records per path; flat out: "
+        f"{rows[sbs_flat]['rounds']:.0f} rounds of 65536. The calling thread's wall-clock time per record is",
+        "what the ratios compare; its CPU time is shown beside it (the difference is time the",
+        "thread was off the core or waiting on a lock).",
+        "",
+        "| path | bursts: ns/record | bursts: CPU ns | flat out: ns/record | flat out: CPU ns |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for key, label in path_labels:
+        def cell(row, counter):
+            return f"{rows[row][counter]:.0f}" if counter in rows[row] else "-"
+        lines.append(f"| {label} | {cell(sbs_bursts, key + '_ns')} | {cell(sbs_bursts, key + '_cpu_ns')} | "
+                     f"{cell(sbs_flat, key + '_ns')} | {cell(sbs_flat, key + '_cpu_ns')} |")
+    identity = all(r.get("identity_ok", 0) == 1 for row in (sbs_bursts, sbs_flat) for r in repetitions.get(row, []))
+    lines += ["", f"No-loss identity of every kafka_log writer after each side-by-side repetition: "
+                  f"{'held' if identity else '**broken**'}."]
     lines += [
         "",
         "## Throughput and memory",
