@@ -233,6 +233,8 @@ void BM_Raw_Producev(benchmark::State& state) {
 constexpr int burst_records = 8192;
 /// Records per flat-out chunk of the side-by-side run: the hand-off ring's size eight times.
 constexpr int flat_out_chunk = 8 * burst_records;
+/// Records per chunk of the side-by-side filtered run (about 50 ms each).
+constexpr int filtered_chunk = 1 << 20;
 
 /// Times `log` in bursts of burst_records; after each, untimed, `settle` waits until every
 /// record is delivered, so the next burst starts on an idle producer.
@@ -623,7 +625,8 @@ void BM_SideBySide_Bursts(benchmark::State& state) {
                {{"kafka_log_over_raw", 1, 0},
                 {"kafka_log_lc_over_raw", 2, 0},
                 {"kafka_log_over_text", 1, 3},
-                {"kafka_log_lc_over_text", 2, 3}},
+                {"kafka_log_lc_over_text", 2, 3},
+                {"raw_over_text", 0, 3}},
                burst_records);
     report_identity(state, {&real_pipeline()});
     std::filesystem::remove(temp_file("text-paired-bursts"));
@@ -653,10 +656,47 @@ void BM_SideBySide_FlatOut(benchmark::State& state) {
                 {"kafka_log_over_text", 1, 3},
                 {"kafka_log_lc_over_text", 2, 3},
                 {"down_buffered_over_text", 4, 3},
-                {"down_over_text", 5, 3}},
+                {"down_over_text", 5, 3},
+                {"raw_over_text", 0, 3}},
                flat_out_chunk);
     report_identity(state, {&real_pipeline(), &down, &down_buffered});
     std::filesystem::remove(temp_file("text-paired-flat"));
+}
+
+/// A record below the level: Boost.Log's own core filter (`severity >= warning`, a text sink
+/// behind it) and AtomicLevel installed as the core's filter (kafka_log's sink behind it).
+void BM_SideBySide_Filtered(benchmark::State& state) {
+    static kafka_log::AtomicLevel threshold(level::warning);
+    const auto text_sink = make_text_sink("text-paired-filtered");
+    Pipeline& p = real_pipeline();
+    auto logger = std::make_shared<logging::sources::severity_logger<level>>(make_logger());
+    const auto run = [logger](int records) {
+        for (int n = 0; n < records; ++n) log_one(*logger);  // info: rejected
+    };
+    const std::vector<PairedPath> paths{
+        PairedPath{"boost_filtered",
+                   [text_sink] {
+                       logging::core::get()->add_sink(text_sink);
+                       logging::core::get()->set_filter(logging::trivial::severity >= level::warning);
+                   },
+                   run,
+                   [text_sink] {
+                       logging::core::get()->reset_filter();
+                       logging::core::get()->remove_sink(text_sink);
+                   }},
+        PairedPath{"atomic_level",
+                   [&p] {
+                       logging::core::get()->add_sink(p.sink);
+                       logging::core::get()->set_filter(threshold.filter());
+                   },
+                   run,
+                   [&p] {
+                       logging::core::get()->reset_filter();
+                       logging::core::get()->remove_sink(p.sink);
+                   }}};
+    run_paired(state, paths, {{"atomic_level_over_boost_filtered", 1, 0}}, filtered_chunk);
+    report_identity(state, {&p});
+    std::filesystem::remove(temp_file("text-paired-filtered"));
 }
 
 // --- throughput: 10 threads x 100 000 records, flush included -----------------------------
@@ -772,9 +812,10 @@ BENCHMARK(BM_KafkaLog_ClusterDownBufferedFallback)->UseRealTime();
 BENCHMARK(BM_KafkaLog_AtomicLevelCoreFilter)->UseRealTime();
 BENCHMARK(BM_KafkaLog_AtomicLevelSinkFilter)->UseRealTime();
 // A round: 4 bursts of 8192; 6 flat-out chunks of 65536 (the written-through fallback's is the
-// longest, about 0.25 s here).
+// longest, about 0.25 s here); 2 filtered chunks of 1 Mi records.
 BENCHMARK(BM_SideBySide_Bursts)->Iterations(30)->UseManualTime();
 BENCHMARK(BM_SideBySide_FlatOut)->Iterations(6)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SideBySide_Filtered)->Iterations(20)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_E2E_Raw)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_E2E_KafkaLog)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Memory_ClusterDown_1M)->Iterations(1)->Unit(benchmark::kMillisecond);
