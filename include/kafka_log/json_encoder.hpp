@@ -78,6 +78,8 @@ public:
     void null();
     /// \brief An RFC 3339 time with milliseconds and the UTC offset, as a string value.
     void time(std::chrono::system_clock::time_point t, bool utc = true);
+    /// \brief The next record id (next_record_id()) as a string value, written in place.
+    void record_id();
 
     /// \brief A key already encoded by encoded_key(): `"name":`. For keys known in advance
     /// (a formatter's fixed keys), so the hot path copies instead of escaping.

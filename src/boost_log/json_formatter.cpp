@@ -11,7 +11,9 @@
 #include <cstdint>
 #include <ctime>
 #include <map>
-#include <shared_mutex>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -31,15 +33,108 @@ using Clock = std::chrono::system_clock;
 
 // --- registry of types written through operator<< -----------------------------------------
 
-struct StreamRegistry {
-    std::shared_mutex mutex;
-    std::map<boost::typeindex::type_index, StreamRenderer> renderers;
+/// Registrations are rare (at start-up) and lookups run for every value of a registered type:
+/// each registration publishes a new immutable map, and a lookup is one acquire load and a
+/// search, with no lock and no shared cache line written. Every map published stays alive
+/// until exit, since a formatting thread may still be reading an older one.
+class StreamRegistry {
+public:
+    using Map = std::map<boost::typeindex::type_index, StreamRenderer>;
+
+    /// The renderer of `type`, or null.
+    StreamRenderer find(const boost::typeindex::type_index& type) const noexcept {
+        const Map* map = current_.load(std::memory_order_acquire);
+        if (map == nullptr) return nullptr;
+        const auto it = map->find(type);
+        return it == map->end() ? nullptr : it->second;
+    }
+
+    void add(const boost::typeindex::type_index& type, StreamRenderer renderer) {
+        std::lock_guard lock(mutex_);
+        auto next = published_.empty() ? std::make_unique<Map>() : std::make_unique<Map>(*published_.back());
+        (*next)[type] = renderer;
+        published_.push_back(std::move(next));
+        current_.store(published_.back().get(), std::memory_order_release);
+    }
+
+private:
+    std::atomic<const Map*> current_{nullptr};
+    std::mutex mutex_;
+    std::vector<std::unique_ptr<const Map>> published_;
 };
 
 StreamRegistry& stream_registry() {
     static StreamRegistry registry;
     return registry;
 }
+
+/// A stream buffer that appends to a string whose capacity it keeps between values.
+class AppendBuffer final : public std::streambuf {
+public:
+    std::string text;
+
+protected:
+    int_type overflow(int_type c) override {
+        if (!traits_type::eq_int_type(c, traits_type::eof())) text.push_back(traits_type::to_char_type(c));
+        return traits_type::not_eof(c);
+    }
+    std::streamsize xsputn(const char* s, std::streamsize n) override {
+        text.append(s, static_cast<std::size_t>(n));
+        return n;
+    }
+};
+
+/// The stream a thread renders registered types through, reused from value to value: no
+/// ostringstream (an allocation and the global locale's reference count) per value. Before
+/// each value its state is reset to a fresh stream's, so what one operator<< sets (hex,
+/// precision, width, fill, a locale) does not leak into the next value.
+class ValueStream {
+public:
+    ValueStream() : os_(&buffer_) {
+        os_.register_callback(&ValueStream::on_event, imbued_index());
+        default_flags_ = os_.flags();
+    }
+
+    /// Renders `value` with `renderer` into the reused buffer: true with the text in text(),
+    /// false when the renderer declined the value. Not reentrant (busy()): a renderer that
+    /// logs, and so formats, on this thread is served by a stream of its own.
+    bool render(StreamRenderer renderer, const boost::log::attribute_value& value) {
+        busy_ = true;
+        struct Release {
+            bool& busy;
+            ~Release() { busy = false; }
+        } release{busy_};
+        buffer_.text.clear();
+        os_.exceptions(std::ios_base::goodbit);
+        os_.clear();
+        os_.flags(default_flags_);
+        os_.precision(6);
+        os_.width(0);
+        os_.fill(' ');
+        if (os_.iword(imbued_index()) != 0) {
+            os_.imbue(std::locale());
+            os_.iword(imbued_index()) = 0;
+        }
+        return renderer(value, os_);
+    }
+
+    std::string_view text() const noexcept { return buffer_.text; }
+    bool busy() const noexcept { return busy_; }
+
+private:
+    static int imbued_index() {
+        static const int index = std::ios_base::xalloc();
+        return index;
+    }
+    static void on_event(std::ios_base::event event, std::ios_base& stream, int index) {
+        if (event == std::ios_base::imbue_event) stream.iword(index) = 1;
+    }
+
+    AppendBuffer buffer_;
+    std::ostream os_;
+    std::ios_base::fmtflags default_flags_{};
+    bool busy_ = false;
+};
 
 // --- time -----------------------------------------------------------------------------
 
@@ -261,25 +356,37 @@ std::optional<long long> severity_number(const CaptureDispatcher& captured) {
     }
 }
 
+/// `"<type name>"` for a value of a type with no renderer; the demangled name is worked out
+/// once per type and thread.
+void write_unregistered(TextCursor& out, const boost::typeindex::type_index& type) {
+    thread_local std::map<boost::typeindex::type_index, std::string> names;
+    auto it = names.find(type);
+    if (it == names.end()) it = names.emplace(type, "<" + type.pretty_name() + ">").first;
+    write_quoted(out, it->second);
+}
+
 void write_value(TextCursor& out, const JsonOptions& options, const boost::log::attribute_value& value,
                  CaptureDispatcher& captured) {
     if (captured.capture(value)) {
         render_captured(captured, ValueWriter{&out, &options}, std::make_index_sequence<std::tuple_size_v<KnownTypes>>{});
         return;
     }
-    {
-        StreamRegistry& registry = stream_registry();
-        std::shared_lock lock(registry.mutex);
-        const auto it = registry.renderers.find(value.get_type());
-        if (it != registry.renderers.end()) {
-            std::ostringstream os;
-            if (it->second(value, os)) {
-                write_quoted(out, os.str());
+    if (const StreamRenderer renderer = stream_registry().find(value.get_type())) {
+        thread_local ValueStream stream;
+        if (!stream.busy()) {
+            if (stream.render(renderer, value)) {
+                write_quoted(out, stream.text());
+                return;
+            }
+        } else {
+            std::ostringstream os;  // a renderer that logs: its own record's value
+            if (renderer(value, os)) {
+                write_quoted(out, os.view());
                 return;
             }
         }
     }
-    write_quoted(out, "<" + value.get_type().pretty_name() + ">");
+    write_unregistered(out, value.get_type());
 }
 
 // --- the formatter ----------------------------------------------------------------------
@@ -467,7 +574,7 @@ private:
         }
         if (!p.record_id_key.empty()) {
             line.write(p.record_id_key);
-            write_quoted(line, JsonEncoder::next_record_id());
+            write_record_id(line, true);
         }
 
         const auto by_name = [](const Attribute& a, const Attribute& b) { return a.name->rank < b.name->rank; };
@@ -503,9 +610,7 @@ boost::log::formatter make_json_formatter(JsonOptions options, SeverityReader se
 }
 
 void register_json_stream_renderer(boost::typeindex::type_index type, StreamRenderer renderer) {
-    StreamRegistry& registry = stream_registry();
-    std::unique_lock lock(registry.mutex);
-    registry.renderers[type] = std::move(renderer);
+    stream_registry().add(type, renderer);
 }
 
 }  // namespace detail

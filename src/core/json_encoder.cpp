@@ -3,6 +3,7 @@
 
 #include "../detail/json_text.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -213,14 +214,87 @@ void JsonEncoder::append_rfc3339(std::string& out, std::chrono::system_clock::ti
     detail::write_time(cursor, t, utc, false);
 }
 
-std::string JsonEncoder::next_record_id() {
-    static const std::string prefix = [] {
+namespace {
+
+/// The record ids' state: `host-pid-` (escaped for JSON once) and the process-wide sequence.
+/// A thread takes its ids from the sequence a block at a time, so logging threads do not
+/// bounce the sequence's cache line between them; ids stay unique, not ordered across threads.
+/// A forked child gets its own pid in the prefix, and its threads take fresh blocks.
+struct RecordIds {
+    static constexpr std::uint64_t block = 1024;
+
+    RecordIds() {
+        make_prefix();
+        ::pthread_atfork(nullptr, nullptr, [] { instance().after_fork_in_child(); });
+    }
+
+    static RecordIds& instance() {
+        static RecordIds ids;
+        return ids;
+    }
+
+    void make_prefix() {
         char host[256] = {};
         if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "unknown");
-        return std::string(host) + "-" + std::to_string(::getpid()) + "-";
-    }();
-    static std::atomic<std::uint64_t> sequence{0};
-    return prefix + std::to_string(sequence.fetch_add(1, std::memory_order_relaxed));
+        const std::string raw = std::string(host) + "-" + std::to_string(::getpid()) + "-";
+        prefix.clear();
+        detail::TextCursor cursor(prefix, raw.size() + 16);
+        detail::write_escaped(cursor, raw);
+    }
+
+    // The child has one thread (the one that forked): nothing else reads these meanwhile.
+    void after_fork_in_child() noexcept {
+        try {
+            make_prefix();
+        } catch (...) {
+            // Keeps the parent's prefix: the ids still differ by the fresh blocks below.
+        }
+        generation.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    std::uint64_t next() noexcept {
+        thread_local std::uint64_t next_id = 0;
+        thread_local std::uint64_t block_end = 0;
+        thread_local std::uint64_t block_generation = 0;
+        const std::uint64_t now = generation.load(std::memory_order_relaxed);
+        if (next_id == block_end || block_generation != now) {
+            next_id = sequence.fetch_add(block, std::memory_order_relaxed);
+            block_end = next_id + block;
+            block_generation = now;
+        }
+        return next_id++;
+    }
+
+    std::string prefix;  // escaped
+    std::atomic<std::uint64_t> sequence{0};
+    std::atomic<std::uint64_t> generation{0};
+};
+
+}  // namespace
+
+void detail::write_record_id(TextCursor& out, bool quoted) {
+    RecordIds& ids = RecordIds::instance();
+    char* at = out.room(ids.prefix.size() + 24);
+    if (quoted) *at++ = '"';
+    std::memcpy(at, ids.prefix.data(), ids.prefix.size());
+    at = std::to_chars(at + ids.prefix.size(), at + ids.prefix.size() + 20, ids.next()).ptr;
+    if (quoted) *at++ = '"';
+    out.advance(at);
+}
+
+void JsonEncoder::record_id() {
+    before_value();
+    detail::TextCursor cursor(out_, 64);
+    detail::write_record_id(cursor, true);
+}
+
+std::string JsonEncoder::next_record_id() {
+    std::string id;
+    {
+        detail::TextCursor cursor(id, 64);
+        detail::write_record_id(cursor, false);
+    }
+    return id;
 }
 
 void JsonEncoder::open(char c) {

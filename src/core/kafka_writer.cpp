@@ -13,6 +13,9 @@ namespace kafka_log {
 
 namespace {
 
+/// The sequence of thread numbers that picks a thread's counter stripe.
+struct WriterStripeSequence {};
+
 std::int64_t now_ns() noexcept {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
@@ -53,7 +56,7 @@ KafkaWriter::~KafkaWriter() {
 }
 
 KafkaWriter::Stripe& KafkaWriter::my_stripe() noexcept {
-    return stripes_[detail::thread_number() % stripe_count];
+    return stripes_[detail::thread_number<WriterStripeSequence>() % stripe_count];
 }
 
 void KafkaWriter::count_submitted() noexcept {

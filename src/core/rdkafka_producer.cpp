@@ -89,6 +89,10 @@ struct RefusedRecord {
     DeliveryError error;
 };
 
+/// The sequence of thread numbers that picks a logging thread's lane; only threads that
+/// produce take one.
+struct LaneSequence {};
+
 }  // namespace
 
 class RdKafkaProducerImpl {
@@ -158,7 +162,7 @@ private:
     static constexpr unsigned credit_shift = 40;
     static constexpr std::uint64_t credit_bytes_mask = (std::uint64_t{1} << credit_shift) - 1;
 
-    Lane& my_lane() noexcept { return lanes_[thread_number() % lane_count]; }
+    Lane& my_lane() noexcept { return lanes_[thread_number<LaneSequence>() % lane_count]; }
     Ring* lane_ring(Lane& lane) noexcept;
     bool take_credit(Lane& lane, std::uint64_t bytes) noexcept;
     bool refill(Lane& lane, std::uint64_t held, std::uint64_t bytes) noexcept;

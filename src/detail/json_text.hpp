@@ -86,6 +86,10 @@ KAFKA_LOG_EXPORT void write_escaped(TextCursor& out, std::string_view value);
 /// `quoted`. The calendar and offset are worked out once per second per thread.
 KAFKA_LOG_EXPORT void write_time(TextCursor& out, std::chrono::system_clock::time_point t, bool utc, bool quoted);
 
+/// The next record id, `host-pid-sequence` (JsonEncoder::next_record_id()), with the quotes
+/// when `quoted`; unique per process and across hosts, allocation-free after a thread's first.
+KAFKA_LOG_EXPORT void write_record_id(TextCursor& out, bool quoted);
+
 template <typename Int>
 void write_integer(TextCursor& out, Int value) {
     char* at = out.room(24);

@@ -46,7 +46,7 @@ void GlogKafkaSink::format(std::string& out, google::LogSeverity severity, const
     json.string(std::string_view(message ? message : "", message ? message_len : 0));
     if (!o.record_id_key.empty()) {
         json.key(o.record_id_key);
-        json.string(JsonEncoder::next_record_id());
+        json.record_id();
     }
     json.key("file");
     json.string(base_filename ? base_filename : "");

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kafka_log/json_encoder.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <limits>
 #include <random>
 #include <regex>
@@ -106,6 +109,47 @@ TEST(JsonEncoderTest, RecordIdsAreUniqueAndNameHostAndPid) {
     for (int i = 0; i < 1000; ++i) ids.insert(JsonEncoder::next_record_id());
     EXPECT_EQ(ids.size(), 1000u);
     EXPECT_THAT(*ids.begin(), MatchesRegex(".+-" + std::to_string(::getpid()) + "-[0-9]+"));
+}
+
+TEST(JsonEncoderTest, RecordIdIsWrittenInPlaceAsAStringValue) {
+    std::string out;
+    JsonEncoder json(out);
+    json.begin_object();
+    json.key("id");
+    json.record_id();
+    json.key("next");
+    json.record_id();
+    json.end_object();
+    const auto j = nlohmann::json::parse(out);
+    const std::string pid = std::to_string(::getpid());
+    EXPECT_THAT(j["id"].get<std::string>(), MatchesRegex(".+-" + pid + "-[0-9]+"));
+    EXPECT_THAT(j["next"].get<std::string>(), MatchesRegex(".+-" + pid + "-[0-9]+"));
+    EXPECT_NE(j["id"], j["next"]);
+}
+
+// A forked child (a pre-forking server, say) names its own pid in its ids, even on the thread
+// that had taken a block of ids before the fork.
+TEST(JsonEncoderTest, ForkedChildNamesItsOwnPid) {
+    const std::string parent_id = JsonEncoder::next_record_id();
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        const std::string id = JsonEncoder::next_record_id();
+        const bool ok = ::write(pipe_fds[1], id.data(), id.size()) == static_cast<ssize_t>(id.size());
+        ::_exit(ok ? 0 : 1);
+    }
+    ::close(pipe_fds[1]);
+    std::string child_id;
+    char buf[512];
+    for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof buf)) > 0;) child_id.append(buf, static_cast<std::size_t>(n));
+    ::close(pipe_fds[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT_THAT(parent_id, MatchesRegex(".+-" + std::to_string(::getpid()) + "-[0-9]+"));
+    EXPECT_THAT(child_id, MatchesRegex(".+-" + std::to_string(child) + "-[0-9]+"));
 }
 
 // Random bytes in keys and values: a real JSON parser reads the line back, and valid UTF-8

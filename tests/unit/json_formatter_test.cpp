@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kafka_log/boost_log/json_formatter.hpp"
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <iomanip>
+#include <locale>
+#include <set>
 #include <random>
 #include <sstream>
 #include <string>
@@ -207,6 +212,75 @@ TEST_F(JsonFormatterTest, UserSeverityTypeAndStreamedAndUnknownTypes) {
     EXPECT_EQ(j["level"], "alarm");
     EXPECT_EQ(j["Price"], "12.50 EUR");
     EXPECT_THAT(j["Thing"].get<std::string>(), HasSubstr("Opaque"));
+}
+
+// Registered types are rendered through one stream per thread, reused from value to value:
+// what one operator<< leaves set on it (base, precision, a locale) must not reach the next.
+struct HexByte {
+    int v;
+};
+std::ostream& operator<<(std::ostream& os, const HexByte& h) { return os << std::hex << std::showbase << h.v; }
+struct Ratio {
+    double v;
+};
+std::ostream& operator<<(std::ostream& os, const Ratio& r) { return os << std::setprecision(2) << std::fixed << r.v; }
+struct Grouped {
+    long v;
+};
+struct Commas : std::numpunct<char> {
+    char do_thousands_sep() const override { return ','; }
+    std::string do_grouping() const override { return "\3"; }
+};
+std::ostream& operator<<(std::ostream& os, const Grouped& g) {
+    os.imbue(std::locale(os.getloc(), new Commas));
+    return os << g.v;
+}
+struct Count {
+    long v;
+};
+std::ostream& operator<<(std::ostream& os, const Count& c) { return os << c.v << '/' << 2.5; }
+
+TEST_F(JsonFormatterTest, StreamedTypesStartFromAFreshStreamEachValue) {
+    register_json_stream_type<HexByte>();
+    register_json_stream_type<Ratio>();
+    register_json_stream_type<Grouped>();
+    register_json_stream_type<Count>();
+    use(json_formatter());
+    logging::sources::severity_logger<logging::trivial::severity_level> logger;
+    // Attributes are written sorted by name: each setter comes right before a Count.
+    logger.add_attribute("A1", attrs::constant<HexByte>(HexByte{255}));
+    logger.add_attribute("A2", attrs::constant<Count>(Count{1234567}));
+    logger.add_attribute("B1", attrs::constant<Ratio>(Ratio{0.125}));
+    logger.add_attribute("B2", attrs::constant<Count>(Count{1234567}));
+    logger.add_attribute("C1", attrs::constant<Grouped>(Grouped{1234567}));
+    logger.add_attribute("C2", attrs::constant<Count>(Count{1234567}));
+    for (int round = 0; round < 3; ++round) {
+        BOOST_LOG_SEV(logger, logging::trivial::info) << "streamed";
+        const auto j = nlohmann::json::parse(take());
+        EXPECT_EQ(j["A1"], "0xff");
+        EXPECT_EQ(j["B1"], "0.12");
+        EXPECT_EQ(j["C1"], "1,234,567");
+        for (const char* key : {"A2", "B2", "C2"}) EXPECT_EQ(j[key], "1234567/2.5") << key << " in round " << round;
+    }
+}
+
+TEST_F(JsonFormatterTest, RecordIdsFromManyThreadsAreUnique) {
+    use(json_formatter(JsonOptions{.record_id_key = "id"}));
+    constexpr int threads = 4;
+    constexpr int per_thread = 3000;  // more than one block of ids per thread
+    std::vector<std::thread> loggers;
+    for (int t = 0; t < threads; ++t) {
+        loggers.emplace_back([] {
+            logging::sources::severity_logger_mt<logging::trivial::severity_level> logger;
+            for (int i = 0; i < per_thread; ++i) BOOST_LOG_SEV(logger, logging::trivial::info) << "id";
+        });
+    }
+    for (auto& t : loggers) t.join();
+    std::set<std::string> ids;
+    std::istringstream lines(out_.str());
+    for (std::string line; std::getline(lines, line);) ids.insert(nlohmann::json::parse(line)["id"].get<std::string>());
+    EXPECT_EQ(ids.size(), std::size_t{threads * per_thread});
+    EXPECT_THAT(*ids.begin(), MatchesRegex(".+-" + std::to_string(::getpid()) + "-[0-9]+"));
 }
 
 TEST_F(JsonFormatterTest, AnyMessageBytesGiveOneValidJsonLine) {

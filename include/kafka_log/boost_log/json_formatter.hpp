@@ -4,7 +4,6 @@
 /// \file
 /// \brief json_formatter: Boost.Log records as zap-style JSON lines.
 
-#include <functional>
 #include <optional>
 #include <ostream>
 
@@ -29,7 +28,8 @@ using SeverityReader = std::optional<long long> (*)(const boost::log::attribute_
 KAFKA_LOG_EXPORT boost::log::formatter make_json_formatter(JsonOptions options, SeverityReader severity);
 
 /// Writes a value of a registered type through its operator<<; false when `value` is not one.
-using StreamRenderer = std::function<bool(const boost::log::attribute_value&, std::ostream&)>;
+/// A plain function pointer: it is called for every value of its type.
+using StreamRenderer = bool (*)(const boost::log::attribute_value&, std::ostream&);
 KAFKA_LOG_EXPORT void register_json_stream_renderer(boost::typeindex::type_index type, StreamRenderer renderer);
 }  // namespace detail
 
