@@ -247,7 +247,8 @@ struct RecordIds {
         try {
             make_prefix();
         } catch (...) {
-            // Keeps the parent's prefix: the ids still differ by the fresh blocks below.
+            // No memory for the new prefix: the parent's stays, and the child's ids may then
+            // repeat ones the parent writes.
         }
         generation.fetch_add(1, std::memory_order_relaxed);
     }
