@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "kafka_log/export.hpp"
 
@@ -14,7 +15,9 @@ namespace kafka_log {
 /// \brief A configuration problem: a bad line in a properties file, a key or value the
 /// producer rejects, a missing required setting.
 ///
-/// `what()` names the source, line and key where known, and never contains a secret value.
+/// `what()` names the source, line and key where known. It never contains the value of a key
+/// that is not on ProducerConfig's allow-list of harmless keys (ProducerConfig::is_printable()):
+/// such values, also where librdkafka's own reason quotes them, are shown as `***`.
 class KAFKA_LOG_EXPORT ConfigError : public std::runtime_error {
 public:
     ConfigError(std::string message, std::string key = {}, int line = 0, std::string source = {})

@@ -82,13 +82,22 @@ struct WriterStats {
 /// still in flight; failures reported then are counted as `fallback_closed`. Records written
 /// after `close()` go straight to the fallback (`fallback_closed`).
 ///
+/// A fallback that later finds it cannot keep records it stored (a buffer that cannot reach
+/// its file, a spool segment removed behind its back) tells the writer, which moves them from
+/// their `fallback_*` bucket to `lost` in one step: a record counted in the fallback is held
+/// there.
+///
+/// `fork()`: in a child process, a writer made before the fork sends every record to its
+/// fallback (`fallback_closed`; librdkafka's threads do not exist in the child), and `close`
+/// does not touch the producer. Records the parent had in flight at the fork stay counted in
+/// the child's `in_flight`: they are the parent's to deliver.
+///
 /// Thread safety: `write`, `flush` and `stats` may be called from any number of threads at
 /// once; `close` may be called concurrently with them. The writer installs its own delivery
 /// handler on the producer: the producer must not be shared with another writer.
 class KAFKA_LOG_EXPORT KafkaWriter {
 public:
-    /// \throws std::invalid_argument when `producer` or `fallback` is null or the topic is empty;
-    /// std::logic_error when `fallback` is a buffered FileFallback already serving a writer.
+    /// \throws std::invalid_argument when `producer` or `fallback` is null or the topic is empty.
     KafkaWriter(std::shared_ptr<AsyncProducer> producer, std::shared_ptr<FallbackWriter> fallback,
                 WriterOptions options);
     KafkaWriter(const KafkaWriter&) = delete;
@@ -164,9 +173,12 @@ private:
     void count_submitted() noexcept;
     void count_outcome(Bucket bucket, bool possibly_persisted) noexcept;
     void on_delivery(const DeliveryReport& report) noexcept;
-    /// Writes to the fallback; counts `bucket`, or `lost` after the stderr last resort.
-    void to_fallback(std::string_view payload, Bucket bucket, bool possibly_persisted) noexcept;
-    void on_deferred_loss(unsigned tag, std::uint64_t records) noexcept;
+    /// Writes to the fallback; counts the reason's bucket, or `lost` after the stderr last resort.
+    void to_fallback(const MessageView& message, FallbackReason reason, bool possibly_persisted = false,
+                     int error = 0) noexcept;
+    /// Moves `records` of `reason` from their fallback bucket to `lost`.
+    void on_fallback_loss(FallbackReason reason, std::uint64_t records) noexcept;
+    static Bucket bucket_of(FallbackReason reason) noexcept;
     ProduceStatus produce_with_wait(const MessageView& message) noexcept;
     /// Breaker: true when `write` may produce (closed, or this record is the probe).
     bool breaker_admits(bool& probe) noexcept;
@@ -174,8 +186,22 @@ private:
     void breaker_reset() noexcept;
     void on_cluster_state(ClusterState state) noexcept;
 
+    /// What the fallback tells of records it could not keep.
+    class LossListener final : public FallbackLossListener {
+    public:
+        explicit LossListener(KafkaWriter& writer) noexcept : writer_(writer) {}
+        void on_fallback_loss(FallbackReason reason, std::uint64_t records) noexcept override {
+            writer_.on_fallback_loss(reason, records);
+        }
+
+    private:
+        KafkaWriter& writer_;
+    };
+
     std::shared_ptr<AsyncProducer> producer_;
     std::shared_ptr<FallbackWriter> fallback_;
+    LossListener loss_listener_{*this};
+    std::uint64_t fork_generation_ = 0;
     WriterOptions options_;
     std::atomic<bool> closing_{false};
     // Breaker state: open_until_ is a steady_clock time in ns (0: closed).

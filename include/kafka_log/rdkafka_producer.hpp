@@ -89,18 +89,28 @@ struct RdKafkaOptions {
 /// Thread safety: `produce`, `flush` and `close` may be called from any thread. The delivery
 /// handler, the cluster state handler and both callbacks run on the poll thread (and on the
 /// thread calling `close`, for the reports `close` serves itself).
+///
+/// `fork()`: in a child process forked after the producer was made, its poll thread and
+/// librdkafka's threads do not exist, so the producer does nothing that would need them:
+/// `produce` returns `closed` without touching librdkafka (the caller keeps the record),
+/// `flush` returns true at once (nothing of the child's is ever in flight; `in_flight()` is
+/// 0), `close` returns at once without purging, the handler setters do nothing, and the
+/// destructor deliberately leaks the producer (no join, no `rd_kafka_destroy`). Records the
+/// parent had in flight at the fork are the parent's to report. A producer made in the child
+/// itself works normally there.
 class KAFKA_LOG_EXPORT RdKafkaProducer final : public AsyncProducer {
 public:
     /// \throws ConfigError naming the key and librdkafka's message when a property is
     /// rejected, or when `bootstrap.servers` is missing. Secret values never appear in it.
     explicit RdKafkaProducer(ProducerConfig config, RdKafkaOptions options = {});
-    /// \brief Closes with `RdKafkaOptions::close_timeout` if `close` was not called.
+    /// \brief Closes with `RdKafkaOptions::close_timeout` if `close` was not called; in a
+    /// forked child, leaks the producer instead (see the class comment).
     ~RdKafkaProducer() override;
 
     void set_delivery_handler(DeliveryHandler handler) override;
     void set_cluster_state_handler(ClusterStateHandler handler) override;
     /// Possible failures: `queue_full` (librdkafka's queue bound), `too_large`
-    /// (`message.max.bytes`), `closed` (after `close`).
+    /// (`message.max.bytes`), `closed` (after `close`, or in a forked child).
     ProduceStatus produce(const MessageView& message) override;
     bool flush(std::chrono::milliseconds timeout) override;
     /// \brief Flushes up to `timeout`, purges queued and in-flight records and serves their

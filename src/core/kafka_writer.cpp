@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "../detail/callback_scope.hpp"
+#include "../detail/fork_generation.hpp"
 #include "../detail/lost_line.hpp"
 #include "../detail/thread_number.hpp"
 
@@ -37,9 +38,7 @@ KafkaWriter::KafkaWriter(std::shared_ptr<AsyncProducer> producer,
             "kafka_log::KafkaWriter: WriterOptions::breaker_backoff must be > 0 and <= breaker_max_backoff");
     }
     backoff_ns_.store(std::chrono::nanoseconds(options_.breaker_backoff).count());
-    // First what may refuse (a buffered FileFallback already serving a writer), so that no
-    // handler of a writer that was never built is left behind.
-    fallback_->set_deferred_loss_handler([this](unsigned tag, std::uint64_t records) { on_deferred_loss(tag, records); });
+    fork_generation_ = detail::fork_generation();
     producer_->set_delivery_handler([this](const DeliveryReport& report) { on_delivery(report); });
     if (options_.breaker_enabled) {
         producer_->set_cluster_state_handler([this](ClusterState state) { on_cluster_state(state); });
@@ -49,10 +48,10 @@ KafkaWriter::KafkaWriter(std::shared_ptr<AsyncProducer> producer,
 KafkaWriter::~KafkaWriter() {
     try {
         close(options_.close_timeout);
-        fallback_->set_deferred_loss_handler(nullptr);  // the fallback may outlive us
     } catch (...) {
         // A destructor must not throw; close() already accounted every record it could.
     }
+    fallback_->detach(loss_listener_);  // the fallback may outlive us
 }
 
 KafkaWriter::Stripe& KafkaWriter::my_stripe() noexcept {
@@ -74,25 +73,39 @@ void KafkaWriter::count_outcome(Bucket bucket, bool possibly_persisted) noexcept
     if (possibly_persisted) ++s.possibly_persisted;
 }
 
-void KafkaWriter::on_deferred_loss(unsigned tag, std::uint64_t records) noexcept {
+KafkaWriter::Bucket KafkaWriter::bucket_of(FallbackReason reason) noexcept {
+    switch (reason) {
+        case FallbackReason::queue_full: return Bucket::fallback_queue_full;
+        case FallbackReason::too_large: return Bucket::fallback_too_large;
+        case FallbackReason::delivery_failed: return Bucket::fallback_delivery_failed;
+        case FallbackReason::closed: return Bucket::fallback_closed;
+        case FallbackReason::unreachable: return Bucket::fallback_unreachable;
+        case FallbackReason::reentrant: return Bucket::fallback_reentrant;
+    }
+    return Bucket::fallback_delivery_failed;
+}
+
+void KafkaWriter::on_fallback_loss(FallbackReason reason, std::uint64_t records) noexcept {
     // Records the fallback stored and then could not keep: from their bucket to `lost`, in
     // one step, so the identity holds at every moment.
-    if (tag >= static_cast<unsigned>(Bucket::count_) || tag == static_cast<unsigned>(Bucket::lost) ||
-        tag == static_cast<unsigned>(Bucket::delivered)) {
-        return;  // not a tag of ours
-    }
     Stripe& s = my_stripe();
     std::lock_guard lock(s.mutex);
-    s.buckets[tag] -= records;  // a stripe's share may wrap; the sum over stripes does not
+    s.buckets[static_cast<unsigned>(bucket_of(reason))] -= records;  // a stripe's share may wrap; the sum does not
     s.buckets[static_cast<unsigned>(Bucket::lost)] += records;
 }
 
-void KafkaWriter::to_fallback(std::string_view payload, Bucket bucket,
-                              bool possibly_persisted) noexcept {
-    if (fallback_->write_tagged(payload, static_cast<unsigned>(bucket))) {
-        count_outcome(bucket, possibly_persisted);
+void KafkaWriter::to_fallback(const MessageView& message, FallbackReason reason, bool possibly_persisted,
+                              int error) noexcept {
+    const FallbackRecord record{.topic = message.topic,
+                                .key = message.key,
+                                .payload = message.payload,
+                                .reason = reason,
+                                .possibly_persisted = possibly_persisted,
+                                .error = error};
+    if (fallback_->write(record, &loss_listener_)) {
+        count_outcome(bucket_of(reason), possibly_persisted);
     } else {
-        detail::write_lost_line(payload);
+        detail::write_lost_line(message.payload);
         count_outcome(Bucket::lost, possibly_persisted);
     }
 }
@@ -162,28 +175,29 @@ void KafkaWriter::on_cluster_state(ClusterState state) noexcept {
 
 void KafkaWriter::write(std::string_view payload, std::string_view key) noexcept {
     count_submitted();
-    if (closing_.load(std::memory_order_acquire)) {
-        to_fallback(payload, Bucket::fallback_closed, false);
+    const MessageView message{options_.topic, key, payload};
+    if (closing_.load(std::memory_order_acquire) || detail::in_forked_child(fork_generation_)) {
+        to_fallback(message, FallbackReason::closed);
         return;
     }
     if (detail::in_producer_callback) {
-        to_fallback(payload, Bucket::fallback_reentrant, false);
+        to_fallback(message, FallbackReason::reentrant);
         return;
     }
     bool probe = false;
     if (options_.breaker_enabled && !breaker_admits(probe)) {
-        to_fallback(payload, Bucket::fallback_unreachable, false);
+        to_fallback(message, FallbackReason::unreachable);
         return;
     }
-    const ProduceStatus status = produce_with_wait(MessageView{options_.topic, key, payload});
+    const ProduceStatus status = produce_with_wait(message);
     if (probe && status != ProduceStatus::accepted) breaker_trip();  // no probe went out: wait again
     switch (status) {
         case ProduceStatus::accepted: return;  // the delivery report settles it
-        case ProduceStatus::queue_full: to_fallback(payload, Bucket::fallback_queue_full, false); return;
-        case ProduceStatus::too_large: to_fallback(payload, Bucket::fallback_too_large, false); return;
-        case ProduceStatus::closed: to_fallback(payload, Bucket::fallback_closed, false); return;
+        case ProduceStatus::queue_full: to_fallback(message, FallbackReason::queue_full); return;
+        case ProduceStatus::too_large: to_fallback(message, FallbackReason::too_large); return;
+        case ProduceStatus::closed: to_fallback(message, FallbackReason::closed); return;
     }
-    to_fallback(payload, Bucket::fallback_delivery_failed, false);  // an out-of-range status
+    to_fallback(message, FallbackReason::delivery_failed);  // an out-of-range status
 }
 
 void KafkaWriter::on_delivery(const DeliveryReport& report) noexcept {
@@ -196,13 +210,13 @@ void KafkaWriter::on_delivery(const DeliveryReport& report) noexcept {
     if (probe_in_flight_.load(std::memory_order_acquire) && !error_codes::is_purge(report.error->code)) {
         breaker_trip();
     }
-    const Bucket bucket = error_codes::is_purge(report.error->code) ? Bucket::fallback_closed
-                                                                     : Bucket::fallback_delivery_failed;
-    to_fallback(report.message.payload, bucket, report.error->possibly_persisted);
+    const FallbackReason reason = error_codes::is_purge(report.error->code) ? FallbackReason::closed
+                                                                             : FallbackReason::delivery_failed;
+    to_fallback(report.message, reason, report.error->possibly_persisted, report.error->code);
 }
 
 bool KafkaWriter::flush(std::chrono::milliseconds timeout) {
-    const bool producer_done = producer_->flush(timeout);
+    const bool producer_done = detail::in_forked_child(fork_generation_) || producer_->flush(timeout);
     const bool fallback_done = fallback_->flush();
     return producer_done && fallback_done;
 }
@@ -210,7 +224,8 @@ bool KafkaWriter::flush(std::chrono::milliseconds timeout) {
 void KafkaWriter::close(std::chrono::milliseconds timeout) {
     std::call_once(close_once_, [&] {
         closing_.store(true, std::memory_order_release);
-        producer_->close(timeout);
+        // In a forked child the producer's threads are the parent's: nothing to close here.
+        if (!detail::in_forked_child(fork_generation_)) producer_->close(timeout);
         fallback_->flush();
     });
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 namespace kafka_log {
@@ -17,21 +18,115 @@ std::string_view trim(std::string_view s) noexcept {
     return s;
 }
 
-bool contains_icase(std::string_view text, std::string_view word) noexcept {
-    const auto it = std::search(text.begin(), text.end(), word.begin(), word.end(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+/// Keys whose values are harmless (documented in producer_config.hpp); sorted, for binary search.
+constexpr std::string_view printable_keys[] = {
+    "acks",
+    "allow.auto.create.topics",
+    "api.version.fallback.ms",
+    "api.version.request",
+    "api.version.request.timeout.ms",
+    "auto.offset.reset",
+    "batch.num.messages",
+    "batch.size",
+    "bootstrap.servers",
+    "broker.address.family",
+    "broker.address.ttl",
+    "broker.version.fallback",
+    "client.dns.lookup",
+    "client.id",
+    "client.rack",
+    "compression.codec",
+    "compression.level",
+    "compression.type",
+    "connections.max.idle.ms",
+    "debug",
+    "delivery.report.only.error",
+    "delivery.timeout.ms",
+    "enable.auto.commit",
+    "enable.gapless.guarantee",
+    "enable.idempotence",
+    "enable.partition.eof",
+    "enable.sasl.oauthbearer.unsecure.jwt",
+    "enable.ssl.certificate.verification",
+    "group.id",
+    "linger.ms",
+    "log.connection.close",
+    "log.queue",
+    "log.thread.name",
+    "log_level",
+    "max.in.flight",
+    "max.in.flight.requests.per.connection",
+    "message.copy.max.bytes",
+    "message.max.bytes",
+    "message.send.max.retries",
+    "message.timeout.ms",
+    "metadata.broker.list",
+    "metadata.max.age.ms",
+    "partitioner",
+    "queue.buffering.backpressure.threshold",
+    "queue.buffering.max.kbytes",
+    "queue.buffering.max.messages",
+    "queue.buffering.max.ms",
+    "receive.message.max.bytes",
+    "reconnect.backoff.jitter.ms",
+    "reconnect.backoff.max.ms",
+    "reconnect.backoff.ms",
+    "request.required.acks",
+    "request.timeout.ms",
+    "retries",
+    "retry.backoff.max.ms",
+    "retry.backoff.ms",
+    "sasl.kerberos.min.time.before.relogin",
+    "sasl.kerberos.service.name",
+    "sasl.mechanism",
+    "sasl.mechanisms",
+    "sasl.oauthbearer.method",
+    "security.protocol",
+    "socket.connection.setup.timeout.ms",
+    "socket.keepalive.enable",
+    "socket.max.fails",
+    "socket.nagle.disable",
+    "socket.receive.buffer.bytes",
+    "socket.send.buffer.bytes",
+    "socket.timeout.ms",
+    "ssl.ca.certificate.stores",
+    "ssl.ca.location",
+    "ssl.certificate.location",
+    "ssl.cipher.suites",
+    "ssl.crl.location",
+    "ssl.curves.list",
+    "ssl.endpoint.identification.algorithm",
+    "ssl.key.location",
+    "ssl.keystore.location",
+    "ssl.sigalgs.list",
+    "statistics.interval.ms",
+    "sticky.partitioning.linger.ms",
+    "test.mock.num.brokers",
+    "topic.metadata.propagation.max.ms",
+    "topic.metadata.refresh.fast.interval.ms",
+    "topic.metadata.refresh.interval.ms",
+    "topic.metadata.refresh.sparse",
+    "transaction.timeout.ms",
+};
+static_assert(std::is_sorted(std::begin(printable_keys), std::end(printable_keys)));
+
+/// librdkafka's property names (plugins' included) use only these characters. Anything else
+/// in a "key" (a space, a ':') suggests a value ended up there, so the key is not printed.
+bool is_key_name(std::string_view key) noexcept {
+    return !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '_' || c == '-';
     });
-    return it != text.end();
 }
 
-/// Text of a bad line, safe to print: a line that mentions a secret is not echoed.
-std::string printable_line(std::string_view line) {
-    if (contains_icase(line, "password") || contains_icase(line, "secret") ||
-        contains_icase(line, "ssl.key") || contains_icase(line, "oauthbearer")) {
-        return "(not shown: it may contain a secret)";
-    }
-    return "'" + std::string(line) + "'";
+/// The first word of a line without '=', when it is an allow-listed key: then it is surely a
+/// key name, not a value on a line of its own.
+std::string first_word_if_printable(std::string_view line) {
+    const std::size_t end = std::min(line.find_first_of(" \t:"), line.size());
+    const std::string_view word = line.substr(0, end);
+    return ProducerConfig::is_printable(word) ? std::string(word) : std::string();
 }
+
+constexpr std::string_view not_shown = " (the line is not shown: it may hold a value)";
 
 }  // namespace
 
@@ -55,14 +150,22 @@ ProducerConfig ProducerConfig::from_string(std::string_view text, std::string_vi
         const std::string where = std::string(source) + ":" + std::to_string(line_number) + ": ";
         const std::size_t eq = line.find('=');
         if (eq == std::string_view::npos) {
-            throw ConfigError(where + "expected key=value, got " + printable_line(line), {},
-                              line_number, std::string(source));
+            const std::string word = first_word_if_printable(line);
+            throw ConfigError(where + "expected key=value" +
+                                  (word.empty() ? std::string(not_shown)
+                                                : " (the line starts with '" + word + "'; the rest is not shown)"),
+                              word, line_number, std::string(source));
         }
         const std::string key(trim(line.substr(0, eq)));
         const std::string value(trim(line.substr(eq + 1)));
         if (key.empty()) {
-            throw ConfigError(where + "empty key before '=' in " + printable_line(line), {},
-                              line_number, std::string(source));
+            throw ConfigError(where + "empty key before '='" + std::string(not_shown), {}, line_number,
+                              std::string(source));
+        }
+        if (!is_key_name(key)) {
+            throw ConfigError(where + "a key may hold only letters, digits, '.', '_' and '-'" +
+                                  std::string(not_shown),
+                              {}, line_number, std::string(source));
         }
         const auto& props = config.properties_;
         const auto found = std::find_if(props.begin(), props.end(),
@@ -113,9 +216,8 @@ std::optional<std::string> ProducerConfig::get(std::string_view key) const {
     return std::nullopt;
 }
 
-bool ProducerConfig::is_secret(std::string_view key) noexcept {
-    return contains_icase(key, "password") || contains_icase(key, "secret") ||
-           key == "ssl.key.pem" || key == "sasl.oauthbearer.config";
+bool ProducerConfig::is_printable(std::string_view key) noexcept {
+    return std::binary_search(std::begin(printable_keys), std::end(printable_keys), key);
 }
 
 std::string ProducerConfig::redacted() const {

@@ -17,8 +17,10 @@
 #include <vector>
 
 #include "../detail/callback_scope.hpp"
+#include "../detail/fork_generation.hpp"
 #include "../detail/handoff_ring.hpp"
 #include "../detail/rdkafka_handles.hpp"
+#include "../detail/secret_scrub.hpp"
 #include "../detail/thread_number.hpp"
 
 namespace kafka_log {
@@ -100,11 +102,23 @@ public:
     RdKafkaProducerImpl(ProducerConfig config, RdKafkaOptions options);
     ~RdKafkaProducerImpl();
 
+    /// True in a process forked after this producer was made: the poll thread and librdkafka's
+    /// threads do not exist here, and any lock may have been held by one of them at the fork.
+    bool forked() const noexcept { return in_forked_child(generation_); }
+    /// Used instead of destruction in a forked child: the destructor would join a poll thread
+    /// that does not exist here (or std::thread's destructor would terminate), call
+    /// rd_kafka_destroy (which waits for librdkafka's threads) and destroy topic handles under
+    /// librdkafka locks a vanished thread may hold. The producer is kept whole, on a list
+    /// reachable from a global (LeakSanitizer does not report it), until the child exits.
+    static void abandon(std::unique_ptr<RdKafkaProducerImpl> impl) noexcept;
+
     void set_delivery_handler(DeliveryHandler handler) {
+        if (forked()) return;  // no report will ever be served here
         std::lock_guard lock(handler_mutex_);
         delivery_handler_ = std::move(handler);
     }
     void set_cluster_state_handler(ClusterStateHandler handler) {
+        if (forked()) return;
         std::lock_guard lock(handler_mutex_);
         state_handler_ = std::move(handler);
         // librdkafka says "all brokers down" once per transition: a handler installed after
@@ -121,6 +135,7 @@ public:
     void close(std::chrono::milliseconds timeout);
     std::string redacted_config() const { return config_.redacted(); }
     std::uint64_t in_flight() const noexcept {
+        if (forked()) return 0;  // the child accepts nothing; the parent's records are the parent's
         // Settled first: every settled record was accepted before, so the difference never wraps.
         const std::uint64_t settled = settled_.load(std::memory_order_seq_cst);
         std::uint64_t accepted = 0;
@@ -182,6 +197,7 @@ private:
     void published() noexcept;
     bool rings_empty() const noexcept;
 
+    const std::uint64_t generation_ = fork_generation();  // the process this producer was made in
     ProducerConfig config_;  // effective: defaults + user's
     RdKafkaOptions options_;
     HandlePtr rk_;
@@ -241,7 +257,18 @@ private:
     std::once_flag close_once_;
     std::thread poller_;
     StderrLimiter stderr_;
+    RdKafkaProducerImpl* next_abandoned_ = nullptr;  // see abandon()
 };
+
+void RdKafkaProducerImpl::abandon(std::unique_ptr<RdKafkaProducerImpl> impl) noexcept {
+    // Lock-free: a mutex could have been held by one of the parent's threads at the fork.
+    static constinit std::atomic<RdKafkaProducerImpl*> abandoned{nullptr};
+    RdKafkaProducerImpl* raw = impl.release();
+    raw->next_abandoned_ = abandoned.load(std::memory_order_relaxed);
+    while (!abandoned.compare_exchange_weak(raw->next_abandoned_, raw, std::memory_order_release,
+                                            std::memory_order_relaxed)) {
+    }
+}
 
 RdKafkaProducerImpl::RdKafkaProducerImpl(ProducerConfig config, RdKafkaOptions options)
     : options_(std::move(options)) {
@@ -256,8 +283,8 @@ RdKafkaProducerImpl::RdKafkaProducerImpl(ProducerConfig config, RdKafkaOptions o
     for (const auto& [key, value] : config_.properties()) {
         if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), errstr, sizeof errstr) !=
             RD_KAFKA_CONF_OK) {
-            const bool secret = ProducerConfig::is_secret(key);
-            const std::string reason = secret ? redact_value(errstr, value) : std::string(errstr);
+            const bool secret = ProducerConfig::is_secret(key);  // not on the allow-list
+            const std::string reason = scrub_reason(errstr, key, value);
             throw ConfigError("kafka_log::RdKafkaProducer: property '" + key + "' = '" +
                                   (secret ? std::string("***") : value) + "' rejected: " + reason,
                               key);
@@ -273,7 +300,9 @@ RdKafkaProducerImpl::RdKafkaProducerImpl(ProducerConfig config, RdKafkaOptions o
     rd_kafka_conf_set_log_cb(conf.get(), &RdKafkaProducerImpl::on_log);
 
     rk_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof errstr));
-    if (!rk_) throw ConfigError(std::string("kafka_log::RdKafkaProducer: cannot create producer: ") + errstr);
+    if (!rk_) {
+        throw ConfigError("kafka_log::RdKafkaProducer: cannot create producer: " + scrub_config(errstr, config_));
+    }
     conf.release();  // owned by rk_ now
     rd_kafka_set_log_queue(rk_.get(), nullptr);  // forward logs to the main queue
 
@@ -411,7 +440,7 @@ void RdKafkaProducerImpl::report_error(int code, std::string_view reason) noexce
         } else {
             stderr_.print("kafka_log: librdkafka error " +
                           std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(code))) + ": " +
-                          std::string(reason));
+                          scrub_config(std::string(reason), config_, min_value_in_lines));
         }
     } catch (...) {
     }
@@ -423,7 +452,7 @@ void RdKafkaProducerImpl::report_log(int level, std::string_view facility, std::
             options_.log_callback(level, facility, line);
         } else {
             stderr_.print("kafka_log: librdkafka[" + std::to_string(level) + "] " + std::string(facility) +
-                          ": " + std::string(line));
+                          ": " + scrub_config(std::string(line), config_, min_value_in_lines));
         }
     } catch (...) {
     }
@@ -709,6 +738,9 @@ bool RdKafkaProducerImpl::refill(Lane& lane, std::uint64_t held, std::uint64_t b
 }
 
 ProduceStatus RdKafkaProducerImpl::produce(const MessageView& message) {
+    // In a forked child nothing reaches librdkafka (its threads are the parent's): the caller
+    // keeps its record. Checked before counting in, so the parent's counters stay untouched.
+    if (forked()) return ProduceStatus::closed;
     // Count in first, then look at closed_ (both seq_cst): close() stores closed_ and then
     // waits for in_flight() to reach zero, so a record it does not wait for sees closed_.
     Lane& lane = my_lane();
@@ -794,10 +826,16 @@ bool RdKafkaProducerImpl::wait_idle_until(Clock::time_point deadline) {
 }
 
 bool RdKafkaProducerImpl::flush(std::chrono::milliseconds timeout) {
+    // In a forked child nothing of the child's is ever in flight (produce refuses), and the
+    // parent's records will never be reported here: nothing to wait for.
+    if (forked()) return true;
     return wait_idle_until(Clock::now() + timeout);
 }
 
 void RdKafkaProducerImpl::close(std::chrono::milliseconds timeout) {
+    // In a forked child: no purge (librdkafka's threads are gone), no join (so is the poll
+    // thread), and no call_once (the parent may have been inside close at the fork).
+    if (forked()) return;
     std::call_once(close_once_, [&] {
         closed_.store(true, std::memory_order_seq_cst);
 
@@ -832,7 +870,9 @@ void RdKafkaProducerImpl::close(std::chrono::milliseconds timeout) {
 RdKafkaProducer::RdKafkaProducer(ProducerConfig config, RdKafkaOptions options)
     : impl_(std::make_unique<detail::RdKafkaProducerImpl>(std::move(config), std::move(options))) {}
 
-RdKafkaProducer::~RdKafkaProducer() = default;
+RdKafkaProducer::~RdKafkaProducer() {
+    if (impl_ && impl_->forked()) detail::RdKafkaProducerImpl::abandon(std::move(impl_));
+}
 
 void RdKafkaProducer::set_delivery_handler(DeliveryHandler handler) {
     impl_->set_delivery_handler(std::move(handler));

@@ -4,8 +4,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace kafka_log {
 
@@ -20,6 +23,11 @@ std::string_view level_name(google::LogSeverity severity) noexcept {
         default: return "unknown";
     }
 }
+
+/// How long a FATAL `send` waits beyond `fatal_flush_timeout` for the writer's close (which
+/// takes at most the timeout plus about two seconds: the purged records' reports, then the
+/// ones close serves itself).
+constexpr std::chrono::seconds fatal_close_grace{3};
 
 std::int64_t kernel_thread_id() noexcept {
     thread_local const std::int64_t id = static_cast<std::int64_t>(::syscall(SYS_gettid));
@@ -68,12 +76,41 @@ void GlogKafkaSink::send(google::LogSeverity severity, const char* /*full_filena
         record.assign(message ? message : "", message ? message_len : 0);  // out of memory: the raw line
     }
     writer_->write(record);
-    if (severity >= google::GLOG_FATAL) {
-        // glog aborts once we return: give Kafka (or the fallback) the fatal line first.
-        try {
-            writer_->flush(options_.fatal_flush_timeout);
-        } catch (...) {
-        }
+    if (severity >= google::GLOG_FATAL) close_before_abort();
+}
+
+void GlogKafkaSink::close_before_abort() noexcept {
+    // glog aborts once we return: Kafka gets fatal_flush_timeout for what is in flight, then
+    // close purges the rest into the fallback and flushes it. close() runs on a helper thread
+    // because the producer's thread may be blocked on glog's lock, which our caller holds (a
+    // librdkafka log callback that logs through glog): close would then wait forever to join
+    // it. Waiting a bounded time lets glog abort all the same.
+    const std::chrono::milliseconds timeout = options_.fatal_flush_timeout;
+    struct Done {
+        std::mutex mutex;
+        std::condition_variable cv;
+        bool closed = false;
+    };
+    try {
+        auto done = std::make_shared<Done>();
+        std::thread([writer = writer_, done, timeout] {
+            try {
+                writer->close(timeout);
+            } catch (...) {
+            }
+            std::lock_guard lock(done->mutex);
+            done->closed = true;
+            done->cv.notify_all();
+        }).detach();
+        std::unique_lock lock(done->mutex);
+        done->cv.wait_for(lock, timeout + fatal_close_grace, [&] { return done->closed; });
+        return;
+    } catch (...) {
+        // No helper thread (out of resources): close on this one.
+    }
+    try {
+        writer_->close(timeout);
+    } catch (...) {
     }
 }
 

@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // RdKafkaProducer on its own: configuration errors, defaults, the AsyncProducer contract.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -150,6 +157,114 @@ TEST(RdKafkaProducerTest, HandlerInstalledAfterTheClusterWasFoundDownIsToldAtOnc
     });
     EXPECT_EQ(unreachable.load(), 1) << "told during set_cluster_state_handler";
     producer.close(0ms);
+}
+
+// --- secrets: a value of a key not on ProducerConfig's allow-list is never in what() --------
+
+/// The ConfigError that constructing a producer from `config` throws.
+ConfigError construction_error(const ProducerConfig& config) {
+    try {
+        RdKafkaProducer producer(config);
+    } catch (const ConfigError& e) {
+        return e;
+    }
+    ADD_FAILURE() << "no ConfigError for:\n" << config.redacted();
+    return ConfigError("");
+}
+
+TEST(RdKafkaProducerTest, RejectedSecretsAreNamedByKeyWithoutTheirValues) {
+    const std::string jaas =
+        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"S3CRET\";";
+    // A misspelt key, a Java-only key, an empty key: librdkafka knows none of them.
+    for (const auto& [key, value] : {ProducerConfig::Property{"sasl.pasword", "S3CRET"},
+                                     ProducerConfig::Property{"sasl.jaas.config", jaas},
+                                     ProducerConfig::Property{"", "S3CRET"}}) {
+        ProducerConfig config{{"bootstrap.servers", "127.0.0.1:1"}};
+        config.set(key, value);
+        const ConfigError e = construction_error(config);
+        EXPECT_EQ(e.key(), key);
+        EXPECT_THAT(e.what(), HasSubstr("property '" + key + "'"));
+        EXPECT_THAT(e.what(), Not(HasSubstr("S3CRET"))) << key;
+    }
+}
+
+TEST(RdKafkaProducerTest, ValueQuotedInLibrdkafkasReasonIsScrubbed) {
+    // librdkafka quotes the rejected value whole, or the one token of a list it rejects:
+    // `Invalid value "S3CRET" for configuration property "isolation.level"`.
+    for (const auto& [key, value] : {ProducerConfig::Property{"isolation.level", "S3CRET"},
+                                     ProducerConfig::Property{"builtin.features", "gzip,S3CRET"},
+                                     ProducerConfig::Property{"builtin.features", "gzip,S3CR"}}) {
+        const ConfigError e = construction_error(ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"}, {key, value}});
+        EXPECT_EQ(e.key(), key);
+        EXPECT_THAT(e.what(), HasSubstr("Invalid value \"***\" for configuration property \"" + key + "\""));
+        EXPECT_THAT(e.what(), Not(HasSubstr("S3CR"))) << value;
+    }
+}
+
+TEST(RdKafkaProducerTest, AllowListedValuesAreShownInRedactedConfig) {
+    ClientLog log;
+    RdKafkaProducer producer(
+        ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"}, {"linger.ms", "7"}, {"sasl.username", "S3CRET"}},
+        log.options());
+    const std::string config = producer.redacted_config();
+    EXPECT_THAT(config, HasSubstr("bootstrap.servers=127.0.0.1:1\n"));
+    EXPECT_THAT(config, HasSubstr("linger.ms=7\n"));
+    EXPECT_THAT(config, Not(HasSubstr("S3CRET")));
+    producer.close(std::chrono::milliseconds(0));
+}
+
+/// Sends this process's stderr (file descriptor 2) to a file while it lives.
+class StderrToFile {
+public:
+    explicit StderrToFile(std::filesystem::path path) : path_(std::move(path)) {
+        std::fflush(stderr);
+        saved_ = ::dup(STDERR_FILENO);
+        const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ::dup2(fd, STDERR_FILENO);
+        ::close(fd);
+    }
+    ~StderrToFile() {
+        std::fflush(stderr);
+        ::dup2(saved_, STDERR_FILENO);
+        ::close(saved_);
+    }
+    StderrToFile(const StderrToFile&) = delete;
+    StderrToFile& operator=(const StderrToFile&) = delete;
+    std::string text() const {
+        std::ifstream in(path_);
+        std::ostringstream text;
+        text << in.rdbuf();
+        return text.str();
+    }
+
+private:
+    std::filesystem::path path_;
+    int saved_ = -1;
+};
+
+TEST(RdKafkaProducerTest, ErrorLineOnStderrNeverQuotesASecret) {
+    // librdkafka reports `Unrecognized sasl.oauthbearer.config beginning at: <the rest of the
+    // value>` as a client error; without an error_callback it goes to stderr.
+    TempDir dir;
+    ClientLog log;
+    RdKafkaOptions options = log.options();
+    options.error_callback = nullptr;
+    std::string text;
+    {
+        StderrToFile capture(dir / "stderr.txt");
+        RdKafkaProducer producer(ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"},
+                                                {"security.protocol", "sasl_plaintext"},
+                                                {"sasl.mechanisms", "OAUTHBEARER"},
+                                                {"enable.sasl.oauthbearer.unsecure.jwt", "true"},
+                                                {"sasl.oauthbearer.config", "principal=u bogus S3CRET"}},
+                                 options);
+        EXPECT_TRUE(wait_until([&] { return capture.text().find("sasl.oauthbearer.config") != std::string::npos; },
+                               10s));
+        producer.close(0ms);
+        text = capture.text();
+    }
+    EXPECT_THAT(text, HasSubstr("sasl.oauthbearer.config"));
+    EXPECT_THAT(text, Not(HasSubstr("S3CRET")));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kafka_log/glog/glog_kafka_sink.hpp"
 
+#include <ctime>
 #include <memory>
 #include <set>
 #include <string>
@@ -12,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "glog_support.hpp"
+#include "kafka_log/mocks/gmock_async_producer.hpp"
 #include "kafka_log/mocks/mock_async_producer.hpp"
 #include "test_support.hpp"
 
@@ -167,6 +169,65 @@ TEST(GlogKafkaSinkDeathTest, FatalLineIsFlushedToTheFallbackBeforeAbort) {
     ASSERT_THAT(lines, SizeIs(1));
     EXPECT_EQ(parse(lines[0])["level"], "fatal");
     EXPECT_EQ(parse(lines[0])["msg"], "the last words");
+}
+
+// Kafka never answers: the FATAL line and the lines queued before it are still in the producer
+// when glog aborts. The sink's close moves them all into the fallback first (fallback_closed).
+TEST(GlogKafkaSinkDeathTest, FatalMovesEveryQueuedLineIntoTheFallbackBeforeAbort) {
+    GTEST_FLAG_SET(death_test_style, "fast");
+    TempDir dir;
+    const auto fallback_path = dir / "fallback.log";
+    EXPECT_DEATH(
+        {
+            auto producer = std::make_shared<MockAsyncProducer>();
+            producer->expect_input_and_hold().expect_input_and_hold().expect_input_and_hold();
+            auto writer = std::make_shared<KafkaWriter>(producer, std::make_shared<FileFallback>(fallback_path),
+                                                        WriterOptions{.topic = "glog"});
+            static GlogKafkaSink* sink =
+                new GlogKafkaSink(writer, GlogSinkOptions{.fatal_flush_timeout = 50ms});  // never destroyed
+            google::AddLogSink(sink);
+            LOG(INFO) << "queued 1";
+            LOG(WARNING) << "queued 2";
+            LOG(FATAL) << "the last words";
+        },
+        "the last words");
+    const auto lines = read_lines(fallback_path);
+    ASSERT_THAT(lines, SizeIs(3));
+    std::multiset<std::string> messages;
+    for (const auto& line : lines) messages.insert(parse(line)["msg"].get<std::string>());
+    EXPECT_EQ(messages, (std::multiset<std::string>{"queued 1", "queued 2", "the last words"}));
+}
+
+// The FATAL path is one close(fatal_flush_timeout) of the producer (which flushes up to the
+// timeout, then purges), not a flush and then a close that would wait again; every record still
+// in the producer is in the fallback when send returns. `send` is called directly (LOG(FATAL)
+// would abort this process).
+TEST(GlogKafkaSinkTest, FatalSendClosesTheProducerOnceWithTheTimeoutAndPurgesIntoTheFallback) {
+    TempDir dir;
+    auto producer = std::make_shared<::testing::NiceMock<mocks::GMockAsyncProducer>>();
+    producer->delegate_to_fake();
+    producer->fake().expect_input_and_hold().expect_input_and_hold();
+    EXPECT_CALL(*producer, flush(::testing::_)).Times(0);
+    EXPECT_CALL(*producer, close(std::chrono::milliseconds(300))).Times(1);
+    auto writer = std::make_shared<KafkaWriter>(producer, std::make_shared<FileFallback>(dir / "fallback.log"),
+                                                WriterOptions{.topic = "glog"});
+    GlogKafkaSink sink(writer, GlogSinkOptions{.fatal_flush_timeout = 300ms});
+    const google::LogMessageTime time(std::time(nullptr), google::WallTime{0});
+    const std::string queued = "queued";
+    const std::string fatal = "fatal";
+    sink.send(google::GLOG_INFO, "x.cc", "x.cc", 1, time, queued.data(), queued.size());
+    sink.send(google::GLOG_FATAL, "x.cc", "x.cc", 2, time, fatal.data(), fatal.size());
+    const WriterStats s = writer->stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.fallback_closed, 2u) << "both purged into the fallback before send returned";
+    EXPECT_EQ(s.in_flight, 0u);
+    const auto lines = read_lines(dir / "fallback.log");
+    ASSERT_THAT(lines, SizeIs(2));
+    std::set<std::string> levels{parse(lines[0])["level"], parse(lines[1])["level"]};
+    EXPECT_EQ(levels, (std::set<std::string>{"info", "fatal"}));
+    // The writer stays closed: a line after it goes straight to the fallback.
+    sink.send(google::GLOG_INFO, "x.cc", "x.cc", 3, time, queued.data(), queued.size());
+    EXPECT_EQ(writer->stats().fallback_closed, 3u);
 }
 
 TEST(GlogKafkaSinkTest, NullWriterIsRejected) {

@@ -219,24 +219,33 @@ TEST(KafkaWriterTest, BufferedFallbackThatLaterFailsMovesItsRecordsToLost) {
     EXPECT_EQ(s.delivered, 1u);
 }
 
-TEST(KafkaWriterTest, ABufferedFileFallbackServesOneWriterAtATime) {
-    test::TempDir dir;
-    auto buffered = std::make_shared<FileFallback>(dir / "shared.log", FileFallbackOptions{.buffer_bytes = 4096});
-    auto first = std::make_unique<KafkaWriter>(std::make_shared<MockAsyncProducer>(), buffered, WriterOptions{.topic = "a"});
-    try {
-        KafkaWriter second(std::make_shared<MockAsyncProducer>(), buffered, WriterOptions{.topic = "b"});
-        FAIL() << "a second writer on one buffered FileFallback was accepted";
-    } catch (const std::logic_error& e) {
-        EXPECT_THAT(e.what(), HasSubstr("shared.log"));
-        EXPECT_THAT(e.what(), HasSubstr("buffered"));
-    }
-    first.reset();  // its destructor hands the fallback back
-    EXPECT_NO_THROW(KafkaWriter(std::make_shared<MockAsyncProducer>(), buffered, WriterOptions{.topic = "c"}));
-
-    auto through = std::make_shared<FileFallback>(dir / "through.log");
-    KafkaWriter a(std::make_shared<MockAsyncProducer>(), through, WriterOptions{.topic = "a"});
-    EXPECT_NO_THROW(KafkaWriter(std::make_shared<MockAsyncProducer>(), through, WriterOptions{.topic = "b"}))
-        << "written through, any number of writers share a file";
+TEST(KafkaWriterTest, WritersSharingABufferedFallbackEachGetTheirOwnLosses) {
+    // /dev/full takes nothing: every buffered record is lost when the buffer is written, and
+    // each writer must move exactly its own records from their bucket to `lost`.
+    auto buffered = std::make_shared<FileFallback>("/dev/full", FileFallbackOptions{.buffer_bytes = 4096});
+    auto pa = std::make_shared<MockAsyncProducer>();
+    auto pb = std::make_shared<MockAsyncProducer>();
+    pa->expect_input_and_reject(ProduceStatus::queue_full).expect_input_and_reject(ProduceStatus::queue_full);
+    pb->expect_input_and_reject(ProduceStatus::too_large);
+    KafkaWriter a(pa, buffered, WriterOptions{.topic = "a"});
+    KafkaWriter b(pb, buffered, WriterOptions{.topic = "b"});
+    ::testing::internal::CaptureStderr();
+    a.write("a1");
+    a.write("a2");
+    b.write("b1");
+    EXPECT_EQ(a.stats().fallback_queue_full, 2u);
+    EXPECT_EQ(b.stats().fallback_too_large, 1u);
+    EXPECT_FALSE(buffered->flush());
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_THAT(err, HasSubstr("kafka_log[lost]: a1"));
+    EXPECT_THAT(err, HasSubstr("kafka_log[lost]: b1"));
+    const WriterStats sa = a.stats(), sb = b.stats();
+    EXPECT_TRUE(test::Balanced(sa));
+    EXPECT_TRUE(test::Balanced(sb));
+    EXPECT_EQ(sa.lost, 2u);
+    EXPECT_EQ(sa.fallback_total(), 0u);
+    EXPECT_EQ(sb.lost, 1u);
+    EXPECT_EQ(sb.fallback_total(), 0u);
 }
 
 TEST(KafkaWriterTest, FailingFileFallbackCountsLostAndWritesRecordToStderr) {

@@ -8,7 +8,9 @@
 
 #include <boost/log/core.hpp>
 #include <boost/log/exceptions.hpp>
+#include <boost/log/utility/setup/from_settings.hpp>
 #include <boost/log/utility/setup/from_stream.hpp>
+#include <boost/log/utility/setup/settings.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -19,6 +21,7 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class SettingsFactoryTest : public ::testing::Test {
 protected:
@@ -78,10 +81,58 @@ TEST_F(SettingsFactoryTest, UnreadableProducerConfigFileAndFallbackAreNamed) {
     std::ofstream(dir / "bad.properties") << "linger.ms=5\nnot a property\n";
     EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nProducerConfigFile=\"" +
                                                     (dir / "bad.properties").string() + "\"\n"),
-                AllOf(HasSubstr("bad.properties:2"), HasSubstr("'not a property'")));
+                AllOf(HasSubstr("bad.properties:2"), ::testing::Not(HasSubstr("not a property"))));
     EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nFallback=\"" +
                                                     (dir / "no-such-dir" / "f.log").string() + "\"\n"),
                 AllOf(HasSubstr("Fallback"), HasSubstr("no-such-dir")));
+}
+
+// --- secrets: a value of a key not on ProducerConfig's allow-list is never in what() --------
+
+constexpr const char* jaas_config =
+    "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"S3CRET\";";
+
+TEST_F(SettingsFactoryTest, MisspeltSecretProducerPropertyIsNamedWithoutItsValue) {
+    const std::string what =
+        error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nProducer.sasl.pasword=S3CRET\n");
+    EXPECT_THAT(what, AllOf(HasSubstr("Producer.sasl.pasword"), HasSubstr("No such configuration property")));
+    EXPECT_THAT(what, Not(HasSubstr("S3CRET")));
+}
+
+TEST_F(SettingsFactoryTest, JaasConfigProducerPropertyIsNamedWithoutItsValue) {
+    // Built in code: Boost's settings syntax has no simple way to write the value's quotes.
+    boost::log::settings settings;
+    settings["Sinks.Kafka.Destination"] = "Kafka";
+    settings["Sinks.Kafka.Brokers"] = "127.0.0.1:1";
+    settings["Sinks.Kafka.Topic"] = "t";
+    settings["Sinks.Kafka.Producer.sasl.jaas.config"] = jaas_config;
+    try {
+        boost::log::init_from_settings(settings);
+        FAIL() << "no exception";
+    } catch (const boost::log::invalid_value& e) {
+        EXPECT_THAT(e.what(), HasSubstr("Producer.sasl.jaas.config"));
+        EXPECT_THAT(e.what(), Not(HasSubstr("S3CRET")));
+    }
+}
+
+TEST_F(SettingsFactoryTest, ProducerConfigFileWithSecretsIsNamedWithoutTheirValues) {
+    test::TempDir dir;
+    const auto file = [&](const std::string& name, const std::string& text) {
+        std::ofstream(dir / name) << text;
+        return "Brokers=\"127.0.0.1:1\"\nTopic=t\nProducerConfigFile=\"" + (dir / name).string() + "\"\n";
+    };
+    // A line with an empty key: the file's own error, naming the file and the line.
+    std::string what = error_of<boost::log::invalid_value>(file("empty.properties", "linger.ms=5\n=S3CRET\n"));
+    EXPECT_THAT(what, AllOf(HasSubstr("ProducerConfigFile"), HasSubstr("empty.properties:2"), HasSubstr("empty key")));
+    EXPECT_THAT(what, Not(HasSubstr("S3CRET")));
+    // Keys librdkafka rejects: named, as Producer.<key>.
+    what = error_of<boost::log::invalid_value>(file("typo.properties", "sasl.pasword=S3CRET\n"));
+    EXPECT_THAT(what, HasSubstr("Producer.sasl.pasword"));
+    EXPECT_THAT(what, Not(HasSubstr("S3CRET")));
+    what = error_of<boost::log::invalid_value>(
+        file("jaas.properties", std::string("sasl.jaas.config=") + jaas_config + "\n"));
+    EXPECT_THAT(what, HasSubstr("Producer.sasl.jaas.config"));
+    EXPECT_THAT(what, Not(HasSubstr("S3CRET")));
 }
 
 }  // namespace

@@ -22,8 +22,10 @@ struct GlogSinkOptions {
     /// Keys and time zone of the JSON records (`level`, `logtime`, `msg`, `record_id_key`,
     /// `utc`); the attribute options do not apply to glog.
     JsonOptions json{};
-    /// Before glog aborts on a FATAL record, the sink flushes the writer for up to this long,
-    /// so the fatal line reaches Kafka or the fallback.
+    /// On a FATAL record, before glog aborts, the sink closes the writer with this timeout:
+    /// records still in the producer (the fatal line and those queued before it) get up to this
+    /// long to reach Kafka, then every one left is purged into the fallback (`fallback_closed`)
+    /// and the fallback is flushed. One wait, not two: `close(timeout)`, no separate flush.
     std::chrono::milliseconds fatal_flush_timeout{2000};
 };
 
@@ -40,8 +42,19 @@ struct GlogSinkOptions {
 /// \endcode
 ///
 /// `send` never logs (glog holds its mutex meanwhile) and never waits on the network;
-/// `WaitTillSent` returns at once. A FATAL record flushes the writer, bounded by
-/// `GlogSinkOptions::fatal_flush_timeout`, before glog aborts.
+/// `WaitTillSent` returns at once.
+///
+/// FATAL: glog aborts once `send` returns, so for a FATAL record `send` calls
+/// `writer()->close(fatal_flush_timeout)`: Kafka gets up to `fatal_flush_timeout` for what is
+/// in flight, then the producer purges what is left into the fallback (counted
+/// `fallback_closed`) and the writer flushes the fallback. Even with Kafka unreachable, the
+/// fatal line and every line queued before it end in the fallback. The writer stays closed:
+/// should the process survive (a glog failure function that returns), later lines go to the
+/// fallback. The close runs on a helper thread and `send` waits for it at most
+/// `fatal_flush_timeout` + 3 s (close's own bound is the timeout plus about two seconds), so a
+/// producer callback blocked on glog's lock (a librdkafka log callback that calls `LOG()`,
+/// while glog holds that lock around `send`) cannot keep the process from aborting; only then
+/// may records still in the producer be lost.
 ///
 /// Thread safety: glog calls `send` from any logging thread; the sink is stateless apart from
 /// the writer, which is thread-safe. The sink must outlive its registration with glog.
@@ -63,6 +76,9 @@ public:
                 const google::LogMessageTime& time, const char* message, std::size_t message_len) const;
 
 private:
+    /// The FATAL path: closes the writer (see the class comment), bounded.
+    void close_before_abort() noexcept;
+
     std::shared_ptr<KafkaWriter> writer_;
     GlogSinkOptions options_;
 };

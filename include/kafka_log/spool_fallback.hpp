@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+/// \file
+/// \brief SpoolFallback: the fallback that keeps every record whole, with what a replay needs,
+/// in a directory that survives the process being killed.
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+
+#include "kafka_log/export.hpp"
+#include "kafka_log/fallback_writer.hpp"
+#include "kafka_log/spool_reader.hpp"
+
+namespace kafka_log {
+
+/// \brief When the spool asks the kernel to put records on the disk itself (power loss).
+/// A record in the spool survives the process being killed in every mode.
+enum class SpoolSync {
+    never,         ///< Leave it to the kernel's writeback (typically within 30 s).
+    interval,      ///< Every `SpoolOptions::sync_interval`, from the spool's own thread.
+    every_record,  ///< Before `write` returns (one msync per record: slow).
+};
+
+/// \brief Options of SpoolFallback; every default is usable as is.
+struct SpoolOptions {
+    /// The most bytes the spool's segment files may take on disk, records of earlier processes
+    /// included. Past it, new records are not stored (`write` returns false: the writer counts
+    /// them `lost` and prints them to stderr) and a rate-limited stderr line says so.
+    std::uint64_t max_bytes = std::uint64_t{1} << 30;
+    /// Size of one segment file, reserved with `fallocate` when the segment is made (a record
+    /// larger than this gets a segment of its own size).
+    std::uint64_t segment_bytes = std::uint64_t{16} << 20;
+    SpoolSync sync = SpoolSync::never;
+    std::chrono::milliseconds sync_interval{1000};
+    /// How often the spool's thread checks that its segment files and directory still exist
+    /// (a removed one is written again, or its records reported lost).
+    std::chrono::milliseconds check_interval{1000};
+};
+
+/// \brief Counters of a SpoolFallback (this process's records only).
+struct SpoolStats {
+    std::uint64_t records = 0;        ///< Records stored by this object.
+    std::uint64_t refused_full = 0;   ///< Records refused because the spool was at max_bytes.
+    std::uint64_t refused_error = 0;  ///< Records refused because no segment could be made.
+    std::uint64_t rewritten = 0;      ///< Records written again after their segment was removed.
+    std::uint64_t lost_after_write = 0;  ///< Stored, then gone with a removed segment, not rewritten.
+    std::uint64_t bytes_on_disk = 0;  ///< Segment bytes in the directory, all processes.
+    std::uint64_t segments = 0;       ///< Segment files this object wrote and still holds.
+};
+
+/// \brief The fallback that is a spool: a directory of append-only segment files in which each
+/// record is stored whole — topic, key, headers, timestamp, a record id unique across hosts
+/// and processes, the reason, the possibly-persisted flag, the producer's error and the payload
+/// bytes unchanged — framed with its length and a CRC-32C (`docs/spool-format.md`).
+///
+/// A record is copied into a memory-mapped segment whose space was reserved when the segment
+/// was made: no system call per record, and a record whose `write` returned survives the
+/// process being killed (it is in the page cache; power loss needs `SpoolOptions::sync`). A
+/// full disk shows when a segment is reserved (the record is then refused), never as a torn
+/// record or SIGBUS.
+///
+/// What the spool counts, it holds: `write` returns true only once the whole frame is in the
+/// segment. When a segment file, or the whole directory, is removed while the spool runs, its
+/// thread notices within `check_interval` (and every new segment checks too): the records this
+/// object wrote are written again into a new segment of a recreated directory, or, when that
+/// fails, printed to stderr and reported to their writer as lost. The library never deletes a
+/// record from the spool; SpoolReader and `kafka_log_spool` read it back.
+///
+/// One spool object per directory: a lock file (`LOCK`, holding the pid) refuses a second one,
+/// in this process or another. Files are made 0600, the directory 0700. After `fork()`, a
+/// spool in the child writes segments of its own (named with the child's pid).
+///
+/// Thread safety: all members may be called concurrently; any number of writers may share it.
+class KAFKA_LOG_EXPORT SpoolFallback final : public FallbackWriter {
+public:
+    /// \brief Opens (creating it, with its parents) the spool directory.
+    /// \throws SpoolError naming the directory when it cannot be made or locked, and the pid
+    /// that holds it when another spool does.
+    explicit SpoolFallback(std::filesystem::path directory, SpoolOptions options = {});
+    ~SpoolFallback() override;
+
+    using FallbackWriter::write;
+    bool write(const FallbackRecord& record, FallbackLossListener* listener = nullptr) noexcept override;
+    /// \brief msyncs the current segment and fsyncs the directory.
+    bool flush() noexcept override;
+    void detach(FallbackLossListener& listener) noexcept override;
+
+    /// \brief The spool directory.
+    const std::filesystem::path& directory() const noexcept;
+    /// \brief A snapshot of the counters.
+    SpoolStats stats() const;
+
+    /// \brief Checks now what the spool's thread checks every `check_interval`: removed
+    /// segments or directory. Tests call it to avoid waiting.
+    void check_now() noexcept;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kafka_log

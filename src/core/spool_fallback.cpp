@@ -1,0 +1,693 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "kafka_log/spool_fallback.hpp"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <string>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+#include "../detail/crc32c.hpp"
+#include "../detail/fork_generation.hpp"
+#include "../detail/lost_line.hpp"
+#include "../detail/spool_format.hpp"
+
+namespace kafka_log {
+
+namespace sp = detail::spool;
+
+namespace {
+
+std::int64_t now_ms() noexcept {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::uint64_t random_u64() noexcept {
+    std::uint64_t value = 0;
+    if (::getrandom(&value, sizeof value, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof value)) {
+        // No entropy yet (early boot): time, pid and an address still make a collision unlikely.
+        value = static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) ^
+                (static_cast<std::uint64_t>(::getpid()) << 40) ^ reinterpret_cast<std::uintptr_t>(&value);
+    }
+    return value;
+}
+
+/// One stderr line, not more often than every 10 s per `last`.
+void complain(std::chrono::steady_clock::time_point& last, const std::string& line) noexcept {
+    const auto now = std::chrono::steady_clock::now();
+    if (last != std::chrono::steady_clock::time_point{} && now - last < std::chrono::seconds(10)) return;
+    last = now;
+    const std::string text = "kafka_log: " + line + "\n";
+    [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, text.data(), text.size());
+}
+
+std::string errno_text(int error) { return std::system_category().message(error); }
+
+/// Records of one segment, in write order: whose (listener) and why (reason).
+struct Entry {
+    FallbackLossListener* listener;
+    FallbackReason reason;
+    std::uint64_t count;
+};
+
+void add_entry(std::vector<Entry>& entries, FallbackLossListener* listener, FallbackReason reason,
+               std::uint64_t count = 1) {
+    if (!entries.empty() && entries.back().listener == listener && entries.back().reason == reason) {
+        entries.back().count += count;
+    } else {
+        entries.push_back(Entry{listener, reason, count});
+    }
+}
+
+struct Segment {
+    std::filesystem::path path;
+    int fd = -1;
+    unsigned char* map = nullptr;  // the current segment only
+    std::size_t size = 0;          // mapped (reserved) bytes
+    std::size_t used = 0;          // header + frames
+    std::vector<Entry> entries;
+};
+
+std::uint64_t parse_sequence(const std::string& name) noexcept {
+    // seg-<sequence>-<pid>.kls
+    if (name.rfind(sp::segment_prefix, 0) != 0) return 0;
+    std::uint64_t sequence = 0;
+    const char* begin = name.data() + sp::segment_prefix.size();
+    std::from_chars(begin, name.data() + name.size(), sequence);
+    return sequence;
+}
+
+bool is_segment_name(const std::string& name) noexcept {
+    return name.size() > sp::segment_prefix.size() + sp::segment_suffix.size() &&
+           name.rfind(sp::segment_prefix, 0) == 0 &&
+           name.compare(name.size() - sp::segment_suffix.size(), sp::segment_suffix.size(), sp::segment_suffix) == 0;
+}
+
+}  // namespace
+
+struct SpoolFallback::Impl {
+    std::filesystem::path dir;
+    SpoolOptions options;
+    mutable std::mutex mutex;
+    int lock_fd = -1;
+    Segment current;
+    std::vector<Segment> sealed;  // this object's earlier segments, fds kept open
+    SpoolStats stats;
+    std::uint64_t instance_id = random_u64();
+    std::uint64_t next_record = 0;
+    std::uint64_t generation = detail::fork_generation();
+    std::chrono::steady_clock::time_point last_full_line{}, last_error_line{}, last_removed_line{};
+
+    // The spool's thread: checks for removal, syncs by interval.
+    std::unique_ptr<std::condition_variable> wake = std::make_unique<std::condition_variable>();
+    std::unique_ptr<std::thread> thread;
+    bool stopping = false;
+
+    void open_directory();
+    void lock_directory();
+    void start_thread();
+    void thread_loop() noexcept;
+    bool store_locked(const FallbackRecord& record, FallbackLossListener* listener) noexcept;
+    bool append_frame_locked(std::string_view frame, FallbackLossListener* listener, FallbackReason reason) noexcept;
+    bool roll_locked(std::size_t frame_size) noexcept;
+    void seal_locked() noexcept;
+    std::uint64_t next_sequence_locked() const;
+    void check_locked() noexcept;
+    void recover_locked(Segment& removed, bool mapped) noexcept;
+    void adopt_fork_locked() noexcept;
+    void report_lost(std::string_view frames, const std::vector<Entry>& entries) noexcept;
+};
+
+// --- fork: every spool's mutex is held across fork(), so the child never inherits one held by
+// a thread that does not exist there.
+
+namespace {
+
+std::mutex& registry_mutex() {
+    static std::mutex m;
+    return m;
+}
+std::set<SpoolFallback::Impl*>& registry() {
+    static std::set<SpoolFallback::Impl*> r;
+    return r;
+}
+void before_fork() noexcept {
+    registry_mutex().lock();
+    for (auto* impl : registry()) impl->mutex.lock();
+}
+void after_fork() noexcept {
+    for (auto* impl : registry()) impl->mutex.unlock();
+    registry_mutex().unlock();
+}
+void register_spool(SpoolFallback::Impl* impl) {
+    static const int once = ::pthread_atfork(&before_fork, &after_fork, &after_fork);
+    static_cast<void>(once);
+    std::lock_guard lock(registry_mutex());
+    registry().insert(impl);
+}
+void unregister_spool(SpoolFallback::Impl* impl) noexcept {
+    std::lock_guard lock(registry_mutex());
+    registry().erase(impl);
+}
+
+}  // namespace
+
+// --- opening ----------------------------------------------------------------------------
+
+void SpoolFallback::Impl::open_directory() {
+    std::error_code ec;
+    const bool made = std::filesystem::create_directories(dir, ec);
+    if (ec) {
+        throw SpoolError("kafka_log::SpoolFallback: cannot create spool directory '" + dir.string() + "': " +
+                             ec.message(),
+                         dir);
+    }
+    if (made) ::chmod(dir.c_str(), 0700);
+    if (!std::filesystem::is_directory(dir, ec)) {
+        throw SpoolError("kafka_log::SpoolFallback: '" + dir.string() + "' is not a directory", dir);
+    }
+}
+
+void SpoolFallback::Impl::lock_directory() {
+    const auto lock_path = dir / sp::lock_file_name;
+    const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        throw SpoolError("kafka_log::SpoolFallback: cannot open lock file '" + lock_path.string() + "': " +
+                             errno_text(errno),
+                         dir);
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int error = errno;
+        char text[32] = {};
+        const ssize_t n = ::pread(fd, text, sizeof text - 1, 0);
+        ::close(fd);
+        if (error == EWOULDBLOCK) {
+            std::string pid(text, n > 0 ? static_cast<std::size_t>(n) : 0);
+            while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.pop_back();
+            const bool ours = pid == std::to_string(::getpid());
+            throw SpoolError("kafka_log::SpoolFallback: spool directory '" + dir.string() + "' is in use by pid " +
+                                 (pid.empty() ? std::string("?") : pid) + (ours ? " (this process)" : "") +
+                                 " (lock file " + lock_path.string() + "); one SpoolFallback per directory",
+                             dir);
+        }
+        throw SpoolError("kafka_log::SpoolFallback: cannot lock '" + lock_path.string() + "': " + errno_text(error), dir);
+    }
+    const std::string pid = std::to_string(::getpid()) + "\n";
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+        // The lock holds all the same; only the pid in its message would be missing.
+    }
+    if (lock_fd >= 0) ::close(lock_fd);
+    lock_fd = fd;
+}
+
+void SpoolFallback::Impl::start_thread() {
+    thread = std::make_unique<std::thread>([this] { thread_loop(); });
+}
+
+std::uint64_t SpoolFallback::Impl::next_sequence_locked() const {
+    std::uint64_t highest = 0;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (is_segment_name(name)) highest = std::max(highest, parse_sequence(name));
+    }
+    for (const Segment& s : sealed) highest = std::max(highest, parse_sequence(s.path.filename().string()));
+    if (current.fd >= 0) highest = std::max(highest, parse_sequence(current.path.filename().string()));
+    return highest + 1;
+}
+
+SpoolFallback::SpoolFallback(std::filesystem::path directory, SpoolOptions options)
+    : impl_(std::make_unique<Impl>()) {
+    Impl& s = *impl_;
+    s.dir = std::move(directory);
+    s.options = options;
+    if (s.options.segment_bytes < 4096) s.options.segment_bytes = 4096;
+    if (s.options.check_interval.count() <= 0) s.options.check_interval = std::chrono::milliseconds(1000);
+    if (s.options.sync_interval.count() <= 0) s.options.sync_interval = std::chrono::milliseconds(1000);
+    s.open_directory();
+    s.lock_directory();
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(s.dir, ec), end; !ec && it != end; it.increment(ec)) {
+        if (!is_segment_name(it->path().filename().string())) continue;
+        std::error_code size_ec;
+        const auto size = std::filesystem::file_size(it->path(), size_ec);
+        if (!size_ec) s.stats.bytes_on_disk += size;
+    }
+    register_spool(impl_.get());
+    s.start_thread();
+}
+
+SpoolFallback::~SpoolFallback() {
+    Impl& s = *impl_;
+    unregister_spool(impl_.get());
+    const bool child = detail::in_forked_child(s.generation);
+    {
+        std::lock_guard lock(s.mutex);
+        s.stopping = true;
+        if (child) s.adopt_fork_locked();
+        s.check_locked();
+        s.seal_locked();
+        for (Segment& seg : s.sealed) {
+            if (s.options.sync != SpoolSync::never) ::fdatasync(seg.fd);
+            ::close(seg.fd);
+        }
+        s.sealed.clear();
+    }
+    s.wake->notify_all();
+    if (s.thread && s.thread->joinable()) s.thread->join();
+    if (s.lock_fd >= 0) ::close(s.lock_fd);
+}
+
+// --- writing ----------------------------------------------------------------------------
+
+bool SpoolFallback::write(const FallbackRecord& record, FallbackLossListener* listener) noexcept {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->store_locked(record, listener);
+}
+
+bool SpoolFallback::Impl::store_locked(const FallbackRecord& record, FallbackLossListener* listener) noexcept {
+    if (detail::in_forked_child(generation)) adopt_fork_locked();
+    std::size_t body = sp::body_fixed_size + 2 + record.topic.size() + 4 + record.key.size() + 4 + record.payload.size();
+    for (const RecordHeader& h : record.headers) body += 2 + h.name.size() + 4 + h.value.size();
+    if (record.topic.size() > 0xFFFF || record.headers.size() > 0xFFFF || body > 0xFFFF'0000U) {
+        ++stats.refused_error;
+        return false;  // cannot be framed (a topic name of over 64 KiB, a 4 GiB record)
+    }
+    for (const RecordHeader& h : record.headers) {
+        if (h.name.size() > 0xFFFF) {
+            ++stats.refused_error;
+            return false;
+        }
+    }
+    const std::size_t frame = sp::align_up(sp::frame_header_size + body);
+    if (current.map == nullptr || current.used + frame > current.size) {
+        if (!roll_locked(frame)) return false;
+    }
+    unsigned char* const base = current.map + current.used;
+    unsigned char* p = base + sp::frame_header_size;
+    *p++ = static_cast<unsigned char>(record.reason);
+    *p++ = static_cast<unsigned char>((record.possibly_persisted ? sp::flag_possibly_persisted : 0) |
+                                      (record.key.empty() ? 0 : sp::flag_has_key));
+    sp::put<std::uint16_t>(p, static_cast<std::uint16_t>(record.headers.size()));
+    p += 2;
+    sp::put<std::int32_t>(p, record.error);
+    p += 4;
+    sp::put<std::int64_t>(p, record.timestamp_ms != 0 ? record.timestamp_ms : now_ms());
+    p += 8;
+    sp::put<std::uint64_t>(p, instance_id);
+    sp::put<std::uint64_t>(p + 8, next_record++);
+    p += sp::record_id_size;
+    auto put_bytes = [&p](std::string_view bytes) {
+        if (!bytes.empty()) std::memcpy(p, bytes.data(), bytes.size());
+        p += bytes.size();
+    };
+    sp::put<std::uint16_t>(p, static_cast<std::uint16_t>(record.topic.size()));
+    p += 2;
+    put_bytes(record.topic);
+    sp::put<std::uint32_t>(p, static_cast<std::uint32_t>(record.key.size()));
+    p += 4;
+    put_bytes(record.key);
+    for (const RecordHeader& h : record.headers) {
+        sp::put<std::uint16_t>(p, static_cast<std::uint16_t>(h.name.size()));
+        p += 2;
+        put_bytes(h.name);
+        sp::put<std::uint32_t>(p, static_cast<std::uint32_t>(h.value.size()));
+        p += 4;
+        put_bytes(h.value);
+    }
+    sp::put<std::uint32_t>(p, static_cast<std::uint32_t>(record.payload.size()));
+    p += 4;
+    put_bytes(record.payload);
+    // The padding is zero already: the segment was reserved zero-filled and only grows.
+    sp::put<std::uint32_t>(base + 4, static_cast<std::uint32_t>(body));
+    sp::put<std::uint32_t>(base + 8, detail::crc32c_extend(0, base + sp::frame_header_size, body));
+    sp::put<std::uint32_t>(base + 12, sp::state_held);
+    // The magic last: a frame is whole once its magic is there, for a reader in this process
+    // and for the page cache that outlives it.
+    std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(base)).store(sp::frame_magic,
+                                                                                 std::memory_order_release);
+    if (options.sync == SpoolSync::every_record) {
+        const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+        const auto start = reinterpret_cast<std::uintptr_t>(base) & ~(page - 1);
+        if (::msync(reinterpret_cast<void*>(start), reinterpret_cast<std::uintptr_t>(base) + frame - start, MS_SYNC) !=
+            0) {
+            // In the page cache all the same (it survives the process); only power loss could take it.
+        }
+    }
+    current.used += frame;
+    try {
+        add_entry(current.entries, listener, record.reason);
+    } catch (...) {
+        // No memory for the bookkeeping: the record is stored; a later removal could not be told.
+    }
+    ++stats.records;
+    return true;
+}
+
+bool SpoolFallback::Impl::roll_locked(std::size_t frame_size) noexcept {
+    seal_locked();
+    const std::size_t size =
+        std::max<std::size_t>(options.segment_bytes, sp::align_up(sp::segment_header_size + frame_size));
+    if (stats.bytes_on_disk + size > options.max_bytes) {
+        ++stats.refused_full;
+        complain(last_full_line, "spool '" + dir.string() + "' is full (SpoolOptions::max_bytes " +
+                                     std::to_string(options.max_bytes) +
+                                     " bytes): new records are lost (printed to stderr) until it is replayed");
+        return false;
+    }
+    try {
+        std::error_code ec;
+        if (!std::filesystem::is_directory(dir, ec)) {
+            open_directory();
+            lock_directory();
+        }
+        const std::uint64_t sequence = next_sequence_locked();
+        char name[64];
+        std::snprintf(name, sizeof name, "seg-%012llu-%d.kls", static_cast<unsigned long long>(sequence),
+                      static_cast<int>(::getpid()));
+        Segment seg;
+        seg.path = dir / name;
+        seg.fd = ::open(seg.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (seg.fd < 0) throw std::system_error(errno, std::system_category(), "open");
+        if (const int error = ::posix_fallocate(seg.fd, 0, static_cast<off_t>(size)); error != 0) {
+            ::close(seg.fd);
+            ::unlink(seg.path.c_str());
+            throw std::system_error(error, std::system_category(), "fallocate " + std::to_string(size) + " bytes");
+        }
+        void* map = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, seg.fd, 0);
+        if (map == MAP_FAILED) {
+            const int error = errno;
+            ::close(seg.fd);
+            ::unlink(seg.path.c_str());
+            throw std::system_error(error, std::system_category(), "mmap");
+        }
+        seg.map = static_cast<unsigned char*>(map);
+        seg.size = size;
+        std::memcpy(seg.map + sp::hdr_magic, sp::segment_magic.data(), sp::segment_magic.size());
+        sp::put<std::uint16_t>(seg.map + sp::hdr_version, sp::format_version);
+        sp::put<std::uint16_t>(seg.map + sp::hdr_size, static_cast<std::uint16_t>(sp::segment_header_size));
+        sp::put<std::uint64_t>(seg.map + sp::hdr_sequence, sequence);
+        sp::put<std::int64_t>(seg.map + sp::hdr_created, now_ms());
+        sp::put<std::uint32_t>(seg.map + sp::hdr_pid, static_cast<std::uint32_t>(::getpid()));
+        sp::put<std::uint64_t>(seg.map + sp::hdr_instance, instance_id);
+        sp::put<std::uint32_t>(seg.map + sp::hdr_crc, detail::crc32c_extend(0, seg.map, sp::hdr_crc));
+        seg.used = sp::segment_header_size;
+        stats.bytes_on_disk += size;
+        ++stats.segments;
+        current = std::move(seg);
+        return true;
+    } catch (const std::exception& e) {
+        ++stats.refused_error;
+        complain(last_error_line, "spool '" + dir.string() + "': cannot make a new segment (" + e.what() +
+                                      "): records are lost (printed to stderr) until it can");
+        return false;
+    }
+}
+
+void SpoolFallback::Impl::seal_locked() noexcept {
+    if (current.map == nullptr) return;
+    ::munmap(current.map, current.size);
+    current.map = nullptr;
+    // Give back the reserved space the segment did not use.
+    if (::ftruncate(current.fd, static_cast<off_t>(current.used)) == 0) {
+        stats.bytes_on_disk -= std::min<std::uint64_t>(stats.bytes_on_disk, current.size - current.used);
+    }
+    if (options.sync != SpoolSync::never) ::fdatasync(current.fd);
+    try {
+        sealed.push_back(std::move(current));
+    } catch (...) {
+        ::close(current.fd);  // no memory to remember it: it stays on disk, unwatched
+        --stats.segments;
+    }
+    current = Segment{};
+}
+
+// --- removal ----------------------------------------------------------------------------
+
+void SpoolFallback::check_now() noexcept {
+    std::lock_guard lock(impl_->mutex);
+    impl_->check_locked();
+}
+
+void SpoolFallback::Impl::check_locked() noexcept {
+    if (detail::in_forked_child(generation)) adopt_fork_locked();
+    struct stat st {};
+    if (lock_fd >= 0 && ::fstat(lock_fd, &st) == 0 && st.st_nlink == 0) {
+        // The directory (or its lock file) was removed: make it again, and lock it again.
+        try {
+            open_directory();
+            lock_directory();
+        } catch (const std::exception& e) {
+            complain(last_error_line, std::string(e.what()));
+        }
+    }
+    if (current.fd >= 0 && ::fstat(current.fd, &st) == 0 && st.st_nlink == 0) {
+        Segment removed = std::move(current);
+        current = Segment{};
+        stats.bytes_on_disk -= std::min<std::uint64_t>(stats.bytes_on_disk, removed.size);
+        --stats.segments;
+        recover_locked(removed, true);
+    }
+    for (std::size_t i = 0; i < sealed.size();) {
+        if (::fstat(sealed[i].fd, &st) == 0 && st.st_nlink == 0) {
+            Segment removed = std::move(sealed[i]);
+            sealed.erase(sealed.begin() + static_cast<std::ptrdiff_t>(i));
+            stats.bytes_on_disk -= std::min<std::uint64_t>(stats.bytes_on_disk, removed.used);
+            --stats.segments;
+            recover_locked(removed, false);
+        } else {
+            ++i;
+        }
+    }
+}
+
+void SpoolFallback::Impl::recover_locked(Segment& removed, bool mapped) noexcept {
+    // The segment's records are still at hand: in the mapping, or through the open descriptor
+    // of the unlinked file. Write them again, frame by frame, into the current segment.
+    std::string copy;
+    std::string_view bytes;
+    if (mapped) {
+        bytes = std::string_view(reinterpret_cast<const char*>(removed.map), removed.used);
+    } else {
+        try {
+            copy.resize(removed.used);
+            std::size_t done = 0;
+            while (done < copy.size()) {
+                const ssize_t n = ::pread(removed.fd, copy.data() + done, copy.size() - done, static_cast<off_t>(done));
+                if (n <= 0) break;
+                done += static_cast<std::size_t>(n);
+            }
+            copy.resize(done);
+        } catch (...) {
+            copy.clear();
+        }
+        bytes = copy;
+    }
+    complain(last_removed_line, "spool segment '" + removed.path.string() +
+                                    "' was removed while in use: its records are written again into '" +
+                                    dir.string() + "'");
+    std::size_t entry = 0;
+    std::uint64_t used_of_entry = 0;
+    std::uint64_t records = 0;
+    for (const Entry& e : removed.entries) records += e.count;
+    std::size_t pos = sp::segment_header_size;
+    std::uint64_t seen = 0;
+    while (seen < records) {
+        const sp::ScanResult r = sp::scan(bytes, pos);
+        if (r.kind == sp::ScanResult::end) break;
+        pos = r.next;
+        if (r.kind != sp::ScanResult::frame) continue;
+        while (entry < removed.entries.size() && used_of_entry == removed.entries[entry].count) {
+            ++entry;
+            used_of_entry = 0;
+        }
+        if (entry == removed.entries.size()) break;
+        const Entry& owner = removed.entries[entry];
+        ++used_of_entry;
+        ++seen;
+        const std::string_view frame = bytes.substr(r.found.offset, r.found.total);
+        if (append_frame_locked(frame, owner.listener, owner.reason)) {
+            ++stats.rewritten;
+        } else {
+            report_lost(frame, {Entry{owner.listener, owner.reason, 1}});
+        }
+    }
+    if (seen < records) {
+        // Frames that could not be read back (the descriptor failed): tell their writers.
+        std::vector<Entry> rest;
+        std::uint64_t skip = seen;
+        for (const Entry& e : removed.entries) {
+            const std::uint64_t take = std::min(skip, e.count);
+            skip -= take;
+            if (e.count > take) rest.push_back(Entry{e.listener, e.reason, e.count - take});
+        }
+        report_lost({}, rest);
+    }
+    if (removed.map != nullptr) ::munmap(removed.map, removed.size);
+    if (removed.fd >= 0) ::close(removed.fd);
+}
+
+bool SpoolFallback::Impl::append_frame_locked(std::string_view frame, FallbackLossListener* listener,
+                                              FallbackReason reason) noexcept {
+    if (current.map == nullptr || current.used + frame.size() > current.size) {
+        if (!roll_locked(frame.size())) return false;
+    }
+    unsigned char* const base = current.map + current.used;
+    std::memcpy(base + 4, frame.data() + 4, frame.size() - 4);
+    std::uint32_t magic;
+    std::memcpy(&magic, frame.data(), 4);
+    std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(base)).store(magic, std::memory_order_release);
+    current.used += frame.size();
+    try {
+        add_entry(current.entries, listener, reason);
+    } catch (...) {
+    }
+    return true;
+}
+
+void SpoolFallback::Impl::report_lost(std::string_view frames, const std::vector<Entry>& entries) noexcept {
+    std::uint64_t lost = 0;
+    for (const Entry& e : entries) lost += e.count;
+    stats.lost_after_write += lost;
+    // Print what is at hand of them; the rest is named by count.
+    std::size_t pos = 0;
+    std::uint64_t printed = 0;
+    sp::Frame f;
+    while (pos < frames.size() && sp::frame_at(frames, pos, f)) {
+        try {
+            SpoolRecord r;
+            if (sp::parse_body(f.body, r)) {
+                detail::write_lost_line(r.payload);
+                ++printed;
+            }
+        } catch (...) {
+            // No memory to decode it: counted below.
+        }
+        pos += f.total;
+    }
+    if (lost > printed) {
+        const std::string line = "kafka_log[lost]: " + std::to_string(lost - printed) + " records of spool '" +
+                                 dir.string() + "' were removed and could not be read back\n";
+        [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+    }
+    for (const Entry& e : entries) {
+        if (e.listener != nullptr) e.listener->on_fallback_loss(e.reason, e.count);
+    }
+}
+
+// --- fork -------------------------------------------------------------------------------
+
+void SpoolFallback::Impl::adopt_fork_locked() noexcept {
+    // In a forked child: the mapping and the records in it are the parent's (it goes on writing
+    // them), and so are the thread and its condition variable, which must not be joined or
+    // destroyed here. Leave them, and start segments of our own.
+    if (thread) static_cast<void>(thread.release());
+    static_cast<void>(wake.release());
+    try {
+        wake = std::make_unique<std::condition_variable>();
+    } catch (...) {
+    }
+    if (current.map != nullptr) ::munmap(current.map, current.size);
+    if (current.fd >= 0) ::close(current.fd);
+    current = Segment{};
+    for (Segment& s : sealed) ::close(s.fd);
+    sealed.clear();
+    stats.segments = 0;
+    instance_id = random_u64();
+    next_record = 0;
+    generation = detail::fork_generation();
+    if (!stopping && wake) {
+        try {
+            start_thread();
+        } catch (...) {
+            // No thread: removal is still noticed when a segment is made.
+        }
+    }
+}
+
+// --- the spool's thread -------------------------------------------------------------------
+
+void SpoolFallback::Impl::thread_loop() noexcept {
+    using clock = std::chrono::steady_clock;
+    auto next_check = clock::now() + options.check_interval;
+    auto next_sync = clock::now() + options.sync_interval;
+    std::unique_lock lock(mutex);
+    std::condition_variable& cv = *wake;
+    while (!stopping) {
+        const auto until = options.sync == SpoolSync::interval ? std::min(next_check, next_sync) : next_check;
+        cv.wait_until(lock, until);
+        if (stopping) break;
+        const auto now = clock::now();
+        if (now >= next_check) {
+            check_locked();
+            next_check = now + options.check_interval;
+        }
+        if (options.sync == SpoolSync::interval && now >= next_sync && current.fd >= 0) {
+            const int fd = ::dup(current.fd);
+            lock.unlock();
+            if (fd >= 0) {
+                ::fdatasync(fd);  // also writes the pages dirtied through the mapping
+                ::close(fd);
+            }
+            lock.lock();
+            next_sync = now + options.sync_interval;
+        }
+    }
+}
+
+bool SpoolFallback::flush() noexcept {
+    int fd = -1;
+    {
+        std::lock_guard lock(impl_->mutex);
+        if (detail::in_forked_child(impl_->generation)) impl_->adopt_fork_locked();
+        if (impl_->current.fd >= 0) fd = ::dup(impl_->current.fd);
+    }
+    bool ok = true;
+    if (fd >= 0) {
+        ok = ::fdatasync(fd) == 0;
+        ::close(fd);
+    }
+    const int dir_fd = ::open(impl_->dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd >= 0) {
+        ok = ::fsync(dir_fd) == 0 && ok;
+        ::close(dir_fd);
+    }
+    return ok;
+}
+
+void SpoolFallback::detach(FallbackLossListener& listener) noexcept {
+    std::lock_guard lock(impl_->mutex);
+    auto forget = [&listener](std::vector<Entry>& entries) {
+        for (Entry& e : entries) {
+            if (e.listener == &listener) e.listener = nullptr;
+        }
+    };
+    forget(impl_->current.entries);
+    for (Segment& s : impl_->sealed) forget(s.entries);
+}
+
+const std::filesystem::path& SpoolFallback::directory() const noexcept { return impl_->dir; }
+
+SpoolStats SpoolFallback::stats() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->stats;
+}
+
+}  // namespace kafka_log
