@@ -6,6 +6,8 @@
 //
 // Exit status 0 when every record that passed the level is on the topic or in the fallback.
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -26,7 +28,7 @@
 #include <kafka_log/boost_log/json_formatter.hpp>
 #include <kafka_log/boost_log/kafka_sink_backend.hpp>
 #include <kafka_log/embedded_cluster.hpp>
-#include <kafka_log/fallback_writer.hpp>
+#include <kafka_log/spool_fallback.hpp>
 #include <kafka_log/kafka_writer.hpp>
 #include <kafka_log/rdkafka_producer.hpp>
 #include <kafka_log/topic_reader.hpp>
@@ -59,9 +61,10 @@ int main(int argc, char** argv) {
     // 2. Producer, fallback, writer, sink: JSON records, keyed by the TraceID attribute.
     auto producer = std::make_shared<kafka_log::RdKafkaProducer>(
         kafka_log::ProducerConfig{{"bootstrap.servers", brokers}, {"linger.ms", "5"}});
-    const auto fallback_path = std::filesystem::temp_directory_path() / "boost_log_basic-fallback.log";
+    // What Kafka does not take goes to the spool, whole (topic, key, reason), to be replayed.
+    const auto spool_dir = std::filesystem::temp_directory_path() / ("boost_log_basic-" + std::to_string(::getpid()));
     auto writer = std::make_shared<kafka_log::KafkaWriter>(
-        producer, std::make_shared<kafka_log::FileFallback>(fallback_path), kafka_log::WriterOptions{.topic = topic});
+        producer, std::make_shared<kafka_log::SpoolFallback>(spool_dir), kafka_log::WriterOptions{.topic = topic});
     auto sink = boost::make_shared<logging::sinks::unlocked_sink<kafka_log::KafkaSinkBackend>>(
         boost::make_shared<kafka_log::KafkaSinkBackend>(writer, kafka_log::SinkOptions{.key_attribute = "TraceID"}));
     sink->set_formatter(kafka_log::json_formatter(kafka_log::JsonOptions{.record_id_key = "id"}));

@@ -18,6 +18,7 @@
 #include <boost/log/utility/setup/common_attributes.hpp>
 #include <boost/log/utility/setup/from_stream.hpp>
 
+#include <kafka_log/spool_reader.hpp>
 #include <kafka_log/boost_log/settings_factory.hpp>
 
 #ifndef KAFKA_LOG_EXAMPLE_INI
@@ -62,11 +63,11 @@ int main(int argc, char** argv) {
     const auto on_topic = cluster->read_all("app-logs", 30s);
     std::cout << "read back " << on_topic.size() << " record(s) from 'app-logs'; first:\n  "
               << (on_topic.empty() ? std::string("(none)") : on_topic.front()) << "\n";
-    std::ifstream fallback("kafka_log-fallback.log");
-    std::size_t in_fallback = 0;
-    for (std::string line; std::getline(fallback, line);) ++in_fallback;
+    std::size_t in_fallback = 0;  // the spool the settings name (Spool="kafka_log-spool")
+    kafka_log::SpoolReader spool("kafka_log-spool");
+    for (kafka_log::SpoolRecord r; spool.next(r);) ++in_fallback;
     const bool ok = on_topic.size() + in_fallback >= static_cast<std::size_t>(records);
     std::cout << (ok ? "OK" : "FAILED") << ": " << on_topic.size() << " on the topic, " << in_fallback
-              << " in the fallback\n";
+              << " in the spool\n";
     return ok ? 0 : 1;
 }

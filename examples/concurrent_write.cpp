@@ -33,7 +33,8 @@
 #include <kafka_log/boost_log/kafka_sink_backend.hpp>
 #include <kafka_log/embedded_cluster.hpp>
 #include <kafka_log/errors.hpp>
-#include <kafka_log/fallback_writer.hpp>
+#include <kafka_log/spool_fallback.hpp>
+#include <kafka_log/spool_reader.hpp>
 #include <kafka_log/kafka_writer.hpp>
 #include <kafka_log/rdkafka_producer.hpp>
 #include <kafka_log/topic_reader.hpp>
@@ -45,7 +46,7 @@ struct Options {
     std::string topic = "concurrent-write";
     int threads = 10;
     int records = 10000;  // per thread
-    std::filesystem::path fallback;
+    std::filesystem::path spool;
     std::filesystem::path producer_config;
 };
 
@@ -55,7 +56,7 @@ constexpr const char* usage =
     "  --topic NAME              topic to write to (default: concurrent-write)\n"
     "  --threads N               logging threads (default: 10)\n"
     "  --records N               records per thread (default: 10000)\n"
-    "  --fallback PATH           fallback file (default: a new file under the temp directory)\n"
+    "  --spool DIR               spool directory (default: a new directory under the temp directory)\n"
     "  --producer-config FILE    librdkafka properties file (key=value lines)\n"
     "  --help                    this text\n";
 
@@ -83,7 +84,7 @@ std::optional<Options> parse(int argc, char** argv) {
         else if (flag == "--topic") o.topic = value;
         else if (flag == "--threads") o.threads = parse_count(flag, value);
         else if (flag == "--records") o.records = parse_count(flag, value);
-        else if (flag == "--fallback") o.fallback = value;
+        else if (flag == "--spool") o.spool = value;
         else if (flag == "--producer-config") o.producer_config = value;
         else throw std::invalid_argument("unknown option '" + flag + "'");
     }
@@ -114,12 +115,12 @@ int run(const Options& o) {
     if (!o.producer_config.empty()) config = kafka_log::ProducerConfig::from_file(o.producer_config);
     config.set("bootstrap.servers", brokers);
 
-    const std::filesystem::path fallback_path =
-        !o.fallback.empty() ? o.fallback
-                            : std::filesystem::temp_directory_path() /
-                                  ("kafka_log-concurrent_write-" + std::to_string(::getpid()) + ".log");
+    const std::filesystem::path spool_dir =
+        !o.spool.empty() ? o.spool
+                         : std::filesystem::temp_directory_path() /
+                               ("kafka_log-concurrent_write-" + std::to_string(::getpid()) + ".spool");
     auto producer = std::make_shared<kafka_log::RdKafkaProducer>(config);
-    auto fallback = std::make_shared<kafka_log::FileFallback>(fallback_path);
+    auto fallback = std::make_shared<kafka_log::SpoolFallback>(spool_dir);
     auto writer = std::make_shared<kafka_log::KafkaWriter>(producer, fallback,
                                                            kafka_log::WriterOptions{.topic = o.topic});
     auto sink = boost::make_shared<logging::sinks::unlocked_sink<kafka_log::KafkaSinkBackend>>(
@@ -150,7 +151,7 @@ int run(const Options& o) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const kafka_log::WriterStats s = writer->stats();
 
-    // Read back: this run's records on the topic, and in the fallback file.
+    // Read back: this run's records on the topic, and in the spool.
     const std::string marker = "{\"run\":\"" + id + "\"";
     std::map<std::string, int> on_topic;
     std::size_t read_back = 0;
@@ -167,11 +168,18 @@ int run(const Options& o) {
         read_ok = false;
     }
     std::set<std::string> in_fallback;
-    {
-        std::ifstream in(fallback_path);
-        for (std::string line; std::getline(in, line);) {
-            if (line.rfind(marker, 0) == 0) in_fallback.insert(line);
+    std::uint64_t spooled = 0, spool_corrupt = 0;
+    try {
+        kafka_log::SpoolReader reader(spool_dir);
+        for (kafka_log::SpoolRecord r; reader.next(r);) {
+            if (r.payload.rfind(marker, 0) != 0) continue;  // an earlier run's
+            in_fallback.insert(r.payload);
+            ++spooled;
         }
+        spool_corrupt = reader.stats().corrupt;
+    } catch (const std::exception& e) {
+        std::cerr << "spool read-back failed: " << e.what() << "\n";
+        read_ok = false;
     }
     std::size_t missing = 0;
     std::size_t duplicates = 0;
@@ -188,7 +196,9 @@ int run(const Options& o) {
 
     const std::uint64_t sent = static_cast<std::uint64_t>(o.threads) * static_cast<std::uint64_t>(o.records);
     const bool identity = s.balanced() && s.submitted == sent;
-    const bool delivered_read_back = read_ok && read_back >= s.delivered && missing == 0 && duplicates == 0;
+    // A counter is a claim: every record counted in the fallback is in the spool, whole.
+    const bool delivered_read_back = read_ok && read_back >= s.delivered && missing == 0 && duplicates == 0 &&
+                                     spooled == s.fallback_total() && spool_corrupt == 0;
     std::printf("  sent               %10llu\n", static_cast<unsigned long long>(s.submitted));
     std::printf("  delivered          %10llu\n", static_cast<unsigned long long>(s.delivered));
     std::printf("  in fallback        %10llu  (queue_full %llu, too_large %llu, delivery_failed %llu, closed %llu, "
@@ -199,7 +209,9 @@ int run(const Options& o) {
                 static_cast<unsigned long long>(s.fallback_delivery_failed),
                 static_cast<unsigned long long>(s.fallback_closed),
                 static_cast<unsigned long long>(s.fallback_unreachable),
-                static_cast<unsigned long long>(s.fallback_reentrant), fallback_path.c_str());
+                static_cast<unsigned long long>(s.fallback_reentrant), spool_dir.c_str());
+    std::printf("  in the spool       %10llu  (read back with SpoolReader, corrupt %llu)\n",
+                static_cast<unsigned long long>(spooled), static_cast<unsigned long long>(spool_corrupt));
     std::printf("  possibly persisted %10llu\n", static_cast<unsigned long long>(s.possibly_persisted));
     std::printf("  lost               %10llu\n", static_cast<unsigned long long>(s.lost));
     std::printf("  in flight          %10llu\n", static_cast<unsigned long long>(s.in_flight));
@@ -208,11 +220,11 @@ int run(const Options& o) {
                 static_cast<double>(sent) / seconds);
     std::printf("  identity           %s: submitted == delivered + fallback + lost + in_flight\n",
                 identity ? "OK" : "BROKEN");
-    std::printf("  read-back          %s\n", delivered_read_back ? "OK: every record on the topic or in the fallback"
+    std::printf("  read-back          %s\n", delivered_read_back ? "OK: every record on the topic or in the spool"
                                                                   : "FAILED");
-    if (o.fallback.empty() && s.fallback_total() == 0) {
+    if (o.spool.empty() && s.fallback_total() == 0) {
         std::error_code ec;
-        std::filesystem::remove(fallback_path, ec);  // our own empty temp file
+        std::filesystem::remove_all(spool_dir, ec);  // our own spool, empty
     }
     return identity && delivered_read_back ? 0 : 1;
 }

@@ -4,6 +4,8 @@
 //
 //   glog_basic [--brokers HOST:PORT,...] [--topic NAME]
 
+#include <unistd.h>
+
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -13,7 +15,7 @@
 #include <glog/logging.h>
 
 #include <kafka_log/embedded_cluster.hpp>
-#include <kafka_log/fallback_writer.hpp>
+#include <kafka_log/spool_fallback.hpp>
 #include <kafka_log/glog/glog_kafka_sink.hpp>
 #include <kafka_log/kafka_writer.hpp>
 #include <kafka_log/rdkafka_producer.hpp>
@@ -43,7 +45,8 @@ int main(int argc, char** argv) {
     auto producer = std::make_shared<kafka_log::RdKafkaProducer>(kafka_log::ProducerConfig{{"bootstrap.servers", brokers}});
     auto writer = std::make_shared<kafka_log::KafkaWriter>(
         producer,
-        std::make_shared<kafka_log::FileFallback>(std::filesystem::temp_directory_path() / "glog_basic-fallback.log"),
+        std::make_shared<kafka_log::SpoolFallback>(std::filesystem::temp_directory_path() /
+                                                   ("glog_basic-" + std::to_string(::getpid()))),
         kafka_log::WriterOptions{.topic = topic});
     kafka_log::GlogKafkaSink sink(writer);
     {

@@ -25,6 +25,7 @@
 #include "kafka_log/boost_log/kafka_sink_backend.hpp"
 #include "kafka_log/errors.hpp"
 #include "kafka_log/fallback_writer.hpp"
+#include "kafka_log/spool_fallback.hpp"
 #include "kafka_log/kafka_writer.hpp"
 #include "kafka_log/producer_config.hpp"
 #include "kafka_log/rdkafka_producer.hpp"
@@ -89,6 +90,7 @@ public:
         const std::string where = describe(tree);
 
         static const char* const known[] = {"Destination",  "Brokers",          "Topic",       "Fallback",
+                                            "Spool",        "SpoolMaxBytes",    "SpoolSegmentBytes",
                                             "FallbackRotationSize", "FallbackMaxFiles", "FallbackBufferSize",
                                             "Format",       "Filter",
                                             "KeyAttribute", "Asynchronous",     "ProducerConfigFile",
@@ -125,9 +127,23 @@ public:
         fallback_options.max_files = static_cast<unsigned>(number(tree, "FallbackMaxFiles", where, 5));
         fallback_options.buffer_bytes = static_cast<std::size_t>(number(tree, "FallbackBufferSize", where, 0));
         std::shared_ptr<FallbackWriter> fallback;
-        if (auto path = optional_value(tree, "Fallback")) {
+        const auto spool_dir = optional_value(tree, "Spool");
+        const auto fallback_path = optional_value(tree, "Fallback");
+        if (spool_dir && fallback_path) {
+            throw boost::log::invalid_value(where + ": Spool and Fallback are both set; give one of them");
+        }
+        if (spool_dir) {
+            SpoolOptions spool_options;
+            spool_options.max_bytes = number(tree, "SpoolMaxBytes", where, spool_options.max_bytes);
+            spool_options.segment_bytes = number(tree, "SpoolSegmentBytes", where, spool_options.segment_bytes);
             try {
-                fallback = std::make_shared<FileFallback>(*path, fallback_options);
+                fallback = std::make_shared<SpoolFallback>(*spool_dir, spool_options);
+            } catch (const SpoolError& e) {
+                throw boost::log::invalid_value(where + ": Spool: " + e.what());
+            }
+        } else if (fallback_path) {
+            try {
+                fallback = std::make_shared<FileFallback>(*fallback_path, fallback_options);
             } catch (const std::system_error& e) {
                 throw boost::log::invalid_value(where + ": Fallback: " + e.what());
             }

@@ -2,6 +2,8 @@
 // Bad settings files: every mistake is a Boost.Log exception naming the parameter.
 #include "kafka_log/boost_log/settings_factory.hpp"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -14,6 +16,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "kafka_log/spool_fallback.hpp"
 #include "test_support.hpp"
 
 namespace kafka_log {
@@ -133,6 +136,26 @@ TEST_F(SettingsFactoryTest, ProducerConfigFileWithSecretsIsNamedWithoutTheirValu
         file("jaas.properties", std::string("sasl.jaas.config=") + jaas_config + "\n"));
     EXPECT_THAT(what, HasSubstr("Producer.sasl.jaas.config"));
     EXPECT_THAT(what, Not(HasSubstr("S3CRET")));
+}
+
+TEST_F(SettingsFactoryTest, SpoolAndFallbackTogetherAreRefused) {
+    test::TempDir dir;
+    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nSpool=\"" +
+                                                    (dir / "spool").string() + "\"\nFallback=\"" +
+                                                    (dir / "f.log").string() + "\"\n"),
+                HasSubstr("Spool and Fallback are both set"));
+    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nSpool=\"" +
+                                                    (dir / "spool").string() + "\"\nSpoolMaxBytes=many\n"),
+                HasSubstr("'SpoolMaxBytes' must be a non-negative integer"));
+}
+
+TEST_F(SettingsFactoryTest, SpoolHeldByAnotherWriterIsNamedWithItsPid) {
+    test::TempDir dir;
+    SpoolFallback holder(dir / "spool");
+    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nSpool=\"" +
+                                                    (dir / "spool").string() + "\"\n"),
+                AllOf(HasSubstr("Spool: "), HasSubstr((dir / "spool").string()),
+                      HasSubstr("in use by pid " + std::to_string(::getpid()))));
 }
 
 }  // namespace

@@ -20,7 +20,10 @@ namespace kafka_log {
 ///   Destination=Kafka
 ///   Brokers="broker1:9092,broker2:9092"   # or "embedded": an in-process cluster, for demos
 ///   Topic=app-logs
-///   Fallback="/var/log/app/kafka-fallback.log"   # default: stderr
+///   Spool="/var/spool/app/kafka"          # a SpoolFallback directory (recommended)
+///   SpoolMaxBytes=1073741824              # bytes; default 1 GiB
+///   SpoolSegmentBytes=16777216            # bytes; default 16 MiB
+///   Fallback="/var/log/app/kafka-fallback.log"   # or a text FileFallback; neither: stderr
 ///   FallbackRotationSize=104857600        # bytes; default: no rotation
 ///   FallbackMaxFiles=5
 ///   FallbackBufferSize=65536              # bytes; default 0: each record written through
@@ -37,7 +40,8 @@ namespace kafka_log {
 /// Call it once, before parsing the settings. It also registers Boost's simple filter and
 /// formatter factories for a `Severity` attribute of type `boost::log::trivial::severity_level`
 /// (an application with a severity type of its own registers that afterwards). An unknown parameter, a bad value (a producer
-/// property librdkafka rejects, an unreadable ProducerConfigFile or Fallback, a bad Format or
+/// property librdkafka rejects, an unreadable ProducerConfigFile or Fallback, a Spool directory that
+/// cannot be made or is held by another process, both Spool and Fallback, a bad Format or
 /// Filter) or a missing `Brokers`/`Topic` throws Boost's `invalid_value`/`missing_value`
 /// (or Boost's `parse_error` for Format/Filter), naming the parameter and the sink section
 /// (Boost does not tell a factory the section's name: it is identified by its
