@@ -44,9 +44,9 @@ struct SpoolOptions {
 struct SpoolStats {
     std::uint64_t records = 0;        ///< Records stored by this object.
     std::uint64_t refused_full = 0;   ///< Records refused because the spool was at max_bytes.
-    std::uint64_t refused_error = 0;  ///< Records refused because no segment could be made.
+    std::uint64_t refused_error = 0;  ///< Records refused because no segment could be made (or too big to frame).
     std::uint64_t rewritten = 0;      ///< Records written again after their segment was removed.
-    std::uint64_t lost_after_write = 0;  ///< Stored, then gone with a removed segment, not rewritten.
+    std::uint64_t lost_after_write = 0;  ///< Stored, then gone with a removed segment, not rewritten (not in refused_*).
     std::uint64_t bytes_on_disk = 0;  ///< Segment bytes in the directory, all processes.
     std::uint64_t segments = 0;       ///< Segment files this object wrote and still holds.
 };
@@ -84,7 +84,8 @@ public:
 
     using FallbackWriter::write;
     bool write(const FallbackRecord& record, FallbackLossListener* listener = nullptr) noexcept override;
-    /// \brief msyncs the current segment and fsyncs the directory.
+    /// \brief Syncs (`fdatasync`) every segment written since the last flush — the current one
+    /// and those sealed meanwhile — and fsyncs the directory. \return false when a sync failed.
     bool flush() noexcept override;
     void detach(FallbackLossListener& listener) noexcept override;
 

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
+#include <new>
 #include <set>
 #include <string>
 #include <system_error>
@@ -82,6 +83,7 @@ struct Segment {
     unsigned char* map = nullptr;  // the current segment only
     std::size_t size = 0;          // mapped (reserved) bytes
     std::size_t used = 0;          // header + frames
+    bool unsynced = false;         // frames written since its last fdatasync
     std::vector<Entry> entries;
 };
 
@@ -126,7 +128,9 @@ struct SpoolFallback::Impl {
     void thread_loop() noexcept;
     bool store_locked(const FallbackRecord& record, FallbackLossListener* listener) noexcept;
     bool append_frame_locked(std::string_view frame, FallbackLossListener* listener, FallbackReason reason) noexcept;
-    bool roll_locked(std::size_t frame_size) noexcept;
+    /// `refusal_counts`: a refusal is a new record's (refused_*), not a rewrite's (which
+    /// counts in lost_after_write only).
+    bool roll_locked(std::size_t frame_size, bool refusal_counts = true) noexcept;
     void seal_locked() noexcept;
     std::uint64_t next_sequence_locked() const;
     void check_locked() noexcept;
@@ -251,7 +255,13 @@ SpoolFallback::SpoolFallback(std::filesystem::path directory, SpoolOptions optio
         if (!size_ec) s.stats.bytes_on_disk += size;
     }
     register_spool(impl_.get());
-    s.start_thread();
+    try {
+        s.start_thread();
+    } catch (...) {
+        unregister_spool(impl_.get());  // the registry must not keep a pointer to a spool never made
+        ::close(s.lock_fd);
+        throw;
+    }
 }
 
 SpoolFallback::~SpoolFallback() {
@@ -352,6 +362,7 @@ bool SpoolFallback::Impl::store_locked(const FallbackRecord& record, FallbackLos
         }
     }
     current.used += frame;
+    current.unsynced = options.sync != SpoolSync::every_record;
     try {
         add_entry(current.entries, listener, record.reason);
     } catch (...) {
@@ -361,17 +372,21 @@ bool SpoolFallback::Impl::store_locked(const FallbackRecord& record, FallbackLos
     return true;
 }
 
-bool SpoolFallback::Impl::roll_locked(std::size_t frame_size) noexcept {
-    seal_locked();
+bool SpoolFallback::Impl::roll_locked(std::size_t frame_size, bool refusal_counts) noexcept {
     const std::size_t size =
         std::max<std::size_t>(options.segment_bytes, sp::align_up(sp::segment_header_size + frame_size));
-    if (stats.bytes_on_disk + size > options.max_bytes) {
-        ++stats.refused_full;
+    // What the directory would hold once the current segment is sealed (cut to its used bytes).
+    const std::uint64_t unused = current.map != nullptr ? current.size - current.used : 0;
+    const std::uint64_t after_seal = stats.bytes_on_disk - std::min<std::uint64_t>(stats.bytes_on_disk, unused);
+    if (after_seal + size > options.max_bytes) {
+        // Refused without sealing: smaller records that still fit go on into the current segment.
+        if (refusal_counts) ++stats.refused_full;
         complain(last_full_line, "spool '" + dir.string() + "' is full (SpoolOptions::max_bytes " +
                                      std::to_string(options.max_bytes) +
                                      " bytes): new records are lost (printed to stderr) until it is replayed");
         return false;
     }
+    seal_locked();
     try {
         std::error_code ec;
         if (!std::filesystem::is_directory(dir, ec)) {
@@ -414,7 +429,7 @@ bool SpoolFallback::Impl::roll_locked(std::size_t frame_size) noexcept {
         current = std::move(seg);
         return true;
     } catch (const std::exception& e) {
-        ++stats.refused_error;
+        if (refusal_counts) ++stats.refused_error;
         complain(last_error_line, "spool '" + dir.string() + "': cannot make a new segment (" + e.what() +
                                       "): records are lost (printed to stderr) until it can");
         return false;
@@ -429,7 +444,7 @@ void SpoolFallback::Impl::seal_locked() noexcept {
     if (::ftruncate(current.fd, static_cast<off_t>(current.used)) == 0) {
         stats.bytes_on_disk -= std::min<std::uint64_t>(stats.bytes_on_disk, current.size - current.used);
     }
-    if (options.sync != SpoolSync::never) ::fdatasync(current.fd);
+    if (options.sync != SpoolSync::never && ::fdatasync(current.fd) == 0) current.unsynced = false;
     try {
         sealed.push_back(std::move(current));
     } catch (...) {
@@ -547,7 +562,7 @@ void SpoolFallback::Impl::recover_locked(Segment& removed, bool mapped) noexcept
 bool SpoolFallback::Impl::append_frame_locked(std::string_view frame, FallbackLossListener* listener,
                                               FallbackReason reason) noexcept {
     if (current.map == nullptr || current.used + frame.size() > current.size) {
-        if (!roll_locked(frame.size())) return false;
+        if (!roll_locked(frame.size(), false)) return false;
     }
     unsigned char* const base = current.map + current.used;
     std::memcpy(base + 4, frame.data() + 4, frame.size() - 4);
@@ -555,6 +570,7 @@ bool SpoolFallback::Impl::append_frame_locked(std::string_view frame, FallbackLo
     std::memcpy(&magic, frame.data(), 4);
     std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(base)).store(magic, std::memory_order_release);
     current.used += frame.size();
+    current.unsynced = true;
     try {
         add_entry(current.entries, listener, reason);
     } catch (...) {
@@ -609,7 +625,13 @@ void SpoolFallback::Impl::adopt_fork_locked() noexcept {
     current = Segment{};
     for (Segment& s : sealed) ::close(s.fd);
     sealed.clear();
+    // The counters are this process's: the parent's records stay the parent's.
     stats.segments = 0;
+    stats.records = 0;
+    stats.refused_full = 0;
+    stats.refused_error = 0;
+    stats.rewritten = 0;
+    stats.lost_after_write = 0;
     instance_id = random_u64();
     next_record = 0;
     generation = detail::fork_generation();
@@ -653,15 +675,30 @@ void SpoolFallback::Impl::thread_loop() noexcept {
 }
 
 bool SpoolFallback::flush() noexcept {
-    int fd = -1;
+    // The current segment and every sealed one written since it was last synced: a segment
+    // sealed (unmapped) since the last flush holds records only in the page cache too.
+    std::vector<int> fds;
+    bool ok = true;
     {
         std::lock_guard lock(impl_->mutex);
         if (detail::in_forked_child(impl_->generation)) impl_->adopt_fork_locked();
-        if (impl_->current.fd >= 0) fd = ::dup(impl_->current.fd);
+        try {
+            auto take = [&fds](Segment& seg) {
+                if (seg.fd < 0 || !seg.unsynced) return;
+                fds.reserve(fds.size() + 1);
+                const int fd = ::dup(seg.fd);
+                if (fd < 0) throw std::bad_alloc();
+                fds.push_back(fd);
+                seg.unsynced = false;
+            };
+            for (Segment& seg : impl_->sealed) take(seg);
+            take(impl_->current);
+        } catch (...) {
+            ok = false;  // out of memory or descriptors: what was taken is synced all the same
+        }
     }
-    bool ok = true;
-    if (fd >= 0) {
-        ok = ::fdatasync(fd) == 0;
+    for (const int fd : fds) {
+        ok = ::fdatasync(fd) == 0 && ok;
         ::close(fd);
     }
     const int dir_fd = ::open(impl_->dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -53,6 +53,7 @@
 #include "kafka_log/kafka_writer.hpp"
 #include "kafka_log/mocks/mock_async_producer.hpp"
 #include "kafka_log/rdkafka_producer.hpp"
+#include "kafka_log/spool_fallback.hpp"
 
 // --- allocation counter: malloc interposed for the whole process -----------------------------
 extern "C" {
@@ -348,11 +349,13 @@ using KafkaSink = sinks::unlocked_sink<kafka_log::KafkaSinkBackend>;
 struct Pipeline {
     Pipeline(std::shared_ptr<kafka_log::AsyncProducer> producer, const std::string& name,
              std::chrono::milliseconds close_wait = 30s, kafka_log::FileFallbackOptions fallback_options = {},
-             const std::string& topic = "bench-kafka_log")
+             const std::string& topic = "bench-kafka_log", bool spool = false)
         : close_timeout(close_wait),
           fallback_path(temp_file(name)),
           writer(std::make_shared<kafka_log::KafkaWriter>(
-              std::move(producer), std::make_shared<kafka_log::FileFallback>(fallback_path, fallback_options),
+              std::move(producer),
+              spool ? std::shared_ptr<kafka_log::FallbackWriter>(std::make_shared<kafka_log::SpoolFallback>(fallback_path))
+                    : std::make_shared<kafka_log::FileFallback>(fallback_path, fallback_options),
               kafka_log::WriterOptions{.topic = topic})),
           sink(boost::make_shared<KafkaSink>(boost::make_shared<kafka_log::KafkaSinkBackend>(writer))) {
         sink->set_formatter(kafka_log::json_formatter());
@@ -363,7 +366,8 @@ struct Pipeline {
     }
     ~Pipeline() {
         writer->close(close_timeout);
-        std::filesystem::remove(fallback_path);
+        writer.reset();
+        std::filesystem::remove_all(fallback_path);
     }
     std::chrono::milliseconds close_timeout;
     std::filesystem::path fallback_path;
@@ -436,12 +440,13 @@ void BM_KafkaLog_Mock(benchmark::State& state) {
 
 /// Nothing listens on port 1 of the loopback: the client reports every broker down, the
 /// breaker opens, and records go straight to the file fallback.
-Pipeline make_down_pipeline(const std::string& name, kafka_log::FileFallbackOptions fallback_options = {}) {
+Pipeline make_down_pipeline(const std::string& name, kafka_log::FileFallbackOptions fallback_options = {},
+                            bool spool = false) {
     return Pipeline(std::make_shared<kafka_log::RdKafkaProducer>(
                         producer_config("127.0.0.1:1"),
                         kafka_log::RdKafkaOptions{.log_callback = [](int, std::string_view, std::string_view) {},
                                                   .error_callback = [](int, std::string_view) {}}),
-                    name, 0s, fallback_options);
+                    name, 0s, fallback_options, "bench-kafka_log", spool);
 }
 
 /// Logs until the pipeline's breaker is open (records go to the fallback); false after 20 s.
@@ -472,7 +477,15 @@ Pipeline& down_buffered_pipeline() {
     return p;
 }
 
+/// SpoolFallback: each record copied into a memory-mapped segment (it survives the process
+/// being killed), no system call per record.
+Pipeline& down_spool_pipeline() {
+    static Pipeline p = make_down_pipeline("down-spool", {}, true);
+    return p;
+}
+
 void BM_KafkaLog_ClusterDown(benchmark::State& state) { run_cluster_down(state, down_pipeline()); }
+void BM_KafkaLog_ClusterDownSpool(benchmark::State& state) { run_cluster_down(state, down_spool_pipeline()); }
 void BM_KafkaLog_ClusterDownBufferedFallback(benchmark::State& state) {
     run_cluster_down(state, down_buffered_pipeline());
 }
@@ -663,6 +676,33 @@ void BM_SideBySide_FlatOut(benchmark::State& state) {
     std::filesystem::remove(temp_file("text-paired-flat"));
 }
 
+/// The cluster down (breaker open), one logging thread flat out: the spool, the written-through
+/// FileFallback and the buffered one against Boost.Log's text file sink, in the same rounds.
+void BM_SideBySide_ClusterDown(benchmark::State& state) {
+    Pipeline& down = down_pipeline();
+    Pipeline& down_buffered = down_buffered_pipeline();
+    Pipeline& down_spool = down_spool_pipeline();
+    if (!open_breaker(down) || !open_breaker(down_buffered) || !open_breaker(down_spool)) {
+        state.SkipWithError("the breaker did not open");
+        return;
+    }
+    const auto text_sink = make_text_sink("text-paired-down");
+    auto logger = std::make_shared<logging::sources::severity_logger<level>>(make_logger());
+    const std::vector<PairedPath> paths{text_path(text_sink), boost_path("spool", down_spool.sink, logger, nullptr),
+                                        boost_path("down", down.sink, logger, nullptr),
+                                        boost_path("down_buffered", down_buffered.sink, logger, nullptr)};
+    run_paired(state, paths,
+               {{"spool_over_text", 1, 0},
+                {"spool_over_file", 1, 2},
+                {"spool_over_buffered_file", 1, 3},
+                {"down_over_text", 2, 0}},
+               flat_out_chunk);
+    const auto s = down_spool.writer->stats();
+    state.counters["spool_records"] = static_cast<double>(s.fallback_total());
+    report_identity(state, {&down, &down_buffered, &down_spool});
+    std::filesystem::remove(temp_file("text-paired-down"));
+}
+
 /// A record below the level: Boost.Log's own core filter (`severity >= warning`, a text sink
 /// behind it) and AtomicLevel installed as the core's filter (kafka_log's sink behind it).
 void BM_SideBySide_Filtered(benchmark::State& state) {
@@ -808,6 +848,7 @@ BENCHMARK(BM_KafkaLog_RealProducerLocalClockBursts)->UseRealTime();
 BENCHMARK(BM_KafkaLog_RealProducerOnCallingThread)->UseRealTime();
 BENCHMARK(BM_KafkaLog_Mock)->UseRealTime();
 BENCHMARK(BM_KafkaLog_ClusterDown)->UseRealTime();
+BENCHMARK(BM_KafkaLog_ClusterDownSpool)->UseRealTime();
 BENCHMARK(BM_KafkaLog_ClusterDownBufferedFallback)->UseRealTime();
 BENCHMARK(BM_KafkaLog_AtomicLevelCoreFilter)->UseRealTime();
 BENCHMARK(BM_KafkaLog_AtomicLevelSinkFilter)->UseRealTime();
@@ -815,6 +856,7 @@ BENCHMARK(BM_KafkaLog_AtomicLevelSinkFilter)->UseRealTime();
 // longest, about 0.25 s here); 2 filtered chunks of 1 Mi records.
 BENCHMARK(BM_SideBySide_Bursts)->Iterations(30)->UseManualTime();
 BENCHMARK(BM_SideBySide_FlatOut)->Iterations(6)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SideBySide_ClusterDown)->Iterations(6)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SideBySide_Filtered)->Iterations(20)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_E2E_Raw)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_E2E_KafkaLog)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
