@@ -223,6 +223,9 @@ int run(const Options& o) {
     std::printf("  read-back          %s\n", delivered_read_back ? "OK: every record on the topic or in the spool"
                                                                   : "FAILED");
     if (o.spool.empty() && s.fallback_total() == 0) {
+        sink.reset();  // the last owners of the writer, and so of the spool: release it first
+        writer.reset();
+        fallback.reset();
         std::error_code ec;
         std::filesystem::remove_all(spool_dir, ec);  // our own spool, empty
     }

@@ -121,6 +121,7 @@ struct SpoolFallback::Impl {
     std::unique_ptr<std::condition_variable> wake = std::make_unique<std::condition_variable>();
     std::unique_ptr<std::thread> thread;
     bool stopping = false;
+    bool thread_running = false;  // set by the thread once it holds the mutex
 
     void open_directory();
     void lock_directory();
@@ -262,6 +263,11 @@ SpoolFallback::SpoolFallback(std::filesystem::path directory, SpoolOptions optio
         ::close(s.lock_fd);
         throw;
     }
+    // Return once the thread runs: a fork() right after the constructor then never copies a
+    // thread that is still starting (and may hold a lock of a sanitizer's allocator, which has
+    // no fork handler) into the child.
+    std::unique_lock lock(s.mutex);
+    s.wake->wait(lock, [&s] { return s.thread_running; });
 }
 
 SpoolFallback::~SpoolFallback() {
@@ -406,7 +412,8 @@ bool SpoolFallback::Impl::roll_locked(std::size_t frame_size, bool refusal_count
             ::unlink(seg.path.c_str());
             throw std::system_error(error, std::system_category(), "fallocate " + std::to_string(size) + " bytes");
         }
-        void* map = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, seg.fd, 0);
+        // MAP_POPULATE: the pages are faulted in here, once per segment, not one by one as records arrive.
+        void* map = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, seg.fd, 0);
         if (map == MAP_FAILED) {
             const int error = errno;
             ::close(seg.fd);
@@ -652,6 +659,8 @@ void SpoolFallback::Impl::thread_loop() noexcept {
     auto next_sync = clock::now() + options.sync_interval;
     std::unique_lock lock(mutex);
     std::condition_variable& cv = *wake;
+    thread_running = true;
+    cv.notify_all();
     while (!stopping) {
         const auto until = options.sync == SpoolSync::interval ? std::min(next_check, next_sync) : next_check;
         cv.wait_until(lock, until);

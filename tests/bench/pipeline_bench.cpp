@@ -366,6 +366,7 @@ struct Pipeline {
     }
     ~Pipeline() {
         writer->close(close_timeout);
+        sink.reset();  // the writer's last owners, and so the fallback's: a spool is released
         writer.reset();
         std::filesystem::remove_all(fallback_path);
     }
