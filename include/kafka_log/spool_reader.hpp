@@ -70,8 +70,12 @@ struct SpoolReadStats {
 ///
 /// A record whose CRC-32C does not match (a crash in the middle of a copy, a flipped bit) is
 /// skipped and counted in `stats().corrupt`; reading goes on with the next whole record of the
-/// same segment and with later segments. Reading does not change the spool. A writer may be
-/// appending meanwhile: the reader sees the records that were whole when it read each segment.
+/// same segment and with later segments. A copy that never finished (the writing process was
+/// killed in the middle of a `write` that therefore never returned, and whose record was never
+/// counted) is one such stretch, at the end of that process's last segment. Reading does not
+/// change the spool. A writer may be appending meanwhile: the reader sees the records that were
+/// whole when it read each segment (a record being copied at that moment may count as one
+/// corrupt stretch at the segment's end).
 ///
 /// Thread safety: one reader per thread; any number of readers may read the same spool.
 class KAFKA_LOG_EXPORT SpoolReader {
