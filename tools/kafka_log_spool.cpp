@@ -48,7 +48,7 @@ constexpr const char* usage_text =
     "              key is named key_b64 / payload_b64 and holds standard base64. key is null\n"
     "              for a record without a key. Headers are not printed. Bytes of the topic\n"
     "              that are not valid UTF-8 are printed as U+FFFD.\n"
-    "  verify DIR  reads every record and prints 'records N, corrupt M, segments S'.\n"
+    "  verify DIR  reads every record and prints 'records N, corrupt M, segments S, torn T'.\n"
     "\n"
     "Options:\n"
     "  -h, --help  print this help and exit.\n"
@@ -331,7 +331,7 @@ int run_verify(const fs::path& dir, Output& out) {
     }
     const SpoolReadStats& stats = reader.stats();
     out.write("records " + std::to_string(stats.records) + ", corrupt " + std::to_string(stats.corrupt) +
-              ", segments " + std::to_string(stats.segments) + "\n");
+              ", segments " + std::to_string(stats.segments) + ", torn " + std::to_string(stats.torn) + "\n");
     return stats.corrupt == 0 ? 0 : 1;
 }
 

@@ -61,7 +61,11 @@ struct SpoolSegmentInfo {
 struct SpoolReadStats {
     std::uint64_t segments = 0;  ///< Segment files opened.
     std::uint64_t records = 0;   ///< Whole records returned.
-    std::uint64_t corrupt = 0;   ///< Torn or corrupt stretches skipped (each counts one).
+    std::uint64_t corrupt = 0;   ///< Corrupt stretches skipped (each counts one).
+    /// Torn tails skipped: a frame without its magic, last in its segment — a copy that a kill
+    /// of the writing process cut short. Its `write` never returned, so it was never counted;
+    /// not a corruption (`kafka_log_spool verify` still exits 0).
+    std::uint64_t torn = 0;
     std::uint64_t record_bytes = 0;  ///< Bytes of the frames returned.
 };
 

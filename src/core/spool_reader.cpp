@@ -57,6 +57,11 @@ ScanResult scan(std::string_view bytes, std::size_t pos) noexcept {
         }
     }
     result.next = bytes.size();
+    // The magic is stored last: a frame without it and nothing whole after it is a copy that a
+    // kill cut short. Its write never returned, so no writer counted it.
+    if (get<std::uint32_t>(reinterpret_cast<const unsigned char*>(bytes.data()) + pos) == 0) {
+        result.kind = ScanResult::torn;
+    }
     return result;
 }
 
@@ -147,6 +152,8 @@ void SpoolReader::read_segment(std::string_view bytes, const std::filesystem::pa
                                  std::to_string(sp::format_version),
                              name);
         }
+    } else if (sp::zero_from(bytes, sp::segment_header_size)) {
+        ++stats.torn;  // a header a kill cut short, before any record: nothing was counted here
     } else {
         ++stats.corrupt;  // a damaged header: its records may still be whole
     }
@@ -157,6 +164,10 @@ void SpoolReader::read_segment(std::string_view bytes, const std::filesystem::pa
         pos = r.next;
         if (r.kind == sp::ScanResult::corrupt) {
             ++stats.corrupt;
+            continue;
+        }
+        if (r.kind == sp::ScanResult::torn) {
+            ++stats.torn;
             continue;
         }
         SpoolRecord record;

@@ -71,7 +71,7 @@ struct Frame {
 
 /// What `scan` found at a position.
 struct ScanResult {
-    enum Kind { frame, corrupt, end } kind = end;
+    enum Kind { frame, corrupt, torn, end } kind = end;
     Frame found;             // for `frame`
     std::size_t next = 0;    // where to scan next (`frame`, `corrupt`)
 };
@@ -86,8 +86,10 @@ inline bool zero_from(std::string_view bytes, std::size_t pos) noexcept {
 /// The whole frame at `pos` (8-aligned), or nothing.
 bool frame_at(std::string_view bytes, std::size_t pos, Frame& out) noexcept;
 
-/// Reads at `pos`: a whole frame; the end (only zero bytes left: reserved space); or a
-/// corrupt stretch, with `next` at the next whole frame (or the end of `bytes`).
+/// Reads at `pos`: a whole frame; the end (only zero bytes left: reserved space); a torn tail
+/// (a frame without its magic, the last thing in the segment: a copy a kill cut short, whose
+/// write never returned); or a corrupt stretch, with `next` at the next whole frame (or the
+/// end of `bytes`).
 ScanResult scan(std::string_view bytes, std::size_t pos) noexcept;
 
 /// Decodes a frame's body (its CRC already checked); false when its fields do not fit it.

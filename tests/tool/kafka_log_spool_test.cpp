@@ -256,7 +256,7 @@ TEST_F(KafkaLogSpoolToolTest, CatWritesOneLinePerRecordWithEscapes) {
 TEST_F(KafkaLogSpoolToolTest, VerifyPassesOnAWholeSpool) {
     const RunResult r = run_tool({"verify", spool_dir().string()});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(r.out, "records 5, corrupt 0, segments 1\n");
+    EXPECT_EQ(r.out, "records 5, corrupt 0, segments 1, torn 0\n");
 }
 
 TEST_F(KafkaLogSpoolToolTest, AFlippedByteIsReportedAndTheOtherRecordsStillRead) {
@@ -270,7 +270,7 @@ TEST_F(KafkaLogSpoolToolTest, AFlippedByteIsReportedAndTheOtherRecordsStillRead)
 
     const RunResult v = run_tool({"verify", spool_dir().string()});
     EXPECT_EQ(v.exit_code, 1) << v.err;
-    EXPECT_EQ(v.out, "records 4, corrupt 1, segments 1\n");
+    EXPECT_EQ(v.out, "records 4, corrupt 1, segments 1, torn 0\n");
 
     const auto records = cat();
     ASSERT_EQ(records.size(), 4U);
@@ -369,7 +369,7 @@ TEST(KafkaLogSpoolToolCommandLineTest, AnEmptyDirectoryIsAnEmptySpool) {
     const test::TempDir dir;
     const RunResult v = run_tool({"verify", dir.path().string()});
     EXPECT_EQ(v.exit_code, 0) << v.err;
-    EXPECT_EQ(v.out, "records 0, corrupt 0, segments 0\n");
+    EXPECT_EQ(v.out, "records 0, corrupt 0, segments 0, torn 0\n");
     const RunResult c = run_tool({"cat", dir.path().string()});
     EXPECT_EQ(c.exit_code, 0) << c.err;
     EXPECT_TRUE(c.out.empty());
