@@ -59,7 +59,8 @@ ScanResult scan(std::string_view bytes, std::size_t pos) noexcept {
     result.next = bytes.size();
     // The magic is stored last: a frame without it and nothing whole after it is a copy that a
     // kill cut short. Its write never returned, so no writer counted it.
-    if (get<std::uint32_t>(reinterpret_cast<const unsigned char*>(bytes.data()) + pos) == 0) {
+    if (bytes.size() - pos >= sizeof(std::uint32_t) &&
+        get<std::uint32_t>(reinterpret_cast<const unsigned char*>(bytes.data()) + pos) == 0) {
         result.kind = ScanResult::torn;
     }
     return result;
