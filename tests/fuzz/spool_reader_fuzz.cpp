@@ -72,8 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     CHECK(first.stats.segments == 1);
     CHECK(first.stats.records == first.records.size());
-    if (!first.threw && first.records.empty() && first.stats.corrupt == 0) {
-        // Nothing read and nothing wrong: only a valid (or all-zero) header and zero bytes after it.
+    if (!first.threw && first.records.empty() && first.stats.corrupt == 0 && first.stats.torn == 0) {
+        // Nothing read, nothing wrong, nothing torn: a valid (or all-zero) header and zeros after it.
         for (std::size_t i = segment_header; i < size; ++i) CHECK(bytes[i] == 0);
     }
 
