@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -87,6 +88,63 @@ struct Segment {
     std::vector<Entry> entries;
 };
 
+/// Makes `path` (which must not exist) with `size` bytes reserved, mapped and faulted in writable.
+/// \throws std::system_error naming the step that failed; nothing is left behind then.
+Segment make_reserved_file(const std::filesystem::path& path, std::size_t size) {
+    Segment seg;
+    seg.path = path;
+    seg.fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (seg.fd < 0) throw std::system_error(errno, std::system_category(), "open");
+    if (const int error = ::posix_fallocate(seg.fd, 0, static_cast<off_t>(size)); error != 0) {
+        ::close(seg.fd);
+        ::unlink(path.c_str());
+        throw std::system_error(error, std::system_category(), "fallocate " + std::to_string(size) + " bytes");
+    }
+    void* map = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, seg.fd, 0);
+    if (map == MAP_FAILED) {
+        const int error = errno;
+        ::close(seg.fd);
+        ::unlink(path.c_str());
+        throw std::system_error(error, std::system_category(), "mmap");
+    }
+    // Fault the pages in writable here, once per segment (one system call), rather than one
+    // write fault per 4 KiB page as records arrive: that fault is most of a record's cost.
+    // Kernels before 5.14 refuse the advice; the pages are then faulted in as they are used.
+#ifdef MADV_POPULATE_WRITE
+    static_cast<void>(::madvise(map, size, MADV_POPULATE_WRITE));
+#endif
+    seg.map = static_cast<unsigned char*>(map);
+    seg.size = size;
+    return seg;
+}
+
+/// Stores a zero into every page of a fresh (all-zero, not yet shared) segment. The kernel's
+/// populate does not always spare the first user-space store into a page its fault: on some
+/// virtual machines that fault costs microseconds, once per 4 KiB, and was most of a spooled
+/// record's cost. The spool's thread pays it here, before the segment is used.
+void fault_in_from_user_space(const Segment& seg) noexcept {
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    for (std::size_t at = 0; at < seg.size; at += page) {
+        *static_cast<volatile unsigned char*>(seg.map + at) = 0;
+    }
+}
+
+constexpr std::string_view prepared_prefix = ".next-";
+constexpr std::string_view prepared_suffix = ".tmp";
+
+/// The pid in a prepared segment's name, or 0 when `name` is not one.
+pid_t prepared_pid(const std::string& name) noexcept {
+    if (name.size() <= prepared_prefix.size() + prepared_suffix.size() || name.rfind(prepared_prefix, 0) != 0 ||
+        name.compare(name.size() - prepared_suffix.size(), prepared_suffix.size(), prepared_suffix) != 0) {
+        return 0;
+    }
+    int pid = 0;
+    const char* begin = name.data() + prepared_prefix.size();
+    const char* end = name.data() + name.size() - prepared_suffix.size();
+    const auto [ptr, ec] = std::from_chars(begin, end, pid);
+    return ec == std::errc{} && ptr == end ? static_cast<pid_t>(pid) : 0;
+}
+
 std::uint64_t parse_sequence(const std::string& name) noexcept {
     // seg-<sequence>-<pid>.kls
     if (name.rfind(sp::segment_prefix, 0) != 0) return 0;
@@ -110,6 +168,11 @@ struct SpoolFallback::Impl {
     mutable std::mutex mutex;
     int lock_fd = -1;
     Segment current;
+    /// The next segment, reserved and faulted in ahead by the spool's thread under a temporary
+    /// name (`.next-<pid>.tmp`, which readers ignore), so that a roll on the logging thread is
+    /// a rename. Its bytes count in `stats.bytes_on_disk`.
+    Segment prepared;
+    bool want_prepared = false;
     std::vector<Segment> sealed;  // this object's earlier segments, fds kept open
     SpoolStats stats;
     std::uint64_t instance_id = random_u64();
@@ -133,6 +196,8 @@ struct SpoolFallback::Impl {
     /// counts in lost_after_write only).
     bool roll_locked(std::size_t frame_size, bool refusal_counts = true) noexcept;
     void seal_locked() noexcept;
+    void prepare_unlocked(std::unique_lock<std::mutex>& lock) noexcept;
+    void discard_prepared_locked(bool unlink_file) noexcept;
     std::uint64_t next_sequence_locked() const;
     void check_locked() noexcept;
     void recover_locked(Segment& removed, bool mapped) noexcept;
@@ -250,11 +315,22 @@ SpoolFallback::SpoolFallback(std::filesystem::path directory, SpoolOptions optio
     s.lock_directory();
     std::error_code ec;
     for (std::filesystem::directory_iterator it(s.dir, ec), end; !ec && it != end; it.increment(ec)) {
-        if (!is_segment_name(it->path().filename().string())) continue;
+        const std::string name = it->path().filename().string();
+        if (const pid_t pid = prepared_pid(name); pid != 0) {
+            // A segment prepared ahead by a process that is gone (or an earlier spool of this
+            // one): it never held a record. A forked child of an earlier writer may still use its own.
+            if (pid == ::getpid() || ::kill(pid, 0) != 0) ::unlink(it->path().c_str());
+            continue;
+        }
+        if (!is_segment_name(name)) continue;
         std::error_code size_ec;
         const auto size = std::filesystem::file_size(it->path(), size_ec);
         if (!size_ec) s.stats.bytes_on_disk += size;
     }
+    // The first segment is reserved (and its pages faulted in) by the spool's thread from the
+    // start: an outage's first records pay no more than its later ones, and a disk too full for
+    // one segment shows up now rather than at the outage.
+    s.want_prepared = true;
     register_spool(impl_.get());
     try {
         s.start_thread();
@@ -280,6 +356,7 @@ SpoolFallback::~SpoolFallback() {
         if (child) s.adopt_fork_locked();
         s.check_locked();
         s.seal_locked();
+        s.discard_prepared_locked(true);
         for (Segment& seg : s.sealed) {
             if (s.options.sync != SpoolSync::never) ::fdatasync(seg.fd);
             ::close(seg.fd);
@@ -383,7 +460,10 @@ bool SpoolFallback::Impl::roll_locked(std::size_t frame_size, bool refusal_count
         std::max<std::size_t>(options.segment_bytes, sp::align_up(sp::segment_header_size + frame_size));
     // What the directory would hold once the current segment is sealed (cut to its used bytes).
     const std::uint64_t unused = current.map != nullptr ? current.size - current.used : 0;
-    const std::uint64_t after_seal = stats.bytes_on_disk - std::min<std::uint64_t>(stats.bytes_on_disk, unused);
+    std::uint64_t after_seal = stats.bytes_on_disk - std::min<std::uint64_t>(stats.bytes_on_disk, unused);
+    if (prepared.map != nullptr && prepared.size >= size) {
+        after_seal -= std::min<std::uint64_t>(after_seal, prepared.size);  // it becomes the new segment
+    }
     if (after_seal + size > options.max_bytes) {
         // Refused without sealing: smaller records that still fit go on into the current segment.
         if (refusal_counts) ++stats.refused_full;
@@ -403,30 +483,18 @@ bool SpoolFallback::Impl::roll_locked(std::size_t frame_size, bool refusal_count
         char name[64];
         std::snprintf(name, sizeof name, "seg-%012llu-%d.kls", static_cast<unsigned long long>(sequence),
                       static_cast<int>(::getpid()));
+        const std::filesystem::path path = dir / name;
         Segment seg;
-        seg.path = dir / name;
-        seg.fd = ::open(seg.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (seg.fd < 0) throw std::system_error(errno, std::system_category(), "open");
-        if (const int error = ::posix_fallocate(seg.fd, 0, static_cast<off_t>(size)); error != 0) {
-            ::close(seg.fd);
-            ::unlink(seg.path.c_str());
-            throw std::system_error(error, std::system_category(), "fallocate " + std::to_string(size) + " bytes");
+        struct stat st {};
+        if (prepared.map != nullptr && prepared.size >= size && ::fstat(prepared.fd, &st) == 0 && st.st_nlink > 0 &&
+            ::rename(prepared.path.c_str(), path.c_str()) == 0) {
+            seg = std::move(prepared);
+            prepared = Segment{};
+            seg.path = path;
+            stats.bytes_on_disk -= std::min<std::uint64_t>(stats.bytes_on_disk, seg.size);  // counted again below
+        } else {
+            seg = make_reserved_file(path, size);
         }
-        void* map = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, seg.fd, 0);
-        if (map == MAP_FAILED) {
-            const int error = errno;
-            ::close(seg.fd);
-            ::unlink(seg.path.c_str());
-            throw std::system_error(error, std::system_category(), "mmap");
-        }
-        // Fault the pages in writable here, once per segment (one system call), rather than one
-        // write fault per 4 KiB page as records arrive: that fault is most of a record's cost.
-        // Kernels before 5.14 refuse the advice; the pages are then faulted in as they are used.
-#ifdef MADV_POPULATE_WRITE
-        static_cast<void>(::madvise(map, size, MADV_POPULATE_WRITE));
-#endif
-        seg.map = static_cast<unsigned char*>(map);
-        seg.size = size;
         std::memcpy(seg.map + sp::hdr_magic, sp::segment_magic.data(), sp::segment_magic.size());
         sp::put<std::uint16_t>(seg.map + sp::hdr_version, sp::format_version);
         sp::put<std::uint16_t>(seg.map + sp::hdr_size, static_cast<std::uint16_t>(sp::segment_header_size));
@@ -436,9 +504,11 @@ bool SpoolFallback::Impl::roll_locked(std::size_t frame_size, bool refusal_count
         sp::put<std::uint64_t>(seg.map + sp::hdr_instance, instance_id);
         sp::put<std::uint32_t>(seg.map + sp::hdr_crc, detail::crc32c_extend(0, seg.map, sp::hdr_crc));
         seg.used = sp::segment_header_size;
-        stats.bytes_on_disk += size;
+        stats.bytes_on_disk += seg.size;
         ++stats.segments;
         current = std::move(seg);
+        want_prepared = true;  // the spool's thread reserves the next one meanwhile
+        if (wake) wake->notify_all();
         return true;
     } catch (const std::exception& e) {
         if (refusal_counts) ++stats.refused_error;
@@ -466,6 +536,48 @@ void SpoolFallback::Impl::seal_locked() noexcept {
     current = Segment{};
 }
 
+void SpoolFallback::Impl::discard_prepared_locked(bool unlink_file) noexcept {
+    if (prepared.fd < 0) return;
+    if (prepared.map != nullptr) ::munmap(prepared.map, prepared.size);
+    if (unlink_file) ::unlink(prepared.path.c_str());
+    ::close(prepared.fd);
+    stats.bytes_on_disk -= std::min<std::uint64_t>(stats.bytes_on_disk, prepared.size);
+    prepared = Segment{};
+}
+
+void SpoolFallback::Impl::prepare_unlocked(std::unique_lock<std::mutex>& lock) noexcept {
+    // Called by the spool's thread with `lock` held; reserves without it (fallocate and the
+    // page faults of 16 MiB take milliseconds), so that writers go on meanwhile.
+    want_prepared = false;
+    const std::size_t size = static_cast<std::size_t>(options.segment_bytes);
+    if (prepared.map != nullptr || stats.bytes_on_disk + size > options.max_bytes) return;
+    const std::uint64_t generation_then = generation;
+    char name[64];
+    std::snprintf(name, sizeof name, "%.*s%d%.*s", static_cast<int>(prepared_prefix.size()), prepared_prefix.data(),
+                  static_cast<int>(::getpid()), static_cast<int>(prepared_suffix.size()), prepared_suffix.data());
+    const std::filesystem::path path = dir / name;
+    lock.unlock();
+    Segment seg;
+    try {
+        ::unlink(path.c_str());  // one left by a failed earlier attempt
+        seg = make_reserved_file(path, size);
+        fault_in_from_user_space(seg);
+    } catch (...) {
+        // Not reserved ahead (disk full, no directory): the next roll tries on the logging
+        // thread and reports what fails there.
+    }
+    lock.lock();
+    if (seg.fd < 0) return;
+    if (stopping || generation != generation_then || prepared.fd >= 0) {
+        ::munmap(seg.map, seg.size);
+        ::unlink(seg.path.c_str());
+        ::close(seg.fd);
+        return;
+    }
+    prepared = std::move(seg);
+    stats.bytes_on_disk += prepared.size;
+}
+
 // --- removal ----------------------------------------------------------------------------
 
 void SpoolFallback::check_now() noexcept {
@@ -484,6 +596,10 @@ void SpoolFallback::Impl::check_locked() noexcept {
         } catch (const std::exception& e) {
             complain(last_error_line, std::string(e.what()));
         }
+    }
+    if (prepared.fd >= 0 && ::fstat(prepared.fd, &st) == 0 && st.st_nlink == 0) {
+        discard_prepared_locked(false);  // it held no record
+        want_prepared = true;
     }
     if (current.fd >= 0 && ::fstat(current.fd, &st) == 0 && st.st_nlink == 0) {
         Segment removed = std::move(current);
@@ -635,6 +751,8 @@ void SpoolFallback::Impl::adopt_fork_locked() noexcept {
     if (current.map != nullptr) ::munmap(current.map, current.size);
     if (current.fd >= 0) ::close(current.fd);
     current = Segment{};
+    discard_prepared_locked(false);  // the parent's, under the parent's pid
+    want_prepared = false;
     for (Segment& s : sealed) ::close(s.fd);
     sealed.clear();
     // The counters are this process's: the parent's records stay the parent's.
@@ -668,7 +786,9 @@ void SpoolFallback::Impl::thread_loop() noexcept {
     cv.notify_all();
     while (!stopping) {
         const auto until = options.sync == SpoolSync::interval ? std::min(next_check, next_sync) : next_check;
-        cv.wait_until(lock, until);
+        cv.wait_until(lock, until, [this] { return stopping || want_prepared; });
+        if (stopping) break;
+        if (want_prepared) prepare_unlocked(lock);
         if (stopping) break;
         const auto now = clock::now();
         if (now >= next_check) {

@@ -429,6 +429,95 @@ TEST(SpoolTest, ARecordTooBigForTheBoundDoesNotSealTheCurrentSegment) {
     EXPECT_EQ(back.records[1].payload, "small-2");
 }
 
+// --- segments reserved ahead ---------------------------------------------------------------
+
+/// The names in `dir` that start with ".next-" (segments reserved ahead by the spool's thread).
+std::vector<std::string> reserved_files(const fs::path& dir) {
+    std::vector<std::string> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.starts_with(".next-")) out.push_back(name);
+    }
+    return out;
+}
+
+/// A pid that no process has: a child that has exited and been reaped.
+pid_t reaped_pid() {
+    const pid_t pid = ::fork();
+    if (pid == 0) ::_exit(0);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return pid;
+}
+
+TEST(SpoolTest, TheNextSegmentIsReservedAheadAndOnlyEverHoldsRecordsOnceItIsNamed) {
+    TempDir tmp;
+    const fs::path dir = tmp / "spool";
+    fs::create_directories(dir);
+    // Left by processes: one that is gone (removed at start) and one that lives (pid 1: kept).
+    const std::string dead = ".next-" + std::to_string(reaped_pid()) + ".tmp";
+    const std::string alive = ".next-1.tmp";
+    write_bytes(dir / dead, std::string(4096, '\0'));
+    write_bytes(dir / alive, std::string(4096, '\0'));
+
+    const std::string own = ".next-" + std::to_string(::getpid()) + ".tmp";
+    {
+        SpoolFallback spool(dir, SpoolOptions{.segment_bytes = 4096});
+        EXPECT_FALSE(fs::exists(dir / dead));
+        EXPECT_TRUE(fs::exists(dir / alive));
+        ASSERT_TRUE(test::wait_until([&] { return fs::exists(dir / own); }, 10s))
+            << "the spool's thread reserves the first segment at start";
+        EXPECT_EQ(fs::file_size(dir / own), 4096u);
+        EXPECT_TRUE(test::wait_until([&] { return spool.stats().bytes_on_disk == 4096u; }, 10s))
+            << "a reservation is counted against max_bytes";
+        EXPECT_TRUE(segment_files(dir).empty());
+        EXPECT_TRUE(read_spool(dir).segments.empty()) << "readers do not see a reservation";
+        struct stat reserved {};
+        ASSERT_EQ(::stat((dir / own).c_str(), &reserved), 0);
+        ASSERT_TRUE(spool.write("first"));
+        ASSERT_EQ(segment_files(dir).size(), 1u);
+        struct stat first {};
+        ASSERT_EQ(::stat(segment_files(dir)[0].c_str(), &first), 0);
+        EXPECT_EQ(first.st_ino, reserved.st_ino) << "the first segment is the reservation, renamed";
+
+        // Enough records for several segments: each roll renames the reservation, and the
+        // thread reserves the next one. Every record reads back, in order, from named segments.
+        constexpr int total = 120;
+        for (int i = 1; i < total; ++i) ASSERT_TRUE(spool.write("ahead-" + std::to_string(i) + std::string(100, '.')));
+        const auto segments = segment_files(dir);
+        EXPECT_GE(segments.size(), 4u);
+        ASSERT_TRUE(test::wait_until([&] { return fs::exists(dir / own); }, 10s)) << "the next one is reserved again";
+        const ReadBack back = read_spool(dir);
+        EXPECT_EQ(back.stats.corrupt, 0u);
+        ASSERT_EQ(back.records.size(), static_cast<std::size_t>(total));
+        EXPECT_EQ(back.records[0].payload, "first");
+        for (int i = 1; i < total; ++i) {
+            EXPECT_TRUE(back.records[i].payload.starts_with("ahead-" + std::to_string(i) + ".")) << i;
+        }
+        EXPECT_EQ(back.segments.size(), segments.size());
+        // The file appears just before the spool counts it: wait for the two to agree.
+        const auto on_disk = [&] {
+            std::error_code ec;
+            std::uint64_t sum = fs::file_size(dir / own, ec);
+            for (const auto& segment : segments) sum += fs::file_size(segment);
+            return sum;
+        };
+        EXPECT_TRUE(test::wait_until([&] { return spool.stats().bytes_on_disk == on_disk(); }, 10s))
+            << spool.stats().bytes_on_disk << " counted, " << on_disk()
+            << " on disk: sealed segments, the current one and the reservation";
+
+        // A removed reservation is not used: the next roll makes a segment of its own.
+        ASSERT_TRUE(fs::remove(dir / own));
+        for (int i = 0; i < 40; ++i) ASSERT_TRUE(spool.write("after-" + std::to_string(i) + std::string(100, '.')));
+        const ReadBack again = read_spool(dir);
+        EXPECT_EQ(again.stats.corrupt, 0u);
+        ASSERT_EQ(again.records.size(), static_cast<std::size_t>(total + 40));
+        EXPECT_TRUE(again.records.back().payload.starts_with("after-39."));
+    }
+    EXPECT_EQ(reserved_files(dir), std::vector<std::string>{alive}) << "the reservation goes with its spool";
+}
+
 // --- removal while running ------------------------------------------------------------------
 
 TEST(SpoolTest, RemovedCurrentSegmentIsWrittenAgain) {
