@@ -5,14 +5,22 @@
 /// \brief The producer interface every Kafka client of kafka_log sits behind.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "kafka_log/export.hpp"
 
 namespace kafka_log {
+
+/// \brief One Kafka record header: a name and its value bytes (non-owning views).
+struct RecordHeader {
+    std::string_view name;
+    std::string_view value;
+};
 
 /// \brief A record as handed to a producer: non-owning views.
 ///
@@ -21,6 +29,10 @@ struct MessageView {
     std::string_view topic;
     std::string_view key;
     std::string_view payload;
+    /// Kafka record headers, in order (a name may repeat). Empty: none.
+    std::span<const RecordHeader> headers{};
+    /// The record's time, ms since the Unix epoch; 0: the producer stamps its own clock.
+    std::int64_t timestamp_ms = 0;
 };
 
 /// \brief What `AsyncProducer::produce` did with a record.

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kafka_log/async_producer.hpp"  // RecordHeader
 #include "kafka_log/export.hpp"
 
 namespace kafka_log {
@@ -34,12 +35,6 @@ enum class FallbackReason : std::uint8_t {
 
 /// \brief The name of a reason ("queue_full", "too_large", ...); "unknown" for other values.
 KAFKA_LOG_EXPORT std::string_view to_string(FallbackReason reason) noexcept;
-
-/// \brief One Kafka record header (name and value bytes).
-struct RecordHeader {
-    std::string_view name;
-    std::string_view value;
-};
 
 /// \brief A record handed to a fallback, with what a later replay needs: non-owning views,
 /// valid only during the call.
