@@ -17,6 +17,7 @@
 #include "kafka_log/async_producer.hpp"
 #include "kafka_log/export.hpp"
 #include "kafka_log/fallback_writer.hpp"
+#include "kafka_log/spool_drain.hpp"
 
 namespace kafka_log {
 
@@ -60,6 +61,17 @@ struct WriterStats {
     /// records that may also be on Kafka. Not a bucket of the identity.
     std::uint64_t possibly_persisted = 0;
 
+    /// \name The spool's drain (a SpoolFallback as the fallback; 0 otherwise)
+    /// Not buckets of the identity: a record this writer put in the spool stays counted in its
+    /// `fallback_*` bucket (the bucket says where the writer put it) and, once the drain has
+    /// sent it back to Kafka, is counted in `replayed` too. Records of earlier processes that
+    /// the drain replays count in `replayed` only.
+    ///@{
+    std::uint64_t spooled = 0;          ///< Records held in the spool now, waiting for replay.
+    std::uint64_t replayed = 0;         ///< Records the drain sent back and Kafka confirmed.
+    std::uint64_t replay_failures = 0;  ///< Replay sends refused or failed (the record stays spooled).
+    ///@}
+
     /// \brief Sum of the fallback_* buckets.
     std::uint64_t fallback_total() const noexcept {
         return fallback_queue_full + fallback_too_large + fallback_delivery_failed + fallback_closed +
@@ -86,6 +98,12 @@ struct WriterStats {
 /// its file, a spool segment removed behind its back) tells the writer, which moves them from
 /// their `fallback_*` bucket to `lost` in one step: a record counted in the fallback is held
 /// there.
+///
+/// With a SpoolFallback as its fallback (and `SpoolOptions::replay_rate` > 0), the writer
+/// drains the spool back into Kafka in the background (SpoolDrain): at start, for records an
+/// earlier process left, and whenever the cluster is reachable again after an outage. Live
+/// records come first: the drain is rate-bounded, keeps at most a thousand records in flight
+/// and sends only while the breaker is closed (or its probe is due).
 ///
 /// `fork()`: in a child process, a writer made before the fork sends every record to its
 /// fallback (`fallback_closed`; librdkafka's threads do not exist in the child), and `close`
@@ -200,6 +218,8 @@ private:
 
     std::shared_ptr<AsyncProducer> producer_;
     std::shared_ptr<FallbackWriter> fallback_;
+    std::shared_ptr<SpoolFallback> spool_;  // fallback_, when it is a spool
+    std::unique_ptr<SpoolDrain> drain_;     // sends spool_'s records back (replay_rate > 0)
     LossListener loss_listener_{*this};
     std::uint64_t fork_generation_ = 0;
     WriterOptions options_;

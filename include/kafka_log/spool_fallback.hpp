@@ -38,6 +38,11 @@ struct SpoolOptions {
     /// How often the spool's thread checks that its segment files and directory still exist
     /// (a removed one is written again, or its records reported lost).
     std::chrono::milliseconds check_interval{1000};
+    /// Records per second a KafkaWriter's automatic drain sends back to Kafka (at start, for
+    /// records an earlier process left, and whenever the cluster is reachable again after an
+    /// outage). The default drains a million-record outage in under two minutes while live
+    /// records keep their place. 0: no automatic drain (`kafka_log_spool replay` only).
+    double replay_rate = 10000;
 };
 
 /// \brief Counters of a SpoolFallback (this process's records only).
@@ -49,6 +54,21 @@ struct SpoolStats {
     std::uint64_t lost_after_write = 0;  ///< Stored, then gone with a removed segment, not rewritten (not in refused_*).
     std::uint64_t bytes_on_disk = 0;  ///< Segment bytes in the directory, all processes.
     std::uint64_t segments = 0;       ///< Segment files this object wrote and still holds.
+    /// Records a drain confirmed on Kafka whose segment it then deleted, or that it marked
+    /// replayed in a segment not yet deleted.
+    std::uint64_t replayed = 0;
+    /// Records of earlier processes (or spool objects) that a drain found in the directory.
+    std::uint64_t found = 0;
+    /// Records held in the spool now, as far as this object knows: stored + found, less
+    /// replayed and lost_after_write.
+    std::uint64_t held = 0;
+};
+
+/// \brief A segment file that a drain may replay: its writer appends nothing more.
+struct SpoolSegmentRef {
+    std::filesystem::path path;
+    /// Written by this object: its records are already counted in `SpoolStats::held`.
+    bool own = false;
 };
 
 /// \brief The fallback that is a spool: a directory of append-only segment files in which each
@@ -91,12 +111,31 @@ public:
 
     /// \brief The spool directory.
     const std::filesystem::path& directory() const noexcept;
+    /// \brief The options it was made with (after defaults were applied).
+    const SpoolOptions& options() const noexcept;
     /// \brief A snapshot of the counters.
     SpoolStats stats() const;
 
     /// \brief Checks now what the spool's thread checks every `check_interval`: removed
     /// segments or directory. Tests call it to avoid waiting.
     void check_now() noexcept;
+
+    /// \name For SpoolDrain
+    /// The drain's view of the directory. A replay marks records in place and deletes a segment
+    /// only through these, so the spool never takes a replayed segment for a removed one.
+    ///@{
+    /// \brief Segments whose writer appends nothing more, oldest first: this object's sealed
+    /// ones, and those of earlier processes (sealed, or whose process is gone). With
+    /// `seal_current`, the current segment is sealed first when it holds records (the next
+    /// record starts a new one).
+    std::vector<SpoolSegmentRef> drainable_segments(bool seal_current);
+    /// \brief Every record of `segment` is on Kafka: deletes it.
+    void release_segment(const std::filesystem::path& segment) noexcept;
+    /// \brief A drain found `records` records in a segment of an earlier writer.
+    void note_found(std::uint64_t records) noexcept;
+    /// \brief A drain confirmed `records` records on Kafka.
+    void note_replayed(std::uint64_t records) noexcept;
+    ///@}
 
     struct Impl;
 

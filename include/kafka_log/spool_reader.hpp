@@ -41,7 +41,11 @@ struct SpoolRecord {
     std::vector<std::pair<std::string, std::string>> headers;
     std::int64_t timestamp_ms = 0;  ///< When it was spooled (or produced), ms since the epoch.
     FallbackReason reason = FallbackReason::delivery_failed;
+    /// The record may be on Kafka as well: the producer said so when it failed, or a replay
+    /// sent it and was stopped before Kafka answered.
     bool possibly_persisted = false;
+    /// A replay sent it and was stopped (or killed) before Kafka answered.
+    bool replay_unconfirmed = false;
     int error = 0;  ///< The producer's error code; 0: none.
     std::string payload;
     std::filesystem::path segment;  ///< The segment file it was read from.
@@ -55,6 +59,8 @@ struct SpoolSegmentInfo {
     std::uint32_t pid = 0;           ///< The process that wrote it.
     std::int64_t created_ms = 0;
     std::uint64_t file_bytes = 0;    ///< Its size on disk (reserved space included).
+    /// Its writer finished it: nothing more will be appended (known once it was read).
+    bool sealed = false;
 };
 
 /// \brief Counts of a read so far.
@@ -67,10 +73,14 @@ struct SpoolReadStats {
     /// not a corruption (`kafka_log_spool verify` still exits 0).
     std::uint64_t torn = 0;
     std::uint64_t record_bytes = 0;  ///< Bytes of the frames returned.
+    /// Records a replay already confirmed on Kafka (kept until their segment is deleted):
+    /// skipped, not returned.
+    std::uint64_t replayed = 0;
 };
 
 /// \brief Reads a spool directory written by SpoolFallback: every segment file
-/// (`seg-*.kls`), oldest first, and in each the records in the order they were written.
+/// (`seg-*.kls`), oldest first, and in each the records in the order they were written. Records
+/// a replay has confirmed on Kafka are skipped (`stats().replayed`).
 ///
 /// A record whose CRC-32C does not match (a crash in the middle of a copy, a flipped bit) is
 /// skipped and counted in `stats().corrupt`; reading goes on with the next whole record of the

@@ -43,6 +43,18 @@ KafkaWriter::KafkaWriter(std::shared_ptr<AsyncProducer> producer,
     if (options_.breaker_enabled) {
         producer_->set_cluster_state_handler([this](ClusterState state) { on_cluster_state(state); });
     }
+    spool_ = std::dynamic_pointer_cast<SpoolFallback>(fallback_);
+    if (spool_ && spool_->options().replay_rate > 0) {
+        SpoolDrainOptions drain_options;
+        drain_options.rate = spool_->options().replay_rate;
+        drain_ = std::make_unique<SpoolDrain>(spool_, producer_, std::move(drain_options), [this] {
+            // Send while the breaker is closed, or when its probe is due: a replayed record
+            // that Kafka confirms closes it.
+            const std::int64_t until = open_until_.load(std::memory_order_acquire);
+            return !closing_.load(std::memory_order_acquire) && (until == 0 || now_ns() >= until);
+        });
+        drain_->start();
+    }
 }
 
 KafkaWriter::~KafkaWriter() {
@@ -163,6 +175,7 @@ void KafkaWriter::breaker_reset() noexcept {
 void KafkaWriter::on_cluster_state(ClusterState state) noexcept {
     if (state == ClusterState::reachable) {
         breaker_reset();
+        if (drain_) drain_->wake();
         return;
     }
     // Unreachable: open a closed breaker, or reopen a half-open one whose probe is out; an
@@ -201,6 +214,11 @@ void KafkaWriter::write(std::string_view payload, std::string_view key) noexcept
 }
 
 void KafkaWriter::on_delivery(const DeliveryReport& report) noexcept {
+    if (drain_ && drain_->on_report(report)) {
+        // A replayed record: the drain's, not a record of this writer's identity.
+        if (!report.error) breaker_reset();
+        return;
+    }
     if (!report.error) {
         breaker_reset();
         count_outcome(Bucket::delivered, false);
@@ -224,6 +242,9 @@ bool KafkaWriter::flush(std::chrono::milliseconds timeout) {
 void KafkaWriter::close(std::chrono::milliseconds timeout) {
     std::call_once(close_once_, [&] {
         closing_.store(true, std::memory_order_release);
+        // The drain sends nothing more; what it has in flight is reported by the producer's
+        // close below and stays in the spool, marked, unless Kafka confirmed it.
+        if (drain_) drain_->stop();
         // In a forked child the producer's threads are the parent's: nothing to close here.
         if (!detail::in_forked_child(fork_generation_)) producer_->close(timeout);
         fallback_->flush();
@@ -253,6 +274,13 @@ WriterStats KafkaWriter::stats() const {
         out.fallback_reentrant += s.buckets[static_cast<unsigned>(Bucket::fallback_reentrant)];
     }
     out.in_flight = static_cast<std::uint64_t>(in_flight);
+    for (auto& lock : locks) lock.unlock();
+    if (spool_) out.spooled = spool_->stats().held;
+    if (drain_) {
+        const SpoolDrainStats d = drain_->stats();
+        out.replayed = d.replayed;
+        out.replay_failures = d.failures;
+    }
     return out;
 }
 

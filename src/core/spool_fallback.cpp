@@ -520,6 +520,10 @@ bool SpoolFallback::Impl::roll_locked(std::size_t frame_size, bool refusal_count
 
 void SpoolFallback::Impl::seal_locked() noexcept {
     if (current.map == nullptr) return;
+    // Mark it sealed (a drain may take a sealed segment of a process that still runs).
+    sp::put<std::uint32_t>(current.map + sp::hdr_flags,
+                           sp::get<std::uint32_t>(current.map + sp::hdr_flags) | sp::hdr_flag_sealed);
+    sp::put<std::uint32_t>(current.map + sp::hdr_crc, detail::crc32c_extend(0, current.map, sp::hdr_crc));
     ::munmap(current.map, current.size);
     current.map = nullptr;
     // Give back the reserved space the segment did not use.
@@ -568,7 +572,9 @@ void SpoolFallback::Impl::prepare_unlocked(std::unique_lock<std::mutex>& lock) n
     }
     lock.lock();
     if (seg.fd < 0) return;
-    if (stopping || generation != generation_then || prepared.fd >= 0) {
+    // Meanwhile a roll may have made a segment inline: the reservation must still fit.
+    if (stopping || generation != generation_then || prepared.fd >= 0 ||
+        stats.bytes_on_disk + size > options.max_bytes) {
         ::munmap(seg.map, seg.size);
         ::unlink(seg.path.c_str());
         ::close(seg.fd);
@@ -762,6 +768,8 @@ void SpoolFallback::Impl::adopt_fork_locked() noexcept {
     stats.refused_error = 0;
     stats.rewritten = 0;
     stats.lost_after_write = 0;
+    stats.replayed = 0;
+    stats.found = 0;
     instance_id = random_u64();
     next_record = 0;
     generation = detail::fork_generation();
@@ -856,9 +864,93 @@ void SpoolFallback::detach(FallbackLossListener& listener) noexcept {
 
 const std::filesystem::path& SpoolFallback::directory() const noexcept { return impl_->dir; }
 
+const SpoolOptions& SpoolFallback::options() const noexcept { return impl_->options; }
+
 SpoolStats SpoolFallback::stats() const {
     std::lock_guard lock(impl_->mutex);
-    return impl_->stats;
+    SpoolStats out = impl_->stats;
+    const std::uint64_t gone = out.replayed + out.lost_after_write;
+    const std::uint64_t had = out.records + out.found;
+    out.held = had > gone ? had - gone : 0;
+    return out;
+}
+
+// --- the drain's view ---------------------------------------------------------------------
+
+std::vector<SpoolSegmentRef> SpoolFallback::drainable_segments(bool seal_current) {
+    Impl& s = *impl_;
+    std::lock_guard lock(s.mutex);
+    if (detail::in_forked_child(s.generation)) s.adopt_fork_locked();
+    if (seal_current && s.current.map != nullptr && s.current.used > sp::segment_header_size) s.seal_locked();
+    struct Found {
+        std::uint64_t sequence;
+        std::uint32_t pid;
+        SpoolSegmentRef ref;
+    };
+    std::vector<Found> found;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(s.dir, ec), end; !ec && it != end; it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (!is_segment_name(name) || it->path() == s.current.path) continue;
+        const bool own = std::any_of(s.sealed.begin(), s.sealed.end(),
+                                     [&](const Segment& seg) { return seg.path == it->path(); });
+        std::uint32_t pid = 0;
+        bool sealed = own;
+        if (!own) {
+            unsigned char header[sp::segment_header_size] = {};
+            const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) continue;
+            const ssize_t n = ::pread(fd, header, sizeof header, 0);
+            ::close(fd);
+            if (n == static_cast<ssize_t>(sizeof header) &&
+                std::memcmp(header, sp::segment_magic.data(), sp::segment_magic.size()) == 0 &&
+                sp::get<std::uint32_t>(header + sp::hdr_crc) == detail::crc32c_extend(0, header, sp::hdr_crc)) {
+                pid = sp::get<std::uint32_t>(header + sp::hdr_pid);
+                sealed = (sp::get<std::uint32_t>(header + sp::hdr_flags) & sp::hdr_flag_sealed) != 0;
+            }
+            // An unsealed segment of another live process (a forked child writing it): not yet.
+            // One of this process is an earlier spool object's (this one's current is excluded).
+            const bool writer_gone = pid == 0 || static_cast<pid_t>(pid) == ::getpid() ||
+                                     (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH);
+            if (!sealed && !writer_gone) continue;
+        }
+        found.push_back(Found{parse_sequence(name), pid, SpoolSegmentRef{it->path(), own}});
+    }
+    std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
+        return a.sequence != b.sequence ? a.sequence < b.sequence : a.ref.path < b.ref.path;
+    });
+    std::vector<SpoolSegmentRef> out;
+    out.reserve(found.size());
+    for (Found& f : found) out.push_back(std::move(f.ref));
+    return out;
+}
+
+void SpoolFallback::release_segment(const std::filesystem::path& segment) noexcept {
+    Impl& s = *impl_;
+    std::lock_guard lock(s.mutex);
+    struct stat st {};
+    const bool exists = ::stat(segment.c_str(), &st) == 0;
+    for (auto it = s.sealed.begin(); it != s.sealed.end(); ++it) {
+        if (it->path == segment) {
+            ::close(it->fd);
+            s.sealed.erase(it);
+            if (s.stats.segments > 0) --s.stats.segments;
+            break;
+        }
+    }
+    if (exists && ::unlink(segment.c_str()) == 0) {
+        s.stats.bytes_on_disk -= std::min<std::uint64_t>(s.stats.bytes_on_disk, static_cast<std::uint64_t>(st.st_size));
+    }
+}
+
+void SpoolFallback::note_found(std::uint64_t records) noexcept {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stats.found += records;
+}
+
+void SpoolFallback::note_replayed(std::uint64_t records) noexcept {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stats.replayed += records;
 }
 
 }  // namespace kafka_log

@@ -171,10 +171,21 @@ void SpoolReader::read_segment(std::string_view bytes, const std::filesystem::pa
             ++stats.torn;
             continue;
         }
+        const std::uint32_t state =
+            sp::get<std::uint32_t>(reinterpret_cast<const unsigned char*>(bytes.data()) + r.found.offset +
+                                   sp::frame_state_offset);
+        if (state == sp::state_replayed) {
+            ++stats.replayed;  // on Kafka already; its segment goes once all of it is
+            continue;
+        }
         SpoolRecord record;
         if (!sp::parse_body(r.found.body, record)) {
             ++stats.corrupt;  // its CRC holds but its fields do not fit: written by something else
             continue;
+        }
+        if (state == sp::state_replaying) {
+            record.replay_unconfirmed = true;
+            record.possibly_persisted = true;
         }
         record.segment = name;
         record.offset = r.found.offset;
@@ -289,6 +300,7 @@ bool SpoolReader::next(SpoolRecord& record) {
             bytes.substr(0, sp::segment_magic.size()) == sp::segment_magic) {
             const auto* h = reinterpret_cast<const unsigned char*>(bytes.data());
             info.created_ms = sp::get<std::int64_t>(h + sp::hdr_created);
+            info.sealed = (sp::get<std::uint32_t>(h + sp::hdr_flags) & sp::hdr_flag_sealed) != 0;
         }
         read_segment(bytes, info.path, [&s](SpoolRecord&& r) { s.pending.push_back(std::move(r)); }, s.stats);
     }

@@ -30,14 +30,21 @@ inline constexpr std::size_t body_fixed_size = 1 + 1 + 2 + 4 + 8 + record_id_siz
 inline constexpr std::uint8_t flag_possibly_persisted = 0x01;
 inline constexpr std::uint8_t flag_has_key = 0x02;
 
-/// Frame state word (not covered by the CRC; written after the frame): 0 held.
+/// Frame state word (not covered by the CRC, so a replay marks records in place): 0 held; 1
+/// being replayed (sent, no answer yet: it may be on Kafka); 2 replayed (confirmed on Kafka).
 inline constexpr std::uint32_t state_held = 0;
+inline constexpr std::uint32_t state_replaying = 1;
+inline constexpr std::uint32_t state_replayed = 2;
+inline constexpr std::size_t frame_state_offset = 12;
+
+/// Segment header flags: bit 0 sealed (the writer will append nothing more; cut to its size).
+inline constexpr std::uint32_t hdr_flag_sealed = 0x1;
 
 // Segment header layout (offsets).
 inline constexpr std::size_t hdr_magic = 0;       // 8 bytes
 inline constexpr std::size_t hdr_version = 8;     // u16
 inline constexpr std::size_t hdr_size = 10;       // u16: segment_header_size
-inline constexpr std::size_t hdr_flags = 12;      // u32: 0
+inline constexpr std::size_t hdr_flags = 12;      // u32: hdr_flag_*
 inline constexpr std::size_t hdr_sequence = 16;   // u64
 inline constexpr std::size_t hdr_created = 24;    // i64 ms since the epoch
 inline constexpr std::size_t hdr_pid = 32;        // u32

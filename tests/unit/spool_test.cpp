@@ -133,10 +133,16 @@ bool is_hex_id(const std::string& id) {
 }
 
 /// A writer whose mock refuses every record it gets (queue_full), with a spool fallback.
+SpoolOptions without_drain(SpoolOptions options) {
+    options.replay_rate = 0;
+    return options;
+}
+
 struct WriterOnSpool {
+    /// These tests check what the spool holds: no drain sends it back (drain_test.cpp does).
     explicit WriterOnSpool(const fs::path& dir, SpoolOptions options = {})
         : producer(std::make_shared<MockAsyncProducer>()),
-          spool(std::make_shared<SpoolFallback>(dir, options)),
+          spool(std::make_shared<SpoolFallback>(dir, without_drain(options))),
           writer(std::make_unique<KafkaWriter>(producer, spool, WriterOptions{.topic = "spool-logs"})) {}
 
     void write_rejected(const std::string& payload, const std::string& key = {}) {
@@ -947,7 +953,8 @@ TEST(SpoolTest, SigkillLosesNoCountedRecord) {
         ::close(fds[0]);
         {
             auto producer = std::make_shared<MockAsyncProducer>();
-            auto spool = std::make_shared<SpoolFallback>(dir, SpoolOptions{.segment_bytes = 64 * 1024});
+            auto spool = std::make_shared<SpoolFallback>(
+                dir, SpoolOptions{.segment_bytes = 64 * 1024, .replay_rate = 0});  // holding, not draining
             KafkaWriter writer(producer, spool, WriterOptions{.topic = "killed"});
             for (std::uint64_t i = 0;; ++i) {
                 producer->expect_input_and_reject(ProduceStatus::queue_full);

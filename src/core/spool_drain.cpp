@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "kafka_log/spool_drain.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <condition_variable>
+#include <mutex>
+#include <new>
+#include <set>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "kafka_log/spool_reader.hpp"
+#include "../detail/fork_generation.hpp"
+#include "../detail/spool_format.hpp"
+
+namespace kafka_log {
+
+namespace sp = detail::spool;
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+void stderr_line(const std::string& text) noexcept {
+    const std::string line = text + "\n";
+    [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
+}
+
+/// The whole file, or false when it cannot be read (gone meanwhile, say).
+bool read_whole(const std::filesystem::path& path, std::string& bytes) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st {};
+    bytes.clear();
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    bytes.resize(done);
+    return true;
+}
+
+std::string_view header_value(const MessageView& message, std::string_view name) noexcept {
+    for (const RecordHeader& h : message.headers) {
+        if (h.name == name) return h.value;
+    }
+    return {};
+}
+
+}  // namespace
+
+/// One segment being replayed: its records sent and not yet answered.
+struct SegmentProgress {
+    std::filesystem::path path;
+    int fd = -1;
+    std::uint64_t outstanding = 0;
+    bool sending_done = false;  // the pass is done sending from it
+    bool all_sent = false;      // every record of it was sent (none skipped)
+    bool failed = false;     // a record of it failed or was refused
+    bool corrupt = false;    // it has corrupt stretches: kept, renamed, once its records are on Kafka
+    SegmentProgress() = default;
+    SegmentProgress(const SegmentProgress&) = delete;
+    SegmentProgress& operator=(const SegmentProgress&) = delete;
+    ~SegmentProgress() {
+        if (fd >= 0) ::close(fd);
+    }
+    void mark(std::uint64_t offset, std::uint32_t state) const noexcept {
+        if (fd < 0) return;
+        [[maybe_unused]] const ssize_t n =
+            ::pwrite(fd, &state, sizeof state, static_cast<off_t>(offset + sp::frame_state_offset));
+    }
+};
+
+struct SpoolDrain::Impl {
+    std::shared_ptr<SpoolFallback> spool;
+    std::shared_ptr<AsyncProducer> producer;
+    SpoolDrainOptions options;
+    Gate gate;
+
+    struct Sent {
+        std::shared_ptr<SegmentProgress> segment;
+        std::uint64_t offset;
+    };
+
+    mutable std::mutex mutex;
+    std::condition_variable changed;  // a report came, stop, wake
+    SpoolDrainStats stats;
+    std::unordered_map<std::string, Sent> in_flight;                            // by record id
+    std::unordered_map<std::string, std::shared_ptr<SegmentProgress>> active;   // by path
+    std::set<std::filesystem::path> seen;  // segments read at least once (counted, corrupt counted)
+    std::set<std::filesystem::path> unreadable;
+    std::uint64_t generation = detail::fork_generation();
+    bool stopping = false;
+    bool woken = false;
+    bool pass_failed = false;
+    std::thread thread;
+
+    bool pass(std::chrono::milliseconds wait, const std::function<void(const SpoolDrainStats&)>& progress);
+    bool send_segment(const SpoolSegmentRef& ref, clock::time_point& next_at,
+                      const std::function<void(const SpoolDrainStats&)>& progress);
+    void finish_locked(const std::shared_ptr<SegmentProgress>& segment) noexcept;
+    void run() noexcept;
+};
+
+SpoolDrain::SpoolDrain(std::shared_ptr<SpoolFallback> spool, std::shared_ptr<AsyncProducer> producer,
+                       SpoolDrainOptions options, Gate gate)
+    : impl_(std::make_shared<Impl>()) {
+    if (!spool) throw std::invalid_argument("kafka_log::SpoolDrain: spool is null");
+    if (!producer) throw std::invalid_argument("kafka_log::SpoolDrain: producer is null");
+    if (options.max_in_flight == 0) options.max_in_flight = 1;
+    impl_->spool = std::move(spool);
+    impl_->producer = std::move(producer);
+    impl_->options = std::move(options);
+    impl_->gate = std::move(gate);
+}
+
+SpoolDrain::~SpoolDrain() { stop(); }
+
+void SpoolDrain::start() {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->thread.joinable() || impl_->stopping) return;
+    impl_->woken = true;  // a pass at once: records an earlier process left
+    impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+}
+
+void SpoolDrain::stop() noexcept {
+    if (detail::in_forked_child(impl_->generation)) {
+        // The thread (and whoever held the mutex at the fork) is the parent's: touch neither.
+        // The std::thread object is let go without join or detach.
+        static_cast<void>(new (std::nothrow) std::thread(std::move(impl_->thread)));
+        return;
+    }
+    std::thread thread;
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->stopping = true;
+        thread = std::move(impl_->thread);
+    }
+    impl_->changed.notify_all();
+    if (thread.joinable()) thread.join();
+}
+
+void SpoolDrain::wake() noexcept {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->woken = true;
+    }
+    impl_->changed.notify_all();
+}
+
+SpoolDrainStats SpoolDrain::stats() const {
+    std::lock_guard lock(impl_->mutex);
+    SpoolDrainStats out = impl_->stats;
+    out.in_flight = impl_->in_flight.size();
+    return out;
+}
+
+bool SpoolDrain::is_replay(const MessageView& message) noexcept {
+    return std::any_of(message.headers.begin(), message.headers.end(),
+                       [](const RecordHeader& h) { return h.name == replayed_header; });
+}
+
+bool SpoolDrain::drain_once(std::chrono::milliseconds wait,
+                            const std::function<void(const SpoolDrainStats&)>& progress) {
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->stopping = false;
+    }
+    return impl_->pass(wait, progress);
+}
+
+void SpoolDrain::Impl::run() noexcept {
+    clock::time_point backoff_until{};
+    std::unique_lock lock(mutex);
+    while (!stopping) {
+        changed.wait_for(lock, options.idle_interval, [this] { return stopping || woken; });
+        if (stopping) break;
+        if (woken) backoff_until = {};  // told the cluster is back: no need to wait out a back-off
+        woken = false;
+        if (clock::now() < backoff_until) continue;
+        lock.unlock();
+        bool ok = false;
+        try {
+            ok = (!gate || gate()) && pass(std::chrono::milliseconds(0), {});
+        } catch (...) {
+            ok = false;  // no memory, say: try again later
+        }
+        lock.lock();
+        if (!ok) backoff_until = clock::now() + options.retry_backoff;
+    }
+}
+
+bool SpoolDrain::Impl::pass(std::chrono::milliseconds wait,
+                            const std::function<void(const SpoolDrainStats&)>& progress) {
+    {
+        std::lock_guard lock(mutex);
+        pass_failed = false;
+    }
+    bool ok = true;
+    clock::time_point next_at = clock::now();
+    const std::vector<SpoolSegmentRef> segments = spool->drainable_segments(true);
+    for (const SpoolSegmentRef& ref : segments) {
+        {
+            std::lock_guard lock(mutex);
+            if (stopping) return false;
+            if (active.count(ref.path.string()) != 0 || unreadable.count(ref.path) != 0) {
+                ok = false;  // still being answered from an earlier pass, or kept aside
+                continue;
+            }
+        }
+        if (!send_segment(ref, next_at, progress)) {
+            ok = false;
+            break;
+        }
+    }
+    // Wait for the answers (a command waits; the background drain does not).
+    std::unique_lock lock(mutex);
+    if (wait.count() > 0) {
+        changed.wait_for(lock, wait, [this] { return in_flight.empty() || stopping; });
+    }
+    ok = ok && !pass_failed && in_flight.empty() && active.empty();
+    if (progress) {
+        SpoolDrainStats now = stats;
+        now.in_flight = in_flight.size();
+        lock.unlock();
+        progress(now);
+    }
+    return ok;
+}
+
+bool SpoolDrain::Impl::send_segment(const SpoolSegmentRef& ref, clock::time_point& next_at,
+                                    const std::function<void(const SpoolDrainStats&)>& progress) {
+    std::string bytes;
+    if (!read_whole(ref.path, bytes)) return true;  // gone meanwhile
+    std::vector<SpoolRecord> records;
+    SpoolReadStats read_stats;
+    try {
+        SpoolReader::read_segment(bytes, ref.path, [&](SpoolRecord&& r) { records.push_back(std::move(r)); },
+                                  read_stats);
+    } catch (const std::exception& e) {
+        std::lock_guard lock(mutex);
+        unreadable.insert(ref.path);
+        stderr_line(std::string("kafka_log: not replaying: ") + e.what());
+        return true;
+    }
+    bytes.clear();
+    bytes.shrink_to_fit();
+
+    auto segment = std::make_shared<SegmentProgress>();
+    segment->path = ref.path;
+    segment->corrupt = read_stats.corrupt > 0;
+    {
+        std::lock_guard lock(mutex);
+        if (seen.insert(ref.path).second) {
+            stats.corrupt += read_stats.corrupt;
+            if (!ref.own) spool->note_found(records.size());
+        }
+        if (records.empty()) {
+            segment->all_sent = segment->sending_done = true;
+            finish_locked(segment);
+            return true;
+        }
+        active.emplace(ref.path.string(), segment);
+    }
+    segment->fd = ::open(ref.path.c_str(), O_RDWR | O_CLOEXEC);
+    if (segment->fd < 0) {
+        std::lock_guard lock(mutex);
+        active.erase(ref.path.string());
+        return true;  // gone meanwhile
+    }
+
+    std::vector<RecordHeader> headers;
+    bool complete = true;
+    std::uint64_t since_progress = 0;
+    for (const SpoolRecord& record : records) {
+        // Wait for room (in flight), for the rate, and stop when told to or when the cluster
+        // went away (the gate closed, or a record failed).
+        {
+            std::unique_lock lock(mutex);
+            changed.wait(lock, [this] { return stopping || pass_failed || in_flight.size() < options.max_in_flight; });
+            if (options.rate > 0) {
+                changed.wait_until(lock, next_at, [this] { return stopping; });
+                next_at = std::max(next_at, clock::now() - std::chrono::milliseconds(100)) +
+                          std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / options.rate));
+            }
+            if (stopping || pass_failed) {
+                complete = false;
+                break;
+            }
+        }
+        if (gate && !gate()) {
+            complete = false;
+            break;
+        }
+        headers.clear();
+        for (const auto& [name, value] : record.headers) headers.push_back(RecordHeader{name, value});
+        headers.push_back(RecordHeader{replay_id_header, record.id});
+        headers.push_back(RecordHeader{replayed_header, record.possibly_persisted ? "possibly-duplicate" : "1"});
+        const MessageView view{options.topic.empty() ? std::string_view(record.topic) : std::string_view(options.topic),
+                               record.key ? std::string_view(*record.key) : std::string_view(), record.payload,
+                               headers, record.timestamp_ms};
+        {
+            std::lock_guard lock(mutex);
+            in_flight.emplace(record.id, Sent{segment, record.offset});
+            ++segment->outstanding;
+        }
+        segment->mark(record.offset, sp::state_replaying);
+        ProduceStatus status = ProduceStatus::queue_full;
+        try {
+            status = producer->produce(view);
+            // A full queue: live records come first; wait a little for room, a few times.
+            for (int attempt = 0; status == ProduceStatus::queue_full && attempt < 50; ++attempt) {
+                std::unique_lock lock(mutex);
+                if (changed.wait_for(lock, std::chrono::milliseconds(20), [this] { return stopping; })) break;
+                lock.unlock();
+                status = producer->produce(view);
+            }
+        } catch (...) {
+            status = ProduceStatus::queue_full;
+        }
+        if (status == ProduceStatus::accepted) {
+            std::unique_lock lock(mutex);
+            stats.sent_bytes += record.payload.size();
+            if (progress && ++since_progress % 1000 == 0) {
+                SpoolDrainStats now = stats;
+                now.in_flight = in_flight.size();
+                lock.unlock();
+                progress(now);
+            }
+        } else {
+            // Not taken: no report follows. The record stays in the spool as it was.
+            segment->mark(record.offset, record.replay_unconfirmed ? sp::state_replaying : sp::state_held);
+            std::lock_guard lock(mutex);
+            in_flight.erase(record.id);
+            --segment->outstanding;
+            ++stats.failures;
+            segment->failed = true;
+            if (status != ProduceStatus::too_large) {
+                complete = false;  // queue full or closed: this pass ends
+                break;
+            }
+            // Too large for this producer: it stays in the spool; the rest go on.
+        }
+    }
+    std::lock_guard lock(mutex);
+    segment->all_sent = complete;
+    segment->sending_done = true;
+    if (segment->outstanding == 0) finish_locked(segment);
+    return complete && !pass_failed;
+}
+
+void SpoolDrain::Impl::finish_locked(const std::shared_ptr<SegmentProgress>& segment) noexcept {
+    active.erase(segment->path.string());
+    if (!segment->all_sent || segment->failed) return;  // what is left stays for the next pass
+    if (segment->corrupt) {
+        // Every whole record of it is on Kafka; keep the damaged bytes for a person to look at.
+        std::filesystem::path aside = segment->path;
+        aside += ".corrupt";
+        std::error_code ec;
+        std::filesystem::rename(segment->path, aside, ec);
+        stderr_line("kafka_log: '" + segment->path.string() + "' had corrupt stretches; its records are on Kafka, " +
+                    (ec ? "it stays where it is: " + ec.message() : "the file is kept as '" + aside.string() + "'"));
+        unreadable.insert(segment->path);
+        return;
+    }
+    spool->release_segment(segment->path);
+    ++stats.segments_deleted;
+}
+
+bool SpoolDrain::on_report(const DeliveryReport& report) noexcept {
+    if (!is_replay(report.message)) return false;
+    Impl& s = *impl_;
+    try {
+        const std::string id(header_value(report.message, replay_id_header));
+        std::lock_guard lock(s.mutex);
+        const auto it = s.in_flight.find(id);
+        if (it == s.in_flight.end()) return true;  // not this drain's (an earlier process's send)
+        const Impl::Sent sent = it->second;
+        s.in_flight.erase(it);
+        if (!report.error) {
+            sent.segment->mark(sent.offset, sp::state_replayed);
+            ++s.stats.replayed;
+            s.spool->note_replayed(1);
+        } else {
+            sent.segment->mark(sent.offset, report.error->possibly_persisted ? sp::state_replaying : sp::state_held);
+            ++s.stats.failures;
+            sent.segment->failed = true;
+            s.pass_failed = true;
+        }
+        if (--sent.segment->outstanding == 0 && sent.segment->sending_done) {
+            s.finish_locked(sent.segment);
+        }
+    } catch (...) {
+        // No memory for the id: the record stays marked "being replayed"; a later pass re-sends it.
+    }
+    s.changed.notify_all();
+    return true;
+}
+
+}  // namespace kafka_log
