@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
     const kafka_log::WriterStats s = writer->stats();
     const auto records = kafka_log::read_topic(brokers, topic, 30s);
     std::cout << "topic '" << topic << "' holds " << records.size() << " record(s):\n";
-    for (const auto& r : records) std::cout << "  " << r << "\n";
+    for (const auto& r : records) std::cout << "  " << r.payload << "\n";
     std::cout << "submitted " << s.submitted << ", delivered " << s.delivered << ", fallback " << s.fallback_total()
               << ", lost " << s.lost << "\n";
     const bool ok = s.balanced() && s.submitted == 3 && s.lost == 0 &&

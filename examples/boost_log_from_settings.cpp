@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
     }
     const auto on_topic = cluster->read_all("app-logs", 30s);
     std::cout << "read back " << on_topic.size() << " record(s) from 'app-logs'; first:\n  "
-              << (on_topic.empty() ? std::string("(none)") : on_topic.front()) << "\n";
+              << (on_topic.empty() ? std::string("(none)") : on_topic.front().payload) << "\n";
     std::size_t in_fallback = 0;  // the spool the settings name (Spool="kafka_log-spool")
     kafka_log::SpoolReader spool("kafka_log-spool");
     for (kafka_log::SpoolRecord r; spool.next(r);) ++in_fallback;

@@ -157,7 +157,7 @@ int run(const Options& o) {
     std::size_t read_back = 0;
     bool read_ok = true;
     try {
-        for (auto& r : kafka_log::read_topic(brokers, o.topic, 60s, {})) {
+        for (auto& r : kafka_log::payloads(kafka_log::read_topic(brokers, o.topic, 60s, {}))) {
             if (r.rfind(marker, 0) == 0) {
                 ++on_topic[r];
                 ++read_back;

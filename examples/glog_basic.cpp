@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
     const auto s = writer->stats();
     const auto records = kafka_log::read_topic(brokers, topic, 30s);
     std::cout << "topic '" << topic << "':\n";
-    for (const auto& r : records) std::cout << "  " << r << "\n";
+    for (const auto& r : records) std::cout << "  " << r.payload << "\n";
     const bool ok = s.balanced() && s.submitted == 3 && s.lost == 0 && records.size() + s.fallback_total() >= 3;
     std::cout << (ok ? "OK" : "FAILED") << ": submitted " << s.submitted << ", delivered " << s.delivered
               << ", fallback " << s.fallback_total() << "\n";

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "kafka_log/export.hpp"
+#include "kafka_log/topic_reader.hpp"
 
 namespace kafka_log {
 
@@ -65,9 +66,10 @@ public:
     /// \throws std::runtime_error when the topic's metadata cannot be read within `timeout`.
     std::uint64_t message_count(const std::string& topic,
                                 std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
-    /// \brief Every payload on `topic`, partition by partition, in offset order.
+    /// \brief Every record on `topic` (payload, key, headers, timestamp), partition by partition
+    /// (ascending id), each in offset order; `payloads(read_all(...))` for the values alone.
     /// \throws std::runtime_error when the topic cannot be read completely within `timeout`.
-    std::vector<std::string> read_all(const std::string& topic, std::chrono::milliseconds timeout) const;
+    std::vector<TopicRecord> read_all(const std::string& topic, std::chrono::milliseconds timeout) const;
 
 private:
     std::unique_ptr<detail::EmbeddedClusterImpl> impl_;

@@ -109,8 +109,24 @@ public:
 
     void set_delivery_handler(DeliveryHandler handler) override;
     void set_cluster_state_handler(ClusterStateHandler handler) override;
+    /// \brief Offers one record; copies topic, key, payload and headers before returning.
+    ///
+    /// `message.headers` are sent as Kafka record headers, in order (a value may hold any
+    /// byte, NUL included; an empty value is sent empty, not null), and a non-zero
+    /// `message.timestamp_ms` as the record's create time (0: librdkafka stamps its clock).
+    /// A hand-off ring carries topic, key and payload only, so with
+    /// `ProduceOn::producer_thread` a record with headers or a timestamp of its own is handed
+    /// to librdkafka by the calling thread: it may reach its partition ahead of older records
+    /// of the same thread still in the ring. Records without either take the ring as before.
+    ///
+    /// Its delivery report carries the record's headers (views of librdkafka's copy, valid
+    /// during the handler), on success and on failure. Its `timestamp_ms` is the one given
+    /// here when non-zero; otherwise, for a delivered record, the one librdkafka stamped (or
+    /// the broker's append time, for a topic with `message.timestamp.type=LogAppendTime`), and
+    /// 0 for a failed one (librdkafka reports no timestamp for a failed record).
+    ///
     /// Possible failures: `queue_full` (librdkafka's queue bound), `too_large`
-    /// (`message.max.bytes`), `closed` (after `close`, or in a forked child).
+    /// (`message.max.bytes`, headers included), `closed` (after `close`, or in a forked child).
     ProduceStatus produce(const MessageView& message) override;
     bool flush(std::chrono::milliseconds timeout) override;
     /// \brief Flushes up to `timeout`, purges queued and in-flight records and serves their

@@ -3,6 +3,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace kafka_log::mocks {
 
@@ -18,6 +19,23 @@ std::string excerpt(std::string_view text) {
 
 std::string location(const std::source_location& where) {
     return std::string(where.file_name()) + ":" + std::to_string(where.line());
+}
+
+/// An owning copy of an input, accepted until the script says otherwise.
+ProducedMessage copy_of(const MessageView& message) {
+    ProducedMessage copy{std::string(message.topic), std::string(message.key), std::string(message.payload),
+                         {}, message.timestamp_ms, ProduceStatus::accepted, std::nullopt, false};
+    copy.headers.reserve(message.headers.size());
+    for (const RecordHeader& header : message.headers) copy.headers.emplace_back(header.name, header.value);
+    return copy;
+}
+
+/// A view of `copy`; its headers are views kept in `headers`, which must outlive the view.
+MessageView view_of(const ProducedMessage& copy, std::vector<RecordHeader>& headers) {
+    headers.clear();
+    headers.reserve(copy.headers.size());
+    for (const auto& [name, value] : copy.headers) headers.push_back(RecordHeader{name, value});
+    return MessageView{copy.topic, copy.key, copy.payload, headers, copy.timestamp_ms};
 }
 
 }  // namespace
@@ -109,10 +127,7 @@ ProduceStatus MockAsyncProducer::produce(const MessageView& message) {
     if (!options_.keep_produced && !closed_ && expectations_.empty() && options_.succeed_when_unscripted) {
         // Load-test path: nothing kept, nothing scripted, delivered.
         if (options_.threaded && !stopping_) {
-            queue_.push_back(Pending{0, std::nullopt,
-                                     std::make_shared<const ProducedMessage>(ProducedMessage{
-                                         std::string(message.topic), std::string(message.key),
-                                         std::string(message.payload), ProduceStatus::accepted, std::nullopt, false})});
+            queue_.push_back(Pending{0, std::nullopt, std::make_shared<const ProducedMessage>(copy_of(message))});
             changed_.notify_all();
             return ProduceStatus::accepted;
         }
@@ -122,9 +137,7 @@ ProduceStatus MockAsyncProducer::produce(const MessageView& message) {
         return ProduceStatus::accepted;
     }
     const std::size_t index = produced_.size();
-    produced_.push_back(ProducedMessage{std::string(message.topic), std::string(message.key),
-                                        std::string(message.payload), ProduceStatus::accepted,
-                                        std::nullopt, false});
+    produced_.push_back(copy_of(message));
     if (closed_) {
         produced_[index].status = ProduceStatus::closed;
         return ProduceStatus::closed;
@@ -149,8 +162,8 @@ ProduceStatus MockAsyncProducer::produce(const MessageView& message) {
 
     if (expectation.checker) {
         // The checker is user code: run it unlocked, on a view of our stable copy.
-        const ProducedMessage& copy = produced_[index];
-        const MessageView view{copy.topic, copy.key, copy.payload};
+        std::vector<RecordHeader> headers;
+        const MessageView view = view_of(produced_[index], headers);
         lock.unlock();
         bool accepted = false;
         std::string failure;
@@ -210,11 +223,11 @@ void MockAsyncProducer::dispatch(std::unique_lock<std::mutex>& lock, Pending pen
 void MockAsyncProducer::deliver(const Pending& pending) {
     DeliveryHandler handler;
     MessageView view;
+    std::vector<RecordHeader> headers;  // the views view.headers spans
     {
         std::lock_guard lock(mutex_);
         handler = handler_;
-        const ProducedMessage& m = pending.owned ? *pending.owned : produced_[pending.index];
-        view = MessageView{m.topic, m.key, m.payload};
+        view = view_of(pending.owned ? *pending.owned : produced_[pending.index], headers);
     }
     if (!handler) {
         reporter_.report("MockAsyncProducer: a report is due but no delivery handler is set",

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -163,25 +164,67 @@ std::uint64_t EmbeddedCluster::message_count(const std::string& topic, std::chro
     return total;
 }
 
-std::vector<std::string> EmbeddedCluster::read_all(const std::string& topic, std::chrono::milliseconds timeout) const {
+std::vector<TopicRecord> EmbeddedCluster::read_all(const std::string& topic, std::chrono::milliseconds timeout) const {
     return read_topic(impl_->bootstrap(), topic, timeout);
 }
 
-std::vector<std::string> read_topic(const std::string& bootstrap_servers, const std::string& topic,
+std::vector<std::string> payloads(const std::vector<TopicRecord>& records) {
+    std::vector<std::string> out;
+    out.reserve(records.size());
+    for (const TopicRecord& record : records) out.push_back(record.payload);
+    return out;
+}
+
+namespace detail {
+namespace {
+
+/// An owning copy of a consumed message.
+TopicRecord copy_record(const rd_kafka_message_t& m) {
+    TopicRecord record;
+    if (m.payload) record.payload.assign(static_cast<const char*>(m.payload), m.len);
+    record.has_key = m.key != nullptr;
+    if (m.key) record.key.assign(static_cast<const char*>(m.key), m.key_len);
+    record.partition = m.partition;
+    record.offset = m.offset;
+    const std::int64_t timestamp = rd_kafka_message_timestamp(&m, nullptr);
+    record.timestamp_ms = timestamp < 0 ? 0 : timestamp;
+    rd_kafka_headers_t* headers = nullptr;
+    if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers != nullptr) {
+        const std::size_t count = rd_kafka_header_cnt(headers);
+        record.headers.reserve(count);
+        for (std::size_t i = 0; i < count; ++i) {
+            const char* name = nullptr;
+            const void* value = nullptr;
+            std::size_t size = 0;
+            if (rd_kafka_header_get_all(headers, i, &name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) break;
+            record.headers.emplace_back(name ? std::string(name) : std::string(),
+                                        value ? std::string(static_cast<const char*>(value), size) : std::string());
+        }
+    }
+    return record;
+}
+
+}  // namespace
+}  // namespace detail
+
+std::vector<TopicRecord> read_topic(const std::string& bootstrap_servers, const std::string& topic,
                                     std::chrono::milliseconds timeout, const ProducerConfig& extra) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     detail::HandlePtr consumer = detail::new_reader(bootstrap_servers, extra);
     rd_kafka_t* rk = consumer.get();
     const int timeout_ms = static_cast<int>(timeout.count());
-    const std::vector<std::int32_t> ids = detail::partitions(rk, topic, timeout_ms);
+    std::vector<std::int32_t> ids = detail::partitions(rk, topic, timeout_ms);
+    std::sort(ids.begin(), ids.end());
 
     // Read each partition from its low watermark up to the high watermark seen now. A partition
     // is complete when every offset in [low, high) has arrived once: counting offsets, not
     // trusting the last one, keeps a reordered or repeated delivery from ending it early.
+    // Records arrive with partitions interleaved; each is stored at its offset's slot, so the
+    // result is partition by partition, in offset order.
     detail::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(ids.size())));
     std::size_t remaining = 0;
     std::vector<std::int64_t> lows;
-    std::vector<std::vector<bool>> arrived;
+    std::vector<std::vector<std::optional<TopicRecord>>> arrived;
     std::vector<std::int64_t> missing;
     for (std::int32_t p : ids) {
         std::int64_t low = 0;
@@ -189,22 +232,23 @@ std::vector<std::string> read_topic(const std::string& bootstrap_servers, const 
         detail::check(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, timeout_ms),
                       "watermarks of '" + topic + "'");
         lows.push_back(low);
-        arrived.emplace_back(static_cast<std::size_t>(std::max<std::int64_t>(high - low, 0)), false);
+        arrived.emplace_back(static_cast<std::size_t>(std::max<std::int64_t>(high - low, 0)));
         missing.push_back(std::max<std::int64_t>(high - low, 0));
         if (high > low) {
             rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = low;
             ++remaining;
         }
     }
-    std::vector<std::string> payloads;
-    if (remaining == 0) return payloads;
+    std::vector<TopicRecord> records;
+    if (remaining == 0) return records;
     detail::check(rd_kafka_assign(rk, list.get()), "assign '" + topic + "'");
 
+    std::size_t received = 0;
     while (remaining > 0) {
         if (std::chrono::steady_clock::now() >= deadline) {
             rd_kafka_consumer_close(rk);
             throw std::runtime_error("kafka_log::read_topic('" + topic + "') timed out after " +
-                                     std::to_string(payloads.size()) + " records");
+                                     std::to_string(received) + " records");
         }
         detail::MessagePtr m(rd_kafka_consumer_poll(rk, 100));
         if (!m) continue;
@@ -214,13 +258,18 @@ std::vector<std::string> read_topic(const std::string& bootstrap_servers, const 
         if (index == ids.size()) continue;
         const std::int64_t slot = m->offset - lows[index];
         if (slot < 0 || slot >= static_cast<std::int64_t>(arrived[index].size())) continue;
-        if (arrived[index][static_cast<std::size_t>(slot)]) continue;  // delivered twice
-        arrived[index][static_cast<std::size_t>(slot)] = true;
-        payloads.emplace_back(m->payload ? static_cast<const char*>(m->payload) : "", m->payload ? m->len : 0);
+        std::optional<TopicRecord>& place = arrived[index][static_cast<std::size_t>(slot)];
+        if (place) continue;  // delivered twice
+        place = detail::copy_record(*m);
+        ++received;
         if (--missing[index] == 0) --remaining;
     }
     rd_kafka_consumer_close(rk);
-    return payloads;
+    records.reserve(received);
+    for (auto& partition : arrived) {
+        for (auto& record : partition) records.push_back(std::move(*record));
+    }
+    return records;
 }
 
 }  // namespace kafka_log

@@ -7,13 +7,16 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdint>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "../detail/callback_scope.hpp"
@@ -88,8 +91,37 @@ struct RefusedRecord {
     std::string topic;
     std::string key;
     std::string payload;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::int64_t timestamp_ms = 0;
     DeliveryError error;
 };
+
+/// A record that a ring slot can carry: a ring copies topic, key and payload only, so a record
+/// with headers or a timestamp of its own is handed to librdkafka by the calling thread.
+bool fits_ring(const MessageView& message) noexcept {
+    return message.headers.empty() && message.timestamp_ms == 0;
+}
+
+/// The timestamp given to produce() travels as the message's opaque: librdkafka reports no
+/// timestamp for a failed record (rd_kafka_message_timestamp is -1 then), and the failure
+/// report must carry it. Records without one (the rings' included) have a null opaque.
+constexpr bool opaque_holds_timestamp = sizeof(void*) >= sizeof(std::int64_t);
+
+void* timestamp_opaque(std::int64_t timestamp_ms) noexcept {
+    if constexpr (opaque_holds_timestamp) {
+        return reinterpret_cast<void*>(static_cast<std::uintptr_t>(timestamp_ms));
+    } else {
+        return nullptr;
+    }
+}
+
+std::int64_t opaque_timestamp(const void* opaque) noexcept {
+    if constexpr (opaque_holds_timestamp) {
+        return static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(opaque));
+    } else {
+        return 0;
+    }
+}
 
 /// The sequence of thread numbers that picks a logging thread's lane; only threads that
 /// produce take one.
@@ -162,6 +194,8 @@ private:
     void publish_settled() noexcept;
     void notify_if_idle() noexcept;
     rd_kafka_resp_err_t producev(rd_kafka_topic_t* topic, std::string_view payload, std::string_view key) noexcept;
+    /// As producev(), with the record's headers and timestamp (records that bypass the rings).
+    rd_kafka_resp_err_t producev_with_metadata(rd_kafka_topic_t* topic, const MessageView& message) noexcept;
     ProduceStatus settle(rd_kafka_resp_err_t err, const MessageView& message);
 
     using Ring = HandoffRing<rd_kafka_topic_t*>;
@@ -344,10 +378,43 @@ RdKafkaProducerImpl::~RdKafkaProducerImpl() {
 void RdKafkaProducerImpl::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     auto* self = static_cast<RdKafkaProducerImpl*>(opaque);
     try {
-        const MessageView view{
+        MessageView view{
             m->rkt ? std::string_view(rd_kafka_topic_name(m->rkt)) : std::string_view(),
             m->key ? std::string_view(static_cast<const char*>(m->key), m->key_len) : std::string_view(),
             m->payload ? std::string_view(static_cast<const char*>(m->payload), m->len) : std::string_view()};
+        // Headers: views of librdkafka's copy, valid during the handler. A few fit on the
+        // stack; a record without headers costs no allocation.
+        std::array<RecordHeader, 8> few;
+        std::vector<RecordHeader> many;
+        rd_kafka_headers_t* headers = nullptr;
+        if (rd_kafka_message_headers(m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers != nullptr) {
+            std::size_t count = rd_kafka_header_cnt(headers);
+            RecordHeader* out = few.data();
+            if (count > few.size()) {
+                try {
+                    many.resize(count);
+                    out = many.data();
+                } catch (...) {
+                    count = few.size();  // no memory: the first headers, rather than no report
+                }
+            }
+            std::size_t n = 0;
+            for (std::size_t i = 0; i < count; ++i) {
+                const char* name = nullptr;
+                const void* value = nullptr;
+                std::size_t size = 0;
+                if (rd_kafka_header_get_all(headers, i, &name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) break;
+                out[n++] = RecordHeader{name ? std::string_view(name) : std::string_view(),
+                                        value ? std::string_view(static_cast<const char*>(value), size)
+                                              : std::string_view()};
+            }
+            view.headers = std::span<const RecordHeader>(out, n);
+        }
+        // The timestamp produce() was given, if any; else the one librdkafka knows: its own
+        // clock's, or the broker's for a LogAppendTime topic. None for a failed record.
+        const std::int64_t given = opaque_timestamp(m->_private);
+        const std::int64_t known = rd_kafka_message_timestamp(m, nullptr);
+        view.timestamp_ms = given != 0 ? given : std::max<std::int64_t>(known, 0);
         std::optional<DeliveryError> error;
         if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             error = DeliveryError{m->err, rd_kafka_err2str(m->err),
@@ -467,7 +534,15 @@ void RdKafkaProducerImpl::serve_refused() noexcept {
             record = std::move(refused_.front());
             refused_.pop_front();
         }
-        deliver(MessageView{record.topic, record.key, record.payload}, std::move(record.error));
+        std::vector<RecordHeader> headers;
+        try {
+            headers.reserve(record.headers.size());
+            for (const auto& [name, value] : record.headers) headers.push_back(RecordHeader{name, value});
+        } catch (...) {
+            // No memory: reported without headers rather than not at all.
+        }
+        deliver(MessageView{record.topic, record.key, record.payload, headers, record.timestamp_ms},
+                std::move(record.error));
     }
 }
 
@@ -509,6 +584,33 @@ rd_kafka_resp_err_t RdKafkaProducerImpl::producev(rd_kafka_topic_t* topic, std::
     return rd_kafka_producev(rk_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                              RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
                              RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()), RD_KAFKA_V_END);
+}
+
+rd_kafka_resp_err_t RdKafkaProducerImpl::producev_with_metadata(rd_kafka_topic_t* topic,
+                                                                const MessageView& message) noexcept {
+    rd_kafka_headers_t* headers = nullptr;
+    if (!message.headers.empty()) {
+        headers = rd_kafka_headers_new(message.headers.size());
+        for (const RecordHeader& header : message.headers) {
+            // Sizes are explicit: a value may hold any byte, NUL included. An empty value is
+            // sent as an empty value, not a null one.
+            rd_kafka_header_add(headers, header.name.empty() ? "" : header.name.data(),
+                                static_cast<ssize_t>(header.name.size()),
+                                header.value.empty() ? "" : header.value.data(),
+                                static_cast<ssize_t>(header.value.size()));
+        }
+    }
+    const std::string_view payload = message.payload;
+    const std::string_view key = message.key;
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
+        RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()), RD_KAFKA_V_HEADERS(headers),
+        RD_KAFKA_V_TIMESTAMP(message.timestamp_ms), RD_KAFKA_V_OPAQUE(timestamp_opaque(message.timestamp_ms)),
+        RD_KAFKA_V_END);
+    // librdkafka owns the headers only when it took the record.
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && headers != nullptr) rd_kafka_headers_destroy(headers);
+    return err;
 }
 
 bool RdKafkaProducerImpl::rings_empty() const noexcept {
@@ -762,7 +864,8 @@ ProduceStatus RdKafkaProducerImpl::produce(const MessageView& message) {
         }
     }
     rd_kafka_topic_t* topic = topic_handle(message.topic);
-    if (ring_mode_ && topic != nullptr) {
+    const bool plain = fits_ring(message);
+    if (ring_mode_ && plain && topic != nullptr) {
         Ring* ring = lane_ring(lane);
         if (ring != nullptr && ring->try_push(topic, message.payload, message.key)) {
             published();
@@ -776,7 +879,12 @@ ProduceStatus RdKafkaProducerImpl::produce(const MessageView& message) {
             return ProduceStatus::accepted;
         }
     }
-    const rd_kafka_resp_err_t err = topic == nullptr ? rd_kafka_last_error() : producev(topic, message.payload, message.key);
+    // Not for a ring (ProduceOn::calling_thread, a record with headers or a timestamp, a full
+    // ring): handed to librdkafka here. In ring mode its credit was taken above, as for a ring
+    // record: settle() or its report returns it.
+    const rd_kafka_resp_err_t err = topic == nullptr ? rd_kafka_last_error()
+                                    : plain          ? producev(topic, message.payload, message.key)
+                                                     : producev_with_metadata(topic, message);
     return settle(err, message);
 }
 
@@ -802,10 +910,12 @@ ProduceStatus RdKafkaProducerImpl::settle(rd_kafka_resp_err_t err, const Message
     // reported failed from the poll thread, so the record reaches the caller's fallback with
     // librdkafka's reason (its credit goes back to the pool with the report).
     try {
+        RefusedRecord record{std::string(message.topic), std::string(message.key), std::string(message.payload),
+                             {}, message.timestamp_ms, DeliveryError{err, rd_kafka_err2str(err), false}};
+        record.headers.reserve(message.headers.size());
+        for (const RecordHeader& header : message.headers) record.headers.emplace_back(header.name, header.value);
         std::lock_guard lock(refused_mutex_);
-        refused_.push_back(RefusedRecord{std::string(message.topic), std::string(message.key),
-                                         std::string(message.payload),
-                                         DeliveryError{err, rd_kafka_err2str(err), false}});
+        refused_.push_back(std::move(record));
     } catch (...) {
         refuse(credit_lane, message.payload.size());
         throw;  // the caller's record is still its own: KafkaWriter sends it to the fallback

@@ -50,7 +50,7 @@ TEST(DeliveryTest, HundredThousandRecordsFromTenThreadsEachReadBackExactlyOnce) 
     EXPECT_EQ(s.in_flight + s.lost, 0u);
 
     EXPECT_EQ(cluster.message_count(topic), 100000u);
-    const auto on_topic = counts(cluster.read_all(topic, 60s));
+    const auto on_topic = counts(payloads(cluster.read_all(topic, 60s)));
     ASSERT_EQ(on_topic.size(), 100000u);
     for (int t = 0; t < threads; ++t) {
         for (int i = 0; i < per_thread; i += 997) {
@@ -87,7 +87,7 @@ TEST(DeliveryTest, QueueFullBurstsGoToFallbackAndTheRestIsDelivered) {
     EXPECT_GT(s.fallback_queue_full, 0u);
     EXPECT_GT(s.delivered, 0u);
     EXPECT_EQ(s.delivered + s.fallback_queue_full, sent.size());
-    const auto topic_records = cluster.read_all(topic, 30s);
+    const auto topic_records = payloads(cluster.read_all(topic, 30s));
     const auto fallback = p.fallback_lines();
     EXPECT_EQ(topic_records.size(), s.delivered);
     EXPECT_EQ(fallback.size(), s.fallback_queue_full);
@@ -116,7 +116,7 @@ TEST(DeliveryTest, RecordOverMessageMaxBytesGoesToFallback) {
     EXPECT_EQ(s.fallback_too_large, 1u);
     EXPECT_EQ(s.delivered, 2u);
     EXPECT_THAT(p.fallback_lines(), ElementsAre(big));
-    EXPECT_THAT(cluster.read_all(topic, 10s), ElementsAre("small before", "small after"));
+    EXPECT_THAT(payloads(cluster.read_all(topic, 10s)), ElementsAre("small before", "small after"));
 }
 
 TEST(DeliveryTest, RetriableProduceErrorsAreRetriedAndDelivered) {
@@ -143,7 +143,7 @@ TEST(DeliveryTest, RetriableProduceErrorsAreRetriedAndDelivered) {
     EXPECT_TRUE(Balanced(s));
     EXPECT_EQ(s.delivered, sent.size());
     EXPECT_EQ(s.fallback_total() + s.lost, 0u);
-    EXPECT_THAT(cluster.read_all(topic, 10s), UnorderedElementsAreArray(sent));
+    EXPECT_THAT(payloads(cluster.read_all(topic, 10s)), UnorderedElementsAreArray(sent));
 }
 
 TEST(DeliveryTest, NonRetriableProduceErrorSendsTheRecordToFallback) {
@@ -166,7 +166,7 @@ TEST(DeliveryTest, NonRetriableProduceErrorSendsTheRecordToFallback) {
     EXPECT_EQ(s.fallback_delivery_failed, 1u);
     EXPECT_EQ(s.possibly_persisted, 0u);
     EXPECT_THAT(p.fallback_lines(), ElementsAre("refused by the broker"));
-    EXPECT_THAT(cluster.read_all(topic, 10s), ElementsAre("before"));
+    EXPECT_THAT(payloads(cluster.read_all(topic, 10s)), ElementsAre("before"));
 }
 
 TEST(DeliveryTest, PartitionLeaderMovesMidStreamNothingLost) {
@@ -189,7 +189,7 @@ TEST(DeliveryTest, PartitionLeaderMovesMidStreamNothingLost) {
     const WriterStats s = p.writer->stats();
     EXPECT_TRUE(Balanced(s));
     EXPECT_EQ(s.lost + s.in_flight, 0u);
-    expect_accounted(sent, cluster.read_all(topic, 30s), p.fallback_lines(), s);
+    expect_accounted(sent, payloads(cluster.read_all(topic, 30s)), p.fallback_lines(), s);
     EXPECT_EQ(s.delivered, sent.size()) << "leader changes are retried, not failed";
 }
 
@@ -246,7 +246,7 @@ void queue_full_and_too_large_answered_at_once(ProduceOn mode) {
     EXPECT_TRUE(Balanced(s));
     EXPECT_EQ(s.in_flight, 0u);
     EXPECT_EQ(s.delivered + s.fallback_queue_full, sent.size());
-    const auto topic_records = cluster.read_all(topic, 30s);
+    const auto topic_records = payloads(cluster.read_all(topic, 30s));
     auto fallback = p.fallback_lines();
     EXPECT_EQ(topic_records.size(), s.delivered);
     ASSERT_FALSE(fallback.empty());
@@ -328,7 +328,7 @@ TEST(ProduceOnTest, QueueBoundHoldsAcrossThreadsAndEachThreadStaysInOrder) {
     EXPECT_TRUE(Balanced(s));
     EXPECT_EQ(s.in_flight, 0u);
     EXPECT_EQ(s.delivered + s.fallback_queue_full, static_cast<std::uint64_t>(threads * 2 * per_round));
-    const auto on_topic = cluster.read_all(p.topic, 30s);
+    const auto on_topic = payloads(cluster.read_all(p.topic, 30s));
     EXPECT_EQ(on_topic.size(), s.delivered);
     std::vector<std::string> everything = on_topic;
     const auto fallback = p.fallback_lines();
@@ -379,7 +379,7 @@ TEST(ProduceOnTest, ThreadsThatStoppedLoggingHoldNoShareOfTheQueueBound) {
     EXPECT_EQ(s.delivered, bound);
     EXPECT_THAT(p.fallback_lines(), ElementsAre("one-too-many"));
     sent.pop_back();
-    EXPECT_THAT(q.cluster.read_all(p.topic, 30s), UnorderedElementsAreArray(sent));
+    EXPECT_THAT(payloads(q.cluster.read_all(p.topic, 30s)), UnorderedElementsAreArray(sent));
 }
 
 TEST(ProduceOnTest, AFullHandoffRingLeavesNoRecordBehind) {
@@ -404,7 +404,7 @@ TEST(ProduceOnTest, AFullHandoffRingLeavesNoRecordBehind) {
     EXPECT_EQ(s.submitted, static_cast<std::uint64_t>(threads * per_thread));
     EXPECT_EQ(s.delivered, s.submitted);
     EXPECT_EQ(s.fallback_total(), 0u);
-    const auto on_topic = counts(cluster.read_all(topic, 30s));
+    const auto on_topic = counts(payloads(cluster.read_all(topic, 30s)));
     EXPECT_EQ(on_topic.size(), s.submitted);
     for (const auto& [record, n] : on_topic) ASSERT_EQ(n, 1) << record;
     EXPECT_THAT(p.fallback_lines(), IsEmpty());
@@ -460,7 +460,7 @@ TEST(ProduceOnTest, AThreadThatFindsItsRingFullEmptiesItInOrder) {
         EXPECT_EQ(delivered, static_cast<std::uint64_t>(records));
     }
     producer.close(5s);
-    EXPECT_EQ(cluster.read_all(topic, 30s), sent);
+    EXPECT_EQ(payloads(cluster.read_all(topic, 30s)), sent);
 }
 
 }  // namespace

@@ -49,7 +49,7 @@ TEST(GlogIntegrationTest, TenThreadsTenThousandLinesEachReadBack) {
     EXPECT_EQ(s.delivered, 100000u);
     EXPECT_TRUE(p.fallback_lines().empty());
     EXPECT_EQ(cluster.message_count(topic), 100000u);
-    const auto on_topic = cluster.read_all(topic, 60s);
+    const auto on_topic = payloads(cluster.read_all(topic, 60s));
     ASSERT_EQ(on_topic.size(), 100000u);
     std::map<std::string, int> messages;
     for (const auto& line : on_topic) ++messages[nlohmann::json::parse(line)["msg"].get<std::string>()];

@@ -113,7 +113,7 @@ TEST(OutageTest, ClusterGoesDownMidStreamAndComesBackDeliveryResumesByItself) {
     EXPECT_EQ(s.submitted, sent.size());
     EXPECT_EQ(s.lost + s.in_flight, 0u);
     EXPECT_GE(s.delivered, delivered_at_resume + 1000) << "the last 1000 were written after recovery";
-    expect_accounted(sent, cluster.read_all(topic, 30s), p.fallback_lines(), s);
+    expect_accounted(sent, payloads(cluster.read_all(topic, 30s)), p.fallback_lines(), s);
 }
 
 TEST(OutageTest, CloseWithRequestsInFlightReturnsInTimeAndAccountsEverything) {
@@ -149,7 +149,7 @@ TEST(OutageTest, CloseWithRequestsInFlightReturnsInTimeAndAccountsEverything) {
     EXPECT_GT(s.possibly_persisted, 0u) << "requests were on the wire when purged";
 
     cluster.set_broker_rtt(1, 0);
-    expect_accounted(sent, cluster.read_all(topic, 30s), p.fallback_lines(), s);
+    expect_accounted(sent, payloads(cluster.read_all(topic, 30s)), p.fallback_lines(), s);
 }
 
 // A user who routes librdkafka's log lines into the same writer (through their logging
@@ -182,7 +182,7 @@ TEST(OutageTest, LibrdkafkaLogRoutedIntoTheSameWriterDoesNotRecurse) {
     EXPECT_GT(log_lines.load(), 0);
     EXPECT_GT(s.fallback_reentrant, 0u);
     EXPECT_EQ(s.delivered, 100u);
-    const auto on_topic = cluster.read_all(topic, 10s);
+    const auto on_topic = payloads(cluster.read_all(topic, 10s));
     EXPECT_EQ(on_topic.size(), 100u);
     for (const auto& record : on_topic) EXPECT_EQ(record.rfind("app-", 0), 0u) << record;
 }

@@ -4,12 +4,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -114,7 +117,7 @@ TEST(RdKafkaProducerTest, CopiesThePayloadAndReportsEachRecordOnce) {
     producer.close(1s);
     std::lock_guard lock(mutex);
     EXPECT_EQ(reported.size(), 50u);
-    const auto on_topic = cluster.read_all(topic, 10s);
+    const auto on_topic = payloads(cluster.read_all(topic, 10s));
     ASSERT_EQ(on_topic.size(), 50u);
     for (int i = 0; i < 50; ++i) EXPECT_EQ(on_topic[static_cast<std::size_t>(i)], "payload-" + std::to_string(i));
 }
@@ -266,6 +269,194 @@ TEST(RdKafkaProducerTest, ErrorLineOnStderrNeverQuotesASecret) {
     EXPECT_THAT(text, HasSubstr("sasl.oauthbearer.config"));
     EXPECT_THAT(text, Not(HasSubstr("S3CRET")));
 }
+
+// --- headers and timestamp ------------------------------------------------------------------
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+/// Owning copies of the reports a producer delivered.
+struct ReportCopies {
+    struct Entry {
+        std::string payload;
+        std::string key;
+        Headers headers;
+        std::int64_t timestamp_ms = 0;
+        std::optional<DeliveryError> error;
+    };
+    void attach(AsyncProducer& producer) {
+        producer.set_delivery_handler([this](const DeliveryReport& r) {
+            Entry entry{std::string(r.message.payload), std::string(r.message.key), {}, r.message.timestamp_ms,
+                        r.error};
+            for (const RecordHeader& h : r.message.headers) entry.headers.emplace_back(h.name, h.value);
+            std::lock_guard lock(mutex_);
+            entries_.push_back(std::move(entry));
+        });
+    }
+    std::vector<Entry> entries() const {
+        std::lock_guard lock(mutex_);
+        return entries_;
+    }
+    /// The report of the record with this payload; fails the test when there is none.
+    Entry of(const std::string& payload) const {
+        for (const Entry& e : entries()) {
+            if (e.payload == payload) return e;
+        }
+        ADD_FAILURE() << "no report for '" << payload << "'";
+        return {};
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<Entry> entries_;
+};
+
+constexpr std::int64_t fixed_time = 1700000000123;  // 2023-11-14T22:13:20.123Z
+
+/// Two headers: a name that repeats, and a value holding a NUL byte.
+const Headers two_headers{{"trace", "abc"}, {"trace", std::string("x\0y", 3)}};
+
+std::vector<RecordHeader> views_of(const Headers& headers) {
+    std::vector<RecordHeader> views;
+    for (const auto& [name, value] : headers) views.push_back(RecordHeader{name, value});
+    return views;
+}
+
+class ProducerMetadataTest : public ::testing::TestWithParam<ProduceOn> {};
+
+TEST_P(ProducerMetadataTest, SendsHeadersAndTimestampAndReadsThemBack) {
+    EmbeddedCluster cluster;
+    const std::string topic = unique_topic();
+    cluster.create_topic(topic, 1, 1);
+    ClientLog log;
+    RdKafkaOptions options = log.options();
+    options.produce_on = GetParam();
+    RdKafkaProducer producer(test_config(cluster), options);
+    ReportCopies reports;
+    reports.attach(producer);
+
+    ASSERT_EQ(producer.produce({topic, "", "before"}), ProduceStatus::accepted);
+    ASSERT_TRUE(producer.flush(10s));  // metadata known: the records below keep their order
+    Headers many;  // more headers than the report's stack buffer holds
+    for (std::size_t i = 0; i < 12; ++i) many.emplace_back("h" + std::to_string(i), std::string(i, 'v'));
+    {
+        std::string key = "key-1";
+        Headers headers = two_headers;
+        const auto views = views_of(headers);
+        ASSERT_EQ(producer.produce({topic, key, "with headers", views, fixed_time}), ProduceStatus::accepted);
+        key.assign(key.size(), '#');  // the caller reuses its buffers at once
+        for (auto& [name, value] : headers) {
+            name.assign(name.size(), '#');
+            value.assign(value.size(), '#');
+        }
+        const auto many_views = views_of(many);
+        ASSERT_EQ(producer.produce({topic, "", "many headers", many_views}), ProduceStatus::accepted);
+        ASSERT_EQ(producer.produce({topic, "", "time only", {}, fixed_time + 1}), ProduceStatus::accepted);
+    }
+    ASSERT_TRUE(producer.flush(10s));
+    ASSERT_EQ(producer.produce({topic, "", "after"}), ProduceStatus::accepted);
+    ASSERT_TRUE(producer.flush(10s));
+    producer.close(1s);
+
+    const auto with = reports.of("with headers");
+    EXPECT_FALSE(with.error.has_value());
+    EXPECT_EQ(with.key, "key-1");
+    EXPECT_EQ(with.headers, two_headers);
+    EXPECT_EQ(with.timestamp_ms, fixed_time);
+    EXPECT_EQ(reports.of("many headers").headers, many);
+    EXPECT_EQ(reports.of("time only").timestamp_ms, fixed_time + 1);
+    EXPECT_TRUE(reports.of("after").headers.empty());
+    // Given none, the report has the time librdkafka knows: the mock cluster answers every
+    // Produce with a LogAppendTime (1234), which librdkafka reports; a real broker, -1.
+    EXPECT_GT(reports.of("after").timestamp_ms, 0);
+
+    const auto records = cluster.read_all(topic, 10s);
+    ASSERT_EQ(payloads(records),
+              (std::vector<std::string>{"before", "with headers", "many headers", "time only", "after"}));
+    const TopicRecord& r = records[1];
+    EXPECT_TRUE(r.has_key);
+    EXPECT_EQ(r.key, "key-1");
+    EXPECT_EQ(r.headers, two_headers) << "in order, the repeated name twice, the NUL kept";
+    EXPECT_EQ(r.timestamp_ms, fixed_time);
+    EXPECT_EQ(r.partition, 0);
+    EXPECT_EQ(r.offset, 1);
+    ASSERT_NE(r.header("trace"), nullptr);
+    EXPECT_EQ(*r.header("trace"), "abc") << "header() finds the first of a repeated name";
+    EXPECT_EQ(r.header("absent"), nullptr);
+    EXPECT_EQ(records[2].headers, many);
+    EXPECT_EQ(records[3].timestamp_ms, fixed_time + 1);
+    EXPECT_TRUE(records[3].headers.empty());
+    for (const std::size_t plain : {std::size_t{0}, std::size_t{4}}) {
+        EXPECT_FALSE(records[plain].has_key);
+        EXPECT_TRUE(records[plain].headers.empty());
+        EXPECT_GT(records[plain].timestamp_ms, fixed_time);
+    }
+}
+
+TEST_P(ProducerMetadataTest, FailedRecordReportsItsHeadersAndTimestamp) {
+    EmbeddedCluster cluster;
+    const std::string topic = unique_topic();
+    cluster.create_topic(topic, 1, 1);
+    ClientLog log;
+    RdKafkaOptions options = log.options();
+    options.produce_on = GetParam();
+    RdKafkaProducer producer(test_config(cluster, 10000), options);
+    ReportCopies reports;
+    reports.attach(producer);
+    ASSERT_EQ(producer.produce({topic, "", "warm-up"}), ProduceStatus::accepted);
+    ASSERT_TRUE(producer.flush(10s));
+
+    constexpr int topic_authorization_failed = 29;  // not retriable
+    cluster.push_produce_errors(1, topic_authorization_failed);
+    {
+        Headers headers = two_headers;
+        const auto views = views_of(headers);
+        ASSERT_EQ(producer.produce({topic, "k", "refused by the broker", views, fixed_time}), ProduceStatus::accepted);
+        for (auto& [name, value] : headers) value.assign(value.size(), '#');
+    }
+    ASSERT_TRUE(producer.flush(10s));
+    producer.close(1s);
+
+    const auto failed = reports.of("refused by the broker");
+    ASSERT_TRUE(failed.error.has_value());
+    EXPECT_EQ(failed.error->code, topic_authorization_failed);
+    EXPECT_EQ(failed.key, "k");
+    EXPECT_EQ(failed.headers, two_headers);
+    EXPECT_EQ(failed.timestamp_ms, fixed_time) << "librdkafka has none for a failed record; ours is kept";
+    EXPECT_EQ(payloads(cluster.read_all(topic, 10s)), std::vector<std::string>{"warm-up"});
+}
+
+TEST_P(ProducerMetadataTest, RecordLibrdkafkaRefusesAtOnceReportsItsHeaders) {
+    // A topic name librdkafka rejects (longer than 512 bytes): produce accepts the record and
+    // the poll thread reports it failed, with its headers and timestamp.
+    EmbeddedCluster cluster;
+    ClientLog log;
+    RdKafkaOptions options = log.options();
+    options.produce_on = GetParam();
+    RdKafkaProducer producer(test_config(cluster), options);
+    ReportCopies reports;
+    reports.attach(producer);
+    const std::string topic(600, 't');
+    {
+        Headers headers = two_headers;
+        const auto views = views_of(headers);
+        ASSERT_EQ(producer.produce({topic, "", "bad topic", views, fixed_time}), ProduceStatus::accepted);
+        for (auto& [name, value] : headers) value.assign(value.size(), '#');
+    }
+    ASSERT_TRUE(producer.flush(10s));
+    producer.close(1s);
+    const auto failed = reports.of("bad topic");
+    ASSERT_TRUE(failed.error.has_value());
+    EXPECT_EQ(failed.headers, two_headers);
+    EXPECT_EQ(failed.timestamp_ms, fixed_time);
+    EXPECT_EQ(producer.in_flight(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, ProducerMetadataTest,
+                         ::testing::Values(ProduceOn::producer_thread, ProduceOn::calling_thread),
+                         [](const ::testing::TestParamInfo<ProduceOn>& mode) {
+                             return std::string(mode.param == ProduceOn::producer_thread ? "ProducerThread"
+                                                                                         : "CallingThread");
+                         });
 
 }  // namespace
 }  // namespace kafka_log::test

@@ -67,7 +67,7 @@ TEST_P(SettingsTest, JsonRecordsReachTheTopicFilteredAndNothingIsLostAtShutdown)
     logging::core::get()->flush();
     logging::core::get()->remove_all_sinks();
 
-    const auto on_topic = cluster->read_all(topic, 30s);
+    const auto on_topic = payloads(cluster->read_all(topic, 30s));
     EXPECT_EQ(on_topic.size(), static_cast<std::size_t>(records / 2)) << "debug records are filtered";
     std::set<std::string> messages;
     for (const auto& line : on_topic) {
@@ -107,7 +107,7 @@ TEST(SettingsShutdownTest, RecordsStillQueuedWhenTheSinkIsRemovedGoToTheFallback
     cluster->set_broker_rtt(1, 0);
 
     const auto fallback = read_lines(dir / "fallback.log");
-    const auto on_topic = cluster->read_all(topic, 30s);
+    const auto on_topic = payloads(cluster->read_all(topic, 30s));
     std::set<std::string> seen(fallback.begin(), fallback.end());
     seen.insert(on_topic.begin(), on_topic.end());
     for (int i = 0; i < 100; ++i) EXPECT_TRUE(seen.count("slow " + std::to_string(i))) << "lost: slow " << i;

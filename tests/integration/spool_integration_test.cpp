@@ -91,5 +91,76 @@ TEST(SpoolIntegrationTest, ClusterDownForTheWholeRunEveryRecordIsInTheSpoolWithI
     EXPECT_TRUE(cluster.read_all(topic, 10s).empty());
 }
 
+TEST(SpoolIntegrationTest, AnOutageOfTheWholeRunThenUpEveryRecordReachesTheTopicOnceAndTheSpoolEmpties) {
+    EmbeddedCluster cluster;
+    const std::string topic = unique_topic();
+    cluster.create_topic(topic, 4, 1);
+    cluster.set_broker_down(1);
+
+    TempDir tmp;
+    const auto dir = tmp / "spool";
+    ClientLog client_log;
+    constexpr int total = 100000;
+    auto producer = std::make_shared<RdKafkaProducer>(test_config(cluster, 1500), client_log.options());
+    auto spool = std::make_shared<SpoolFallback>(dir, SpoolOptions{.segment_bytes = 1 << 20, .replay_rate = 200000});
+    WriterOptions options;
+    options.topic = topic;
+    options.breaker_backoff = 200ms;
+    options.breaker_max_backoff = 1s;
+    KafkaWriter writer(producer, spool, options);
+    int i = 0;
+    ASSERT_TRUE(wait_until([&] {
+        writer.write("record-" + std::to_string(i), "key-" + std::to_string(i));
+        ++i;
+        return writer.breaker_open() || i == total;
+    }, 20s));
+    for (; i < total; ++i) writer.write("record-" + std::to_string(i), "key-" + std::to_string(i));
+    // Everything the producer had queued fails (message.timeout.ms) into the spool.
+    ASSERT_TRUE(wait_until([&] { return writer.stats().in_flight == 0; }, 30s));
+    WriterStats s = writer.stats();
+    EXPECT_EQ(s.delivered, 0u);
+    EXPECT_EQ(s.fallback_total(), static_cast<std::uint64_t>(total));
+    EXPECT_EQ(s.spooled + s.replayed, static_cast<std::uint64_t>(total));
+
+    cluster.set_broker_up(1);
+    ASSERT_TRUE(wait_until([&] {
+        const WriterStats now = writer.stats();
+        return now.spooled == 0 && now.replayed >= static_cast<std::uint64_t>(total);
+    }, 90s)) << "replayed " << writer.stats().replayed << ", spooled " << writer.stats().spooled;
+    writer.close(5s);
+    s = writer.stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.lost, 0u);
+    EXPECT_EQ(s.replayed, static_cast<std::uint64_t>(total));
+
+    // On the topic: every record, once (a second copy only of a record flagged possibly
+    // persisted), with its key and the replay headers.
+    const std::vector<TopicRecord> on_topic = cluster.read_all(topic, 30s);
+    std::map<std::string, int> copies;
+    std::set<std::string> ids;
+    for (const TopicRecord& r : on_topic) {
+        ASSERT_TRUE(r.payload.starts_with("record-")) << r.payload;
+        EXPECT_EQ(r.key, "key-" + r.payload.substr(7));
+        ASSERT_NE(r.header("kafka_log.id"), nullptr) << r.payload;
+        ASSERT_NE(r.header("kafka_log.replayed"), nullptr) << r.payload;
+        ids.insert(*r.header("kafka_log.id"));
+        ++copies[r.payload];
+    }
+    EXPECT_EQ(copies.size(), static_cast<std::size_t>(total));
+    std::uint64_t duplicates = 0;
+    for (const auto& [payload, n] : copies) duplicates += static_cast<std::uint64_t>(n - 1);
+    EXPECT_LE(duplicates, s.possibly_persisted);
+    EXPECT_EQ(ids.size(), static_cast<std::size_t>(total)) << "one id per record";
+
+    // The spool is empty: no segment left, nothing to read.
+    SpoolReader reader(dir);
+    SpoolRecord r;
+    EXPECT_FALSE(reader.next(r));
+    EXPECT_TRUE(reader.segments().empty());
+    if (HasFailure()) {
+        for (const auto& line : client_log.lines()) std::cerr << "  librdkafka: " << line << "\n";
+    }
+}
+
 }  // namespace
 }  // namespace kafka_log::test

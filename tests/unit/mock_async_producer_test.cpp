@@ -2,9 +2,14 @@
 // The mock's own contract: it reports misuse to its ErrorReporter and never loses an input.
 #include "kafka_log/mocks/mock_async_producer.hpp"
 
+#include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <gmock/gmock.h>
@@ -23,6 +28,7 @@ using test::RecordingReporter;
 using test::split_lines;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::SizeIs;
 
 using namespace std::chrono_literals;
@@ -222,6 +228,180 @@ TEST(MockAsyncProducerTest, HandlerMissingIsReported) {
     producer.produce({"t", "", "x"});
     ASSERT_THAT(reporter.reports(), SizeIs(1));
     EXPECT_THAT(reporter.reports()[0].message, HasSubstr("no delivery handler"));
+}
+
+// --- headers and timestamp -------------------------------------------------------------
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+/// Owning copies of what each report carried: payload, headers, timestamp, error.
+struct MetadataLog {
+    struct Entry {
+        std::string payload;
+        Headers headers;
+        std::int64_t timestamp_ms = 0;
+        std::optional<DeliveryError> error;
+    };
+    void attach(AsyncProducer& producer) {
+        producer.set_delivery_handler([this](const DeliveryReport& r) {
+            Entry entry{std::string(r.message.payload), {}, r.message.timestamp_ms, r.error};
+            for (const RecordHeader& h : r.message.headers) entry.headers.emplace_back(h.name, h.value);
+            std::lock_guard lock(mutex);
+            entries.push_back(std::move(entry));
+        });
+    }
+    std::vector<Entry> snapshot() {
+        std::lock_guard lock(mutex);
+        return entries;
+    }
+    std::mutex mutex;
+    std::vector<Entry> entries;
+};
+
+/// Header storage a test overwrites right after produce(), to prove the mock copied it.
+struct HeaderBuffers {
+    std::string name = "trace";
+    std::string first = "abc";
+    std::string second = std::string("a\0b", 3);
+    std::vector<RecordHeader> views() const { return {{name, first}, {name, second}}; }
+    void scribble() {
+        name.assign(name.size(), '#');
+        first.assign(first.size(), '#');
+        second.assign(second.size(), '#');
+    }
+};
+
+const Headers expected_headers{{"trace", "abc"}, {"trace", std::string("a\0b", 3)}};
+constexpr std::int64_t fixed_time = 1700000000123;
+
+TEST(MockAsyncProducerTest, CopiesHeadersAndTimestampAndReportsThemOnSuccessAndFailure) {
+    RecordingReporter reporter;
+    MockAsyncProducer producer(reporter);
+    MetadataLog log;
+    log.attach(producer);
+    producer.expect_input_and_succeed().expect_input_and_fail({7, "seven", false}).expect_input_and_succeed();
+
+    for (const char* payload : {"ok", "failed"}) {
+        HeaderBuffers buffers;
+        const auto views = buffers.views();
+        ASSERT_EQ(producer.produce({"t", "k", payload, views, fixed_time}), ProduceStatus::accepted);
+        buffers.scribble();  // the caller reuses its buffers at once
+    }
+    ASSERT_EQ(producer.produce({"t", "", "plain"}), ProduceStatus::accepted);
+
+    const auto entries = log.snapshot();
+    ASSERT_THAT(entries, SizeIs(3));
+    EXPECT_EQ(entries[0].headers, expected_headers);
+    EXPECT_EQ(entries[0].timestamp_ms, fixed_time);
+    EXPECT_FALSE(entries[0].error.has_value());
+    EXPECT_EQ(entries[1].headers, expected_headers) << "a failure carries the headers too";
+    EXPECT_EQ(entries[1].timestamp_ms, fixed_time);
+    ASSERT_TRUE(entries[1].error.has_value());
+    EXPECT_EQ(entries[1].error->code, 7);
+    EXPECT_THAT(entries[2].headers, IsEmpty());
+    EXPECT_EQ(entries[2].timestamp_ms, 0);
+
+    const auto produced = producer.produced();
+    ASSERT_THAT(produced, SizeIs(3));
+    EXPECT_EQ(produced[0].headers, expected_headers);
+    EXPECT_EQ(produced[0].timestamp_ms, fixed_time);
+    EXPECT_EQ(produced[1].headers, expected_headers);
+    EXPECT_THAT(produced[2].headers, IsEmpty());
+    EXPECT_EQ(produced[2].timestamp_ms, 0);
+    EXPECT_THAT(reporter.reports(), SizeIs(0));
+}
+
+TEST(MockAsyncProducerTest, CheckerSeesHeadersAndTimestamp) {
+    RecordingReporter reporter;
+    MockAsyncProducer producer(reporter);
+    MetadataLog log;
+    log.attach(producer);
+    const auto wants_trace = [](const MessageView& m) {
+        return m.headers.size() == 2 && m.headers[0].name == "trace" && m.headers[1].value == std::string("a\0b", 3) &&
+               m.timestamp_ms == fixed_time;
+    };
+    producer.expect_input_with_checker_and_succeed(wants_trace).expect_input_with_checker_and_succeed(wants_trace);
+    HeaderBuffers buffers;
+    const auto views = buffers.views();
+    producer.produce({"t", "", "traced", views, fixed_time});
+    producer.produce({"t", "", "untraced"});  // the checker says no: reported and failed
+
+    const auto entries = log.snapshot();
+    ASSERT_THAT(entries, SizeIs(2));
+    EXPECT_FALSE(entries[0].error.has_value());
+    ASSERT_TRUE(entries[1].error.has_value());
+    EXPECT_EQ(entries[1].error->code, error_codes::mock_checker_failed);
+    EXPECT_THAT(reporter.reports(), SizeIs(1));
+}
+
+TEST(MockAsyncProducerTest, ThreadedHeldUnexpectedAndUnscriptedInputsReportTheirHeaders) {
+    RecordingReporter reporter;
+    MockAsyncProducer producer(reporter, {.threaded = true});
+    MetadataLog log;
+    log.attach(producer);
+    producer.expect_input_and_succeed().expect_input_and_hold().expect_input_and_fail({3, "scripted", false});
+    for (const char* payload : {"queued", "held", "failed", "unexpected"}) {
+        HeaderBuffers buffers;
+        const auto views = buffers.views();
+        producer.produce({"t", "", payload, views, fixed_time});
+        buffers.scribble();
+    }
+    producer.wait_until_idle();
+    EXPECT_THAT(log.snapshot(), SizeIs(3)) << "all but the held one";
+    producer.close(1s);  // purges the held input
+
+    const auto entries = log.snapshot();
+    ASSERT_THAT(entries, SizeIs(4));
+    for (const auto& entry : entries) {
+        EXPECT_EQ(entry.headers, expected_headers) << entry.payload;
+        EXPECT_EQ(entry.timestamp_ms, fixed_time) << entry.payload;
+    }
+    EXPECT_EQ(entries[3].payload, "held");
+    ASSERT_TRUE(entries[3].error.has_value());
+    EXPECT_TRUE(error_codes::is_purge(entries[3].error->code));
+    ASSERT_THAT(reporter.reports(), SizeIs(1));
+    EXPECT_THAT(reporter.reports()[0].message, HasSubstr("no expectation left"));
+}
+
+TEST(MockAsyncProducerTest, ReleasedHeldInputReportsItsHeaders) {
+    MockAsyncProducer producer;
+    MetadataLog log;
+    log.attach(producer);
+    producer.expect_input_and_hold();
+    {
+        HeaderBuffers buffers;
+        const auto views = buffers.views();
+        producer.produce({"t", "", "held", views, fixed_time});
+        buffers.scribble();
+    }
+    EXPECT_THAT(log.snapshot(), IsEmpty());
+    EXPECT_EQ(producer.release_held(), 1u);
+    const auto entries = log.snapshot();
+    ASSERT_THAT(entries, SizeIs(1));
+    EXPECT_FALSE(entries[0].error.has_value());
+    EXPECT_EQ(entries[0].headers, expected_headers);
+    EXPECT_EQ(entries[0].timestamp_ms, fixed_time);
+}
+
+TEST(MockAsyncProducerTest, UnkeptUnscriptedInputsReportTheirHeadersInBothModes) {
+    for (const bool threaded : {false, true}) {
+        MockAsyncProducer producer(mocks::gtest_reporter(),
+                                   {.threaded = threaded, .keep_produced = false, .succeed_when_unscripted = true});
+        MetadataLog log;
+        log.attach(producer);
+        {
+            HeaderBuffers buffers;
+            const auto views = buffers.views();
+            producer.produce({"t", "", "load", views, fixed_time});
+            buffers.scribble();
+        }
+        producer.wait_until_idle();
+        const auto entries = log.snapshot();
+        ASSERT_THAT(entries, SizeIs(1)) << "threaded=" << threaded;
+        EXPECT_EQ(entries[0].headers, expected_headers) << "threaded=" << threaded;
+        EXPECT_EQ(entries[0].timestamp_ms, fixed_time) << "threaded=" << threaded;
+        EXPECT_THAT(producer.produced(), IsEmpty());
+    }
 }
 
 }  // namespace

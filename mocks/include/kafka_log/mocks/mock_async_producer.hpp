@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <source_location>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "kafka_log/async_producer.hpp"
@@ -29,6 +31,10 @@ struct ProducedMessage {
     std::string topic;
     std::string key;
     std::string payload;
+    /// The record headers, in order (a name may repeat).
+    std::vector<std::pair<std::string, std::string>> headers;
+    /// The record's timestamp as given to `produce` (0: none given).
+    std::int64_t timestamp_ms = 0;
     /// What `produce` returned.
     ProduceStatus status = ProduceStatus::accepted;
     /// For an accepted input: the failure it was (or will be) reported with; empty for a
@@ -61,6 +67,10 @@ struct MockOptions {
 ///           .expect_input_and_fail({-192, "timed out", false})
 ///           .expect_input_and_reject(kafka_log::ProduceStatus::queue_full);
 /// \endcode
+///
+/// Each input is copied whole (topic, key, payload, headers, timestamp); checkers and delivery
+/// reports see views of that copy, so `report.message.headers` and `timestamp_ms` are what the
+/// code under test produced, on success and on failure.
 ///
 /// No input is ever lost, even when the script is wrong: an input with no expectation left,
 /// or one its checker rejects, is reported to the ErrorReporter and then failed to the
