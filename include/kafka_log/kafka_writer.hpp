@@ -34,10 +34,13 @@ struct WriterOptions {
     /// straight to the fallback (`fallback_unreachable`) instead of waiting in the producer's
     /// queue for `message.timeout.ms`. After `breaker_backoff` one record is let through as a
     /// probe; its success closes the breaker, its failure reopens it for twice as long (up to
-    /// `breaker_max_backoff`). Any delivered record closes it.
+    /// `breaker_max_backoff`). Any delivered record closes it. A probe waits in the producer's
+    /// queue until the cluster answers, so probing costs one record at a time whatever the
+    /// outage's length; the short defaults (with RdKafkaProducer's reconnect back-off of at
+    /// most 500 ms) let the first record after an outage reach Kafka within about a second.
     bool breaker_enabled = true;
-    std::chrono::milliseconds breaker_backoff{1000};
-    std::chrono::milliseconds breaker_max_backoff{30000};
+    std::chrono::milliseconds breaker_backoff{250};
+    std::chrono::milliseconds breaker_max_backoff{500};
 };
 
 /// \brief A consistent snapshot of a KafkaWriter's counters.

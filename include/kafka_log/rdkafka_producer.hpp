@@ -72,6 +72,9 @@ struct RdKafkaOptions {
 ///   to the fallback, so a slow cluster costs memory only up to this bound;
 /// - `message.timeout.ms=30000`: a record Kafka cannot take within 30 s is reported failed and
 ///   goes to the fallback, instead of librdkafka's 5 minutes in memory;
+/// - `reconnect.backoff.max.ms=500`: after an outage the client tries a broker again at least
+///   every 500 ms (librdkafka's own 10 s cap delayed the first record after an outage by
+///   seconds);
 /// - `client.id=kafka_log`.
 /// `bootstrap.servers` is required.
 ///

@@ -41,6 +41,7 @@ const ProducerConfig& log_defaults() {
         {"queue.buffering.max.messages", "100000"},
         {"queue.buffering.max.kbytes", "65536"},
         {"message.timeout.ms", "30000"},
+        {"reconnect.backoff.max.ms", "500"},
     };
     return defaults;
 }

@@ -108,7 +108,8 @@ struct SpoolDrain::Impl {
     bool pass_failed = false;
     std::thread thread;
 
-    bool pass(std::chrono::milliseconds wait, const std::function<void(const SpoolDrainStats&)>& progress);
+    bool pass(std::chrono::milliseconds wait, const std::function<void(const SpoolDrainStats&)>& progress,
+              bool seal_current);
     bool send_segment(const SpoolSegmentRef& ref, clock::time_point& next_at,
                       const std::function<void(const SpoolDrainStats&)>& progress);
     void finish_locked(const std::shared_ptr<SegmentProgress>& segment) noexcept;
@@ -179,11 +180,14 @@ bool SpoolDrain::drain_once(std::chrono::milliseconds wait,
         std::lock_guard lock(impl_->mutex);
         impl_->stopping = false;
     }
-    return impl_->pass(wait, progress);
+    return impl_->pass(wait, progress, true);
 }
 
 void SpoolDrain::Impl::run() noexcept {
     clock::time_point backoff_until{};
+    // The first pass takes what earlier processes left; this process's own records join once
+    // its current segment is sealed (a later pass, or a full segment).
+    bool first = true;
     std::unique_lock lock(mutex);
     while (!stopping) {
         changed.wait_for(lock, options.idle_interval, [this] { return stopping || woken; });
@@ -194,7 +198,8 @@ void SpoolDrain::Impl::run() noexcept {
         lock.unlock();
         bool ok = false;
         try {
-            ok = (!gate || gate()) && pass(std::chrono::milliseconds(0), {});
+            ok = (!gate || gate()) && pass(std::chrono::milliseconds(0), {}, !first);
+            first = false;
         } catch (...) {
             ok = false;  // no memory, say: try again later
         }
@@ -204,14 +209,14 @@ void SpoolDrain::Impl::run() noexcept {
 }
 
 bool SpoolDrain::Impl::pass(std::chrono::milliseconds wait,
-                            const std::function<void(const SpoolDrainStats&)>& progress) {
+                            const std::function<void(const SpoolDrainStats&)>& progress, bool seal_current) {
     {
         std::lock_guard lock(mutex);
         pass_failed = false;
     }
     bool ok = true;
     clock::time_point next_at = clock::now();
-    const std::vector<SpoolSegmentRef> segments = spool->drainable_segments(true);
+    const std::vector<SpoolSegmentRef> segments = spool->drainable_segments(seal_current);
     for (const SpoolSegmentRef& ref : segments) {
         {
             std::lock_guard lock(mutex);

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <iostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -114,6 +115,56 @@ TEST(OutageTest, ClusterGoesDownMidStreamAndComesBackDeliveryResumesByItself) {
     EXPECT_EQ(s.lost + s.in_flight, 0u);
     EXPECT_GE(s.delivered, delivered_at_resume + 1000) << "the last 1000 were written after recovery";
     expect_accounted(sent, payloads(cluster.read_all(topic, 30s)), p.fallback_lines(), s);
+}
+
+/// Recovery with the library's defaults (breaker, reconnect back-off): after a 3 s outage
+/// under load, in which probes time out and the back-off grows as far as it goes, the first
+/// record reaches Kafka within a second of the cluster's return.
+TEST(OutageTest, AfterAnOutageTheFirstRecordReachesKafkaWithinASecondOfTheClustersReturn) {
+    EmbeddedCluster cluster;
+    const std::string topic = unique_topic();
+    cluster.create_topic(topic, 1, 1);
+    // Only what the test needs: the breaker and reconnect back-off are the library's defaults.
+    Pipeline p(topic, ProducerConfig{{"bootstrap.servers", cluster.bootstrap_servers()}, {"message.timeout.ms", "1000"}});
+
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> written{0};
+    std::thread load([&] {
+        while (!stop.load()) {
+            p.writer->write("load-" + std::to_string(written.fetch_add(1)));
+            std::this_thread::sleep_for(500us);  // pacing the load (about 2 000 records a second)
+        }
+    });
+    ASSERT_TRUE(wait_until([&] { return p.writer->stats().delivered >= 100; }, 20s));
+    cluster.set_broker_down(1);
+    EXPECT_TRUE(wait_until([&] { return p.writer->breaker_open(); }, 20s));
+    const auto outage_end = std::chrono::steady_clock::now() + 3s;
+    EXPECT_TRUE(wait_until([&] { return std::chrono::steady_clock::now() >= outage_end; }, 10s));
+    const WriterStats during = p.writer->stats();
+    EXPECT_GT(during.fallback_unreachable, 0u);
+
+    cluster.set_broker_up(1);
+    const auto up_at = std::chrono::steady_clock::now();
+    const std::uint64_t delivered_at_up = p.writer->stats().delivered;
+    const bool recovered = wait_until([&] { return p.writer->stats().delivered > delivered_at_up; }, 1s);
+    const auto first_delivery_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - up_at).count();
+    EXPECT_TRUE(recovered) << "no record reached Kafka within 1 s of the cluster's return";
+    std::cout << "first delivery " << first_delivery_ms << " ms after the cluster came back\n";
+    stop = true;
+    load.join();
+    ASSERT_TRUE(p.writer->flush(20s));
+    p.writer->close(5s);
+    const WriterStats s = p.writer->stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.submitted, written.load());
+    EXPECT_EQ(s.lost + s.in_flight, 0u);
+    EXPECT_EQ(s.delivered + s.fallback_total(), s.submitted);
+    // Every delivered record is on the topic; a record there beyond them is one that failed
+    // as possibly persisted (and is in the fallback too).
+    const auto on_topic = payloads(cluster.read_all(topic, 30s));
+    EXPECT_GE(on_topic.size(), s.delivered);
+    EXPECT_LE(on_topic.size(), s.delivered + s.possibly_persisted);
 }
 
 TEST(OutageTest, CloseWithRequestsInFlightReturnsInTimeAndAccountsEverything) {

@@ -279,7 +279,7 @@ TEST(SpoolTest, EveryFieldOfEveryKindOfRecordReadsBackWhole) {
 TEST(SpoolTest, ReasonsErrorsAndPossiblyPersistedFromAWriterMatchItsBuckets) {
     TempDir tmp;
     auto producer = std::make_shared<MockAsyncProducer>();
-    auto spool = std::make_shared<SpoolFallback>(tmp / "spool");
+    auto spool = std::make_shared<SpoolFallback>(tmp / "spool", without_drain({}));
     KafkaWriter writer(producer, spool, WriterOptions{.topic = "unit-spool", .breaker_enabled = false});
 
     producer->expect_input_and_reject(ProduceStatus::queue_full)
