@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
-// A real producer against a cluster that is down for the whole run, with the spool as the
-// fallback: every record counted in a fallback bucket is in the spool, whole, with its reason.
+// A real producer on the embedded cluster with the spool as the fallback: every record counted
+// in a fallback bucket is in the spool, whole, with its reason; and once the cluster is back the
+// writer's drain sends it all to the topic (a whole-run outage, a flapping broker).
+#include <atomic>
 #include <chrono>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -157,6 +161,71 @@ TEST(SpoolIntegrationTest, AnOutageOfTheWholeRunThenUpEveryRecordReachesTheTopic
     SpoolRecord r;
     EXPECT_FALSE(reader.next(r));
     EXPECT_TRUE(reader.segments().empty());
+    if (HasFailure()) {
+        for (const auto& line : client_log.lines()) std::cerr << "  librdkafka: " << line << "\n";
+    }
+}
+
+TEST(SpoolIntegrationTest, UnderAFlappingBrokerEveryRecordReachesTheTopicLiveOrReplayed) {
+    EmbeddedCluster cluster;
+    const std::string topic = unique_topic();
+    cluster.create_topic(topic, 4, 1);
+    TempDir tmp;
+    const auto dir = tmp / "spool";
+    ClientLog client_log;
+    auto producer = std::make_shared<RdKafkaProducer>(test_config(cluster, 1500), client_log.options());
+    auto spool = std::make_shared<SpoolFallback>(dir, SpoolOptions{.segment_bytes = 1 << 20, .replay_rate = 50000});
+    KafkaWriter writer(producer, spool, WriterOptions{.topic = topic});  // the default breaker
+
+    std::atomic<bool> stop{false};
+    std::atomic<int> written{0};
+    std::thread load([&] {
+        while (!stop.load()) {
+            const int i = written.fetch_add(1);
+            writer.write("flap-" + std::to_string(i), "key-" + std::to_string(i % 16));
+            std::this_thread::sleep_for(200us);  // pacing the load (about 5 000 records a second)
+        }
+    });
+    ASSERT_TRUE(wait_until([&] { return writer.stats().delivered >= 100; }, 20s));
+    // The broker flaps: 200 ms down, 200 ms up, for 3 s.
+    const auto flapping_end = std::chrono::steady_clock::now() + 3s;
+    while (std::chrono::steady_clock::now() < flapping_end) {
+        cluster.set_broker_down(1);
+        std::this_thread::sleep_for(200ms);  // the fault's own timing, not a wait for the code
+        cluster.set_broker_up(1);
+        std::this_thread::sleep_for(200ms);
+    }
+    stop = true;
+    load.join();
+    const int total = written.load();
+    // Everything reaches Kafka: live, or from the spool once the broker stays up.
+    ASSERT_TRUE(wait_until([&] {
+        const WriterStats now = writer.stats();
+        return now.in_flight == 0 && now.spooled == 0;
+    }, 90s)) << "in flight " << writer.stats().in_flight << ", spooled " << writer.stats().spooled;
+    writer.close(5s);
+    const WriterStats s = writer.stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.submitted, static_cast<std::uint64_t>(total));
+    EXPECT_EQ(s.lost, 0u);
+    EXPECT_EQ(s.replayed, s.fallback_total()) << "every spooled record was sent back";
+    std::cout << total << " records, " << s.delivered << " live, " << s.fallback_total()
+              << " through the spool (" << 100.0 * static_cast<double>(s.fallback_total()) / total << " %)\n";
+
+    std::map<std::string, int> copies;
+    std::uint64_t replayed_on_topic = 0;
+    for (const TopicRecord& r : cluster.read_all(topic, 30s)) {
+        ++copies[r.payload];
+        if (r.header("kafka_log.replayed") != nullptr) ++replayed_on_topic;
+    }
+    EXPECT_EQ(copies.size(), static_cast<std::size_t>(total)) << "every record is on the topic";
+    std::uint64_t duplicates = 0;
+    for (const auto& [payload, n] : copies) duplicates += static_cast<std::uint64_t>(n - 1);
+    EXPECT_LE(duplicates, s.possibly_persisted);
+    EXPECT_GE(replayed_on_topic, s.replayed);
+    SpoolReader reader(dir);
+    SpoolRecord r;
+    EXPECT_FALSE(reader.next(r)) << "the spool is empty";
     if (HasFailure()) {
         for (const auto& line : client_log.lines()) std::cerr << "  librdkafka: " << line << "\n";
     }
