@@ -142,6 +142,9 @@ public:
     /// \brief A consistent snapshot of the counters (the identity holds for it).
     WriterStats stats() const;
 
+    /// \brief The spool drain's counters (all zero without a spool or with `replay_rate` 0).
+    SpoolDrainStats drain_stats() const;
+
     /// \brief True while the breaker sends new records to the fallback.
     bool breaker_open() const noexcept { return open_until_.load(std::memory_order_acquire) != 0; }
 

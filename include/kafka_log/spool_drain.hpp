@@ -51,6 +51,9 @@ struct SpoolDrainStats {
     std::uint64_t in_flight = 0;  ///< Sent, no answer yet.
     std::uint64_t segments_deleted = 0;  ///< Segments deleted once every record was on Kafka.
     std::uint64_t sent_bytes = 0;  ///< Payload bytes sent.
+    /// Times the background drain looked at the spool (a pass, or a probe held back because
+    /// one is still unanswered, or nothing permitted).
+    std::uint64_t passes = 0;
 };
 
 /// \brief Sends the records of a spool back to Kafka.
@@ -68,8 +71,14 @@ struct SpoolDrainStats {
 /// Thread safety: all members may be called from any thread.
 class KAFKA_LOG_EXPORT SpoolDrain {
 public:
-    /// \brief True when the drain may send: the cluster is (believed) reachable.
-    using Gate = std::function<bool()>;
+    /// \brief What the drain may send now.
+    enum class Permit {
+        none,  ///< Nothing: the cluster is unreachable.
+        one,   ///< One record, as a probe (nothing else while it is unanswered).
+        all,   ///< Everything, at the drain's rate: the cluster is reachable.
+    };
+    /// \brief Asked before each pass and each record; an empty gate always permits all.
+    using Gate = std::function<Permit()>;
 
     /// \throws std::invalid_argument when `spool` or `producer` is null.
     SpoolDrain(std::shared_ptr<SpoolFallback> spool, std::shared_ptr<AsyncProducer> producer,
@@ -80,7 +89,8 @@ public:
     ~SpoolDrain();
 
     /// \brief Starts the background drain: a pass at once, then whenever `wake` is called or
-    /// `idle_interval` passes, while the gate is open.
+    /// `idle_interval` passes, as far as the gate permits (while it permits one record, the
+    /// drain sends a single probe record and no more until it is answered).
     void start();
 
     /// \brief Stops sending and joins the background drain. Records already sent keep their

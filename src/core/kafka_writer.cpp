@@ -48,10 +48,13 @@ KafkaWriter::KafkaWriter(std::shared_ptr<AsyncProducer> producer,
         SpoolDrainOptions drain_options;
         drain_options.rate = spool_->options().replay_rate;
         drain_ = std::make_unique<SpoolDrain>(spool_, producer_, std::move(drain_options), [this] {
-            // Send while the breaker is closed, or when its probe is due: a replayed record
-            // that Kafka confirms closes it.
+            // Everything while the breaker is closed; one record when its probe is due (a
+            // writer with no live records to probe with still finds the cluster back: a
+            // replayed record that Kafka confirms closes the breaker).
+            if (closing_.load(std::memory_order_acquire)) return SpoolDrain::Permit::none;
             const std::int64_t until = open_until_.load(std::memory_order_acquire);
-            return !closing_.load(std::memory_order_acquire) && (until == 0 || now_ns() >= until);
+            if (until == 0) return SpoolDrain::Permit::all;
+            return now_ns() >= until ? SpoolDrain::Permit::one : SpoolDrain::Permit::none;
         });
         drain_->start();
     }
@@ -283,5 +286,7 @@ WriterStats KafkaWriter::stats() const {
     }
     return out;
 }
+
+SpoolDrainStats KafkaWriter::drain_stats() const { return drain_ ? drain_->stats() : SpoolDrainStats{}; }
 
 }  // namespace kafka_log

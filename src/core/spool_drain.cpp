@@ -109,9 +109,9 @@ struct SpoolDrain::Impl {
     std::thread thread;
 
     bool pass(std::chrono::milliseconds wait, const std::function<void(const SpoolDrainStats&)>& progress,
-              bool seal_current);
+              bool seal_current, bool probe_only);
     bool send_segment(const SpoolSegmentRef& ref, clock::time_point& next_at,
-                      const std::function<void(const SpoolDrainStats&)>& progress);
+                      const std::function<void(const SpoolDrainStats&)>& progress, bool probe_only);
     void finish_locked(const std::shared_ptr<SegmentProgress>& segment) noexcept;
     void run() noexcept;
 };
@@ -180,7 +180,7 @@ bool SpoolDrain::drain_once(std::chrono::milliseconds wait,
         std::lock_guard lock(impl_->mutex);
         impl_->stopping = false;
     }
-    return impl_->pass(wait, progress, true);
+    return impl_->pass(wait, progress, true, false);
 }
 
 void SpoolDrain::Impl::run() noexcept {
@@ -195,11 +195,25 @@ void SpoolDrain::Impl::run() noexcept {
         if (woken) backoff_until = {};  // told the cluster is back: no need to wait out a back-off
         woken = false;
         if (clock::now() < backoff_until) continue;
+        ++stats.passes;
         lock.unlock();
         bool ok = false;
         try {
-            ok = (!gate || gate()) && pass(std::chrono::milliseconds(0), {}, !first);
-            first = false;
+            const Permit permit = gate ? gate() : Permit::all;
+            if (permit == Permit::all) {
+                ok = pass(std::chrono::milliseconds(0), {}, !first, false);
+                first = false;
+            } else if (permit == Permit::one) {
+                // The cluster may be back and nothing else would tell: one record finds out. Its
+                // confirmation closes the writer's breaker, and the next pass sends the rest.
+                bool idle = false;
+                {
+                    std::lock_guard guard(mutex);
+                    idle = in_flight.empty();
+                }
+                if (idle) pass(std::chrono::milliseconds(0), {}, true, true);
+                ok = false;
+            }
         } catch (...) {
             ok = false;  // no memory, say: try again later
         }
@@ -209,14 +223,17 @@ void SpoolDrain::Impl::run() noexcept {
 }
 
 bool SpoolDrain::Impl::pass(std::chrono::milliseconds wait,
-                            const std::function<void(const SpoolDrainStats&)>& progress, bool seal_current) {
+                            const std::function<void(const SpoolDrainStats&)>& progress, bool seal_current,
+                            bool probe_only) {
     {
         std::lock_guard lock(mutex);
         pass_failed = false;
     }
     bool ok = true;
     clock::time_point next_at = clock::now();
-    const std::vector<SpoolSegmentRef> segments = spool->drainable_segments(seal_current);
+    // A probe seals the current segment only when nothing else is there to probe with.
+    std::vector<SpoolSegmentRef> segments = spool->drainable_segments(seal_current && !probe_only);
+    if (probe_only && seal_current && segments.empty()) segments = spool->drainable_segments(true);
     for (const SpoolSegmentRef& ref : segments) {
         {
             std::lock_guard lock(mutex);
@@ -226,9 +243,13 @@ bool SpoolDrain::Impl::pass(std::chrono::milliseconds wait,
                 continue;
             }
         }
-        if (!send_segment(ref, next_at, progress)) {
+        if (!send_segment(ref, next_at, progress, probe_only)) {
             ok = false;
             break;
+        }
+        if (probe_only) {
+            std::lock_guard lock(mutex);
+            if (!in_flight.empty()) break;  // the probe is out
         }
     }
     // Wait for the answers (a command waits; the background drain does not).
@@ -247,7 +268,8 @@ bool SpoolDrain::Impl::pass(std::chrono::milliseconds wait,
 }
 
 bool SpoolDrain::Impl::send_segment(const SpoolSegmentRef& ref, clock::time_point& next_at,
-                                    const std::function<void(const SpoolDrainStats&)>& progress) {
+                                    const std::function<void(const SpoolDrainStats&)>& progress,
+                                    bool probe_only) {
     std::string bytes;
     if (!read_whole(ref.path, bytes)) return true;  // gone meanwhile
     std::vector<SpoolRecord> records;
@@ -301,12 +323,12 @@ bool SpoolDrain::Impl::send_segment(const SpoolSegmentRef& ref, clock::time_poin
                 next_at = std::max(next_at, clock::now() - std::chrono::milliseconds(100)) +
                           std::chrono::nanoseconds(static_cast<std::int64_t>(1e9 / options.rate));
             }
-            if (stopping || pass_failed) {
+            if (stopping || pass_failed || (probe_only && !in_flight.empty())) {
                 complete = false;
                 break;
             }
         }
-        if (gate && !gate()) {
+        if (!probe_only && gate && gate() != Permit::all) {
             complete = false;
             break;
         }

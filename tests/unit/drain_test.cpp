@@ -248,5 +248,48 @@ TEST(SpoolDrainTest, RecordsSpooledDuringAnOutageGoBackWhenTheClusterReturns) {
     EXPECT_TRUE(read_all_records(dir).empty());
 }
 
+TEST(SpoolDrainTest, WithNoLiveRecordsLeftTheDrainProbesWithOneRecordAndItsConfirmationClosesTheBreaker) {
+    TempDir tmp;
+    const fs::path dir = tmp / "spool";
+    auto producer = std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(),
+                                                        MockOptions{.succeed_when_unscripted = true});
+    auto spool = std::make_shared<SpoolFallback>(dir, SpoolOptions{.segment_bytes = 1 << 20, .replay_rate = 1e6});
+    WriterOptions options{.topic = "live"};
+    options.breaker_backoff = 20ms;
+    options.breaker_max_backoff = 20ms;
+    KafkaWriter writer(producer, spool, options);
+    ASSERT_TRUE(test::wait_until([&] { return writer.drain_stats().passes >= 1; }, 10s)) << "the start pass: nothing";
+
+    // An outage: 50 records go to the spool, then the service logs nothing more.
+    producer->set_cluster_state(ClusterState::unreachable);
+    constexpr int total = 50;
+    for (int i = 0; i < total; ++i) writer.write("quiet-" + std::to_string(i));
+    EXPECT_EQ(writer.stats().fallback_unreachable, static_cast<std::uint64_t>(total));
+    EXPECT_TRUE(producer->produced().empty());
+
+    // The drain's probe: one record, held (unanswered); nothing else goes while it is out.
+    producer->expect_input_and_hold();
+    ASSERT_TRUE(test::wait_until([&] { return producer->produced().size() == 1; }, 10s)) << "a probe goes out";
+    const std::uint64_t passes = writer.drain_stats().passes;
+    ASSERT_TRUE(test::wait_until([&] { return writer.drain_stats().passes >= passes + 2; }, 10s));
+    EXPECT_EQ(producer->produced().size(), 1u) << "nothing but the probe while it is unanswered";
+    EXPECT_TRUE(writer.breaker_open());
+
+    // Kafka confirms it: the breaker closes, and the rest follows without a live record.
+    EXPECT_EQ(producer->release_held(), 1u);
+    ASSERT_TRUE(test::wait_until([&] { return writer.stats().replayed == total && segment_count(dir) == 0; }, 30s))
+        << writer.stats().replayed;
+    EXPECT_FALSE(writer.breaker_open()) << "a confirmed replay closes the breaker";
+    const WriterStats s = writer.stats();
+    EXPECT_TRUE(Balanced(s));
+    EXPECT_EQ(s.submitted, static_cast<std::uint64_t>(total));
+    EXPECT_EQ(s.spooled, 0u);
+    const auto sent = producer->produced();
+    ASSERT_EQ(sent.size(), static_cast<std::size_t>(total));
+    std::set<std::string> payloads;
+    for (const auto& m : sent) payloads.insert(m.payload);
+    EXPECT_EQ(payloads.size(), static_cast<std::size_t>(total)) << "each record once";
+}
+
 }  // namespace
 }  // namespace kafka_log
