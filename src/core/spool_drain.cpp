@@ -2,7 +2,6 @@
 #include "kafka_log/spool_drain.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,25 +31,6 @@ using clock = std::chrono::steady_clock;
 void stderr_line(const std::string& text) noexcept {
     const std::string line = text + "\n";
     [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
-}
-
-/// The whole file, or false when it cannot be read (gone meanwhile, say).
-bool read_whole(const std::filesystem::path& path, std::string& bytes) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    struct stat st {};
-    bytes.clear();
-    if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.resize(static_cast<std::size_t>(st.st_size));
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        done += static_cast<std::size_t>(n);
-    }
-    ::close(fd);
-    bytes.resize(done);
-    return true;
 }
 
 std::string_view header_value(const MessageView& message, std::string_view name) noexcept {
@@ -271,7 +251,7 @@ bool SpoolDrain::Impl::send_segment(const SpoolSegmentRef& ref, clock::time_poin
                                     const std::function<void(const SpoolDrainStats&)>& progress,
                                     bool probe_only) {
     std::string bytes;
-    if (!read_whole(ref.path, bytes)) return true;  // gone meanwhile
+    if (sp::read_whole_file(ref.path, bytes) != 0) return true;  // gone meanwhile
     std::vector<SpoolRecord> records;
     SpoolReadStats read_stats;
     try {

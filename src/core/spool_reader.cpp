@@ -222,35 +222,36 @@ bool parse_segment_name(const std::string& name, std::uint64_t& sequence, std::u
 }
 
 std::string read_file(const std::filesystem::path& path) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        throw SpoolError("kafka_log::SpoolReader: cannot open '" + path.string() + "': " +
-                             std::system_category().message(errno),
+    std::string bytes;
+    if (const int error = sp::read_whole_file(path, bytes); error != 0) {
+        throw SpoolError("kafka_log::SpoolReader: cannot read '" + path.string() + "': " +
+                             std::system_category().message(error),
                          path);
     }
-    std::string bytes;
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.resize(static_cast<std::size_t>(st.st_size));
-    std::size_t done = 0;
-    while (done < bytes.size()) {
-        const ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            const int error = errno;
-            ::close(fd);
-            throw SpoolError("kafka_log::SpoolReader: cannot read '" + path.string() + "': " +
-                                 std::system_category().message(error),
-                             path);
-        }
-        if (n == 0) break;
-        done += static_cast<std::size_t>(n);
-    }
-    bytes.resize(done);
-    ::close(fd);
     return bytes;
 }
 
 }  // namespace
+
+int detail::spool::read_whole_file(const std::filesystem::path& path, std::string& bytes) {
+    bytes.clear();
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && st.st_size > 0) bytes.resize(static_cast<std::size_t>(st.st_size));
+    std::size_t done = 0;
+    int error = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) error = errno;
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    bytes.resize(done);
+    return error;
+}
 
 SpoolReader::SpoolReader(std::filesystem::path directory) : state_(std::make_unique<State>()) {
     state_->directory = std::move(directory);

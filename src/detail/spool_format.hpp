@@ -8,6 +8,8 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
+#include <string>
 #include <string_view>
 
 #include "kafka_log/spool_reader.hpp"
@@ -51,6 +53,10 @@ inline constexpr std::size_t hdr_pid = 32;        // u32
 inline constexpr std::size_t hdr_reserved = 36;   // u32: 0
 inline constexpr std::size_t hdr_instance = 40;   // u64: random, one per writer instance
 inline constexpr std::size_t hdr_crc = 60;        // u32: CRC-32C of bytes 0..59
+
+/// Reads the whole file at `path` into `bytes` (defined in spool_reader.cpp).
+/// \return 0, or the errno of the open or read that failed.
+int read_whole_file(const std::filesystem::path& path, std::string& bytes);
 
 constexpr std::size_t align_up(std::size_t n) noexcept {
     return (n + frame_alignment - 1) & ~(frame_alignment - 1);
