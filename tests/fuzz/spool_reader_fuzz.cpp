@@ -72,8 +72,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     CHECK(first.stats.segments == 1);
     CHECK(first.stats.records == first.records.size());
-    if (!first.threw && first.records.empty() && first.stats.corrupt == 0 && first.stats.torn == 0) {
-        // Nothing read, nothing wrong, nothing torn: a valid (or all-zero) header and zeros after it.
+    if (!first.threw && first.records.empty() && first.stats.corrupt == 0 && first.stats.torn == 0 &&
+        first.stats.replayed == 0) {
+        // Nothing read, nothing wrong, nothing torn, nothing already replayed: a valid (or all-zero)
+        // header and zeros after it.
         for (std::size_t i = segment_header; i < size; ++i) CHECK(bytes[i] == 0);
     }
 
@@ -92,6 +94,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::size_t body = r.offset + frame_header;
         CHECK(bytes.substr(body + body_fixed + 2, r.topic.size()) == r.topic);
         CHECK(bytes.substr(body + length - r.payload.size(), r.payload.size()) == r.payload);
+        // A frame a replay marked as on its way is returned flagged; one marked as on Kafka is not returned.
+        const std::uint32_t state = u32_at(bytes, r.offset + 12);
+        CHECK(state != 2);
+        CHECK(r.replay_unconfirmed == (state == 1));
+        if (r.replay_unconfirmed) CHECK(r.possibly_persisted);
         const std::size_t total = std::min((frame_header + length + 7) / 8 * 8, size - r.offset);
         frame_bytes += total;
         next_free = r.offset + total;
@@ -102,6 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     CHECK(second.threw == first.threw);
     CHECK(second.records.size() == first.records.size());
     CHECK(second.stats.corrupt == first.stats.corrupt);
+    CHECK(second.stats.replayed == first.stats.replayed);
     for (std::size_t i = 0; i < first.records.size(); ++i) CHECK(same(first.records[i], second.records[i]));
     return 0;
 }
