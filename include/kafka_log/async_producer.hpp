@@ -33,6 +33,10 @@ struct MessageView {
     std::span<const RecordHeader> headers{};
     /// The record's time, ms since the Unix epoch; 0: the producer stamps its own clock.
     std::int64_t timestamp_ms = 0;
+    /// A number the producer hands back unchanged in this record's DeliveryReport and sends
+    /// nowhere (KafkaWriter's journal finds the record's spooled copy by it). Values below
+    /// 2^62; 0: none.
+    std::uint64_t token = 0;
 };
 
 /// \brief What `AsyncProducer::produce` did with a record.

@@ -31,6 +31,9 @@ enum class FallbackReason : std::uint8_t {
     closed = 4,           ///< Written after (or purged by) close, or in a forked child.
     unreachable = 5,      ///< The breaker was open: the cluster was unreachable.
     reentrant = 6,        ///< Logged from inside a producer callback.
+    /// A journal copy (`SpoolOptions::journal`): handed to the producer and not yet confirmed
+    /// when the process that wrote it stopped. Never a KafkaWriter bucket.
+    in_flight = 7,
 };
 
 /// \brief The name of a reason ("queue_full", "too_large", ...); "unknown" for other values.

@@ -73,6 +73,9 @@ struct WriterStats {
     std::uint64_t spooled = 0;          ///< Records held in the spool now, waiting for replay.
     std::uint64_t replayed = 0;         ///< Records the drain sent back and Kafka confirmed.
     std::uint64_t replay_failures = 0;  ///< Replay sends refused or failed (the record stays spooled).
+    /// With `SpoolOptions::journal`: records handed to the producer whose journal copy is not
+    /// settled yet (they are in `in_flight`, or about to leave it).
+    std::uint64_t journal_open = 0;
     ///@}
 
     /// \brief Sum of the fallback_* buckets.
@@ -226,6 +229,7 @@ private:
     std::shared_ptr<FallbackWriter> fallback_;
     std::shared_ptr<SpoolFallback> spool_;  // fallback_, when it is a spool
     std::unique_ptr<SpoolDrain> drain_;     // sends spool_'s records back (replay_rate > 0)
+    bool journal_ = false;                  // spool_ keeps a journal copy of every record
     LossListener loss_listener_{*this};
     std::uint64_t fork_generation_ = 0;
     WriterOptions options_;

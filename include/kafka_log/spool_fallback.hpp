@@ -43,6 +43,14 @@ struct SpoolOptions {
     /// outage). The default drains a million-record outage in under two minutes while live
     /// records keep their place. 0: no automatic drain (`kafka_log_spool replay` only).
     double replay_rate = 10000;
+    /// Crash-safe mode (settings file: `SpoolJournal=true`). A KafkaWriter on this spool copies
+    /// every record into it *before* handing it to the producer, and marks the copy settled
+    /// once Kafka confirms the record (or once it is stored as a fallback record). After the
+    /// process is killed at any moment, every record whose `write` returned is in the spool or
+    /// on Kafka; the next writer on the spool (or `kafka_log_spool replay`) sends the unsettled
+    /// copies, flagged possibly duplicate (their process may have delivered them). Costs a spool
+    /// write per record on the logging thread; a segment whose copies are all settled is deleted.
+    bool journal = false;
 };
 
 /// \brief Counters of a SpoolFallback (this process's records only).
@@ -62,6 +70,12 @@ struct SpoolStats {
     /// Records held in the spool now, as far as this object knows: stored + found, less
     /// replayed and lost_after_write.
     std::uint64_t held = 0;
+    /// Journal copies stored (`journal`; not in `records`), settled since, and refused (the
+    /// spool was full or a segment could not be made: the record went to the producer without a
+    /// copy, and a stderr line said so). Copies not yet settled: `journaled - settled`.
+    std::uint64_t journaled = 0;
+    std::uint64_t settled = 0;
+    std::uint64_t journal_refused = 0;
 };
 
 /// \brief A segment file that a drain may replay: its writer appends nothing more.
@@ -109,6 +123,20 @@ public:
     bool flush() noexcept override;
     void detach(FallbackLossListener& listener) noexcept override;
 
+    /// \name The journal (`SpoolOptions::journal`; KafkaWriter calls these)
+    ///@{
+    /// \brief Stores a copy of a record about to be handed to a producer, marked "in flight"
+    /// (`FallbackReason::in_flight`; `record.reason` is ignored). Not a fallback record: it is
+    /// counted in `journaled`, not `records`.
+    /// \return the copy's token for `settle` (and for `MessageView::token`), or 0 when it was
+    /// not stored (spool full, no segment: counted in `journal_refused`).
+    std::uint64_t journal(const FallbackRecord& record) noexcept;
+    /// \brief The record whose copy `token` names is on Kafka, or stored as a fallback record:
+    /// marks the copy settled, so no replay sends it. A segment whose copies are all settled
+    /// and which holds no fallback record is deleted once sealed. Unknown tokens and 0 are ignored.
+    void settle(std::uint64_t token) noexcept;
+    ///@}
+
     /// \brief The spool directory.
     const std::filesystem::path& directory() const noexcept;
     /// \brief The options it was made with (after defaults were applied).
@@ -129,7 +157,8 @@ public:
     /// `seal_current`, the current segment is sealed first when it holds records (the next
     /// record starts a new one).
     std::vector<SpoolSegmentRef> drainable_segments(bool seal_current);
-    /// \brief Every record of `segment` is on Kafka: deletes it.
+    /// \brief Every record of `segment` is on Kafka: deletes it (one of this object's with
+    /// journal copies not yet settled goes when the last of them is).
     void release_segment(const std::filesystem::path& segment) noexcept;
     /// \brief A drain found `records` records in a segment of an earlier writer.
     void note_found(std::uint64_t records) noexcept;

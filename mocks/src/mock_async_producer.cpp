@@ -24,7 +24,7 @@ std::string location(const std::source_location& where) {
 /// An owning copy of an input, accepted until the script says otherwise.
 ProducedMessage copy_of(const MessageView& message) {
     ProducedMessage copy{std::string(message.topic), std::string(message.key), std::string(message.payload),
-                         {}, message.timestamp_ms, ProduceStatus::accepted, std::nullopt, false};
+                         {}, message.timestamp_ms, ProduceStatus::accepted, std::nullopt, false, message.token};
     copy.headers.reserve(message.headers.size());
     for (const RecordHeader& header : message.headers) copy.headers.emplace_back(header.name, header.value);
     return copy;
@@ -35,7 +35,7 @@ MessageView view_of(const ProducedMessage& copy, std::vector<RecordHeader>& head
     headers.clear();
     headers.reserve(copy.headers.size());
     for (const auto& [name, value] : copy.headers) headers.push_back(RecordHeader{name, value});
-    return MessageView{copy.topic, copy.key, copy.payload, headers, copy.timestamp_ms};
+    return MessageView{copy.topic, copy.key, copy.payload, headers, copy.timestamp_ms, copy.token};
 }
 
 }  // namespace

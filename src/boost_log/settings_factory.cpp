@@ -90,7 +90,7 @@ public:
         const std::string where = describe(tree);
 
         static const char* const known[] = {"Destination",  "Brokers",          "Topic",       "Fallback",
-                                            "Spool",        "SpoolMaxBytes",    "SpoolSegmentBytes",
+                                            "Spool",        "SpoolMaxBytes",    "SpoolSegmentBytes", "SpoolJournal", "SpoolReplayRate",
                                             "FallbackRotationSize", "FallbackMaxFiles", "FallbackBufferSize",
                                             "Format",       "Filter",
                                             "KeyAttribute", "Asynchronous",     "ProducerConfigFile",
@@ -132,10 +132,18 @@ public:
         if (spool_dir && fallback_path) {
             throw boost::log::invalid_value(where + ": Spool and Fallback are both set; give one of them");
         }
+        for (const char* spool_key : {"SpoolMaxBytes", "SpoolSegmentBytes", "SpoolJournal", "SpoolReplayRate"}) {
+            if (!spool_dir && optional_value(tree, spool_key)) {
+                throw boost::log::invalid_value(where + ": parameter '" + spool_key + "' needs Spool (a spool directory)");
+            }
+        }
         if (spool_dir) {
             SpoolOptions spool_options;
             spool_options.max_bytes = number(tree, "SpoolMaxBytes", where, spool_options.max_bytes);
             spool_options.segment_bytes = number(tree, "SpoolSegmentBytes", where, spool_options.segment_bytes);
+            spool_options.journal = boolean(tree, "SpoolJournal", where, false);
+            spool_options.replay_rate = static_cast<double>(
+                number(tree, "SpoolReplayRate", where, static_cast<std::uint64_t>(spool_options.replay_rate)));
             try {
                 fallback = std::make_shared<SpoolFallback>(*spool_dir, spool_options);
             } catch (const SpoolError& e) {

@@ -89,6 +89,7 @@ std::string_view to_string(FallbackReason reason) noexcept {
         case FallbackReason::closed: return "closed";
         case FallbackReason::unreachable: return "unreachable";
         case FallbackReason::reentrant: return "reentrant";
+        case FallbackReason::in_flight: return "in_flight";
     }
     return "unknown";
 }

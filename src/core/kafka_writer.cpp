@@ -44,6 +44,7 @@ KafkaWriter::KafkaWriter(std::shared_ptr<AsyncProducer> producer,
         producer_->set_cluster_state_handler([this](ClusterState state) { on_cluster_state(state); });
     }
     spool_ = std::dynamic_pointer_cast<SpoolFallback>(fallback_);
+    journal_ = spool_ && spool_->options().journal;
     if (spool_ && spool_->options().replay_rate > 0) {
         SpoolDrainOptions drain_options;
         drain_options.rate = spool_->options().replay_rate;
@@ -96,6 +97,7 @@ KafkaWriter::Bucket KafkaWriter::bucket_of(FallbackReason reason) noexcept {
         case FallbackReason::closed: return Bucket::fallback_closed;
         case FallbackReason::unreachable: return Bucket::fallback_unreachable;
         case FallbackReason::reentrant: return Bucket::fallback_reentrant;
+        case FallbackReason::in_flight: break;  // a journal copy's reason, never a record's bucket
     }
     return Bucket::fallback_delivery_failed;
 }
@@ -191,7 +193,7 @@ void KafkaWriter::on_cluster_state(ClusterState state) noexcept {
 
 void KafkaWriter::write(std::string_view payload, std::string_view key) noexcept {
     count_submitted();
-    const MessageView message{options_.topic, key, payload};
+    MessageView message{options_.topic, key, payload};
     if (closing_.load(std::memory_order_acquire) || detail::in_forked_child(fork_generation_)) {
         to_fallback(message, FallbackReason::closed);
         return;
@@ -205,15 +207,23 @@ void KafkaWriter::write(std::string_view payload, std::string_view key) noexcept
         to_fallback(message, FallbackReason::unreachable);
         return;
     }
+    if (journal_) {
+        // Crash-safe: the copy is in the spool before the producer has the record; the delivery
+        // report (or the fallback record below) settles it.
+        message.token = spool_->journal(FallbackRecord{.topic = message.topic, .key = key, .payload = payload});
+    }
     const ProduceStatus status = produce_with_wait(message);
     if (probe && status != ProduceStatus::accepted) breaker_trip();  // no probe went out: wait again
+    if (status == ProduceStatus::accepted) return;  // the delivery report settles it
+    FallbackReason reason = FallbackReason::delivery_failed;  // for an out-of-range status
     switch (status) {
-        case ProduceStatus::accepted: return;  // the delivery report settles it
-        case ProduceStatus::queue_full: to_fallback(message, FallbackReason::queue_full); return;
-        case ProduceStatus::too_large: to_fallback(message, FallbackReason::too_large); return;
-        case ProduceStatus::closed: to_fallback(message, FallbackReason::closed); return;
+        case ProduceStatus::accepted: break;
+        case ProduceStatus::queue_full: reason = FallbackReason::queue_full; break;
+        case ProduceStatus::too_large: reason = FallbackReason::too_large; break;
+        case ProduceStatus::closed: reason = FallbackReason::closed; break;
     }
-    to_fallback(message, FallbackReason::delivery_failed);  // an out-of-range status
+    to_fallback(message, reason);
+    if (journal_) spool_->settle(message.token);  // after the fallback record: never neither
 }
 
 void KafkaWriter::on_delivery(const DeliveryReport& report) noexcept {
@@ -225,6 +235,7 @@ void KafkaWriter::on_delivery(const DeliveryReport& report) noexcept {
     if (!report.error) {
         breaker_reset();
         count_outcome(Bucket::delivered, false);
+        if (journal_) spool_->settle(report.message.token);
         return;
     }
     // A failure while half-open: treat it as the probe's, and wait longer.
@@ -234,6 +245,7 @@ void KafkaWriter::on_delivery(const DeliveryReport& report) noexcept {
     const FallbackReason reason = error_codes::is_purge(report.error->code) ? FallbackReason::closed
                                                                              : FallbackReason::delivery_failed;
     to_fallback(report.message, reason, report.error->possibly_persisted, report.error->code);
+    if (journal_) spool_->settle(report.message.token);  // after the fallback record: never neither
 }
 
 bool KafkaWriter::flush(std::chrono::milliseconds timeout) {
@@ -278,7 +290,11 @@ WriterStats KafkaWriter::stats() const {
     }
     out.in_flight = static_cast<std::uint64_t>(in_flight);
     for (auto& lock : locks) lock.unlock();
-    if (spool_) out.spooled = spool_->stats().held;
+    if (spool_) {
+        const SpoolStats spool = spool_->stats();
+        out.spooled = spool.held;
+        if (journal_) out.journal_open = spool.journaled - std::min(spool.journaled, spool.settled);
+    }
     if (drain_) {
         const SpoolDrainStats d = drain_->stats();
         out.replayed = d.replayed;

@@ -95,6 +95,7 @@ struct RefusedRecord {
     std::vector<std::pair<std::string, std::string>> headers;
     std::int64_t timestamp_ms = 0;
     DeliveryError error;
+    std::uint64_t token = 0;
 };
 
 /// A record that a ring slot can carry: a ring copies topic, key and payload only, so a record
@@ -103,25 +104,48 @@ bool fits_ring(const MessageView& message) noexcept {
     return message.headers.empty() && message.timestamp_ms == 0;
 }
 
-/// The timestamp given to produce() travels as the message's opaque: librdkafka reports no
-/// timestamp for a failed record (rd_kafka_message_timestamp is -1 then), and the failure
-/// report must carry it. Records without one (the rings' included) have a null opaque.
-constexpr bool opaque_holds_timestamp = sizeof(void*) >= sizeof(std::int64_t);
+/// What produce() was given that a report must hand back travels as the message's opaque:
+/// the timestamp (librdkafka reports none for a failed record: rd_kafka_message_timestamp is
+/// -1 then) and the caller's token. Records with neither (most ring records) have a null
+/// opaque. Encoded in the pointer's bits, so a record costs no allocation:
+///   - bit 63 clear, bit 62 clear: a timestamp in (0, 2^62);
+///   - bit 62 set: a token (below 2^62), no timestamp;
+///   - bit 63 set: a heap OpaqueBoth (both, or a timestamp out of that range), freed by the
+///     report, or at once when librdkafka refuses the record.
+struct OpaqueBoth {
+    std::int64_t timestamp_ms;
+    std::uint64_t token;
+};
 
-void* timestamp_opaque(std::int64_t timestamp_ms) noexcept {
-    if constexpr (opaque_holds_timestamp) {
+constexpr std::uint64_t opaque_token_bit = std::uint64_t{1} << 62;
+constexpr std::uint64_t opaque_heap_bit = std::uint64_t{1} << 63;
+static_assert(sizeof(void*) == sizeof(std::uint64_t), "the opaque encoding needs 64-bit pointers");
+
+struct OpaqueFields {
+    std::int64_t timestamp_ms = 0;
+    std::uint64_t token = 0;
+};
+
+void* make_opaque(std::int64_t timestamp_ms, std::uint64_t token) noexcept {
+    token &= opaque_token_bit - 1;
+    if (token == 0 && timestamp_ms >= 0 && static_cast<std::uint64_t>(timestamp_ms) < opaque_token_bit) {
         return reinterpret_cast<void*>(static_cast<std::uintptr_t>(timestamp_ms));
-    } else {
-        return nullptr;
     }
+    if (timestamp_ms == 0) return reinterpret_cast<void*>(static_cast<std::uintptr_t>(opaque_token_bit | token));
+    auto* both = new (std::nothrow) OpaqueBoth{timestamp_ms, token};
+    if (both == nullptr) return reinterpret_cast<void*>(static_cast<std::uintptr_t>(opaque_token_bit | token));
+    return reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(both) | opaque_heap_bit);
 }
 
-std::int64_t opaque_timestamp(const void* opaque) noexcept {
-    if constexpr (opaque_holds_timestamp) {
-        return static_cast<std::int64_t>(reinterpret_cast<std::uintptr_t>(opaque));
-    } else {
-        return 0;
+/// Reads an opaque and frees what it owned: once per record.
+OpaqueFields take_opaque(void* opaque) noexcept {
+    const auto bits = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(opaque));
+    if ((bits & opaque_heap_bit) != 0) {
+        std::unique_ptr<OpaqueBoth> both(reinterpret_cast<OpaqueBoth*>(static_cast<std::uintptr_t>(bits & ~opaque_heap_bit)));
+        return OpaqueFields{both->timestamp_ms, both->token};
     }
+    if ((bits & opaque_token_bit) != 0) return OpaqueFields{0, bits & (opaque_token_bit - 1)};
+    return OpaqueFields{static_cast<std::int64_t>(bits), 0};
 }
 
 /// The sequence of thread numbers that picks a logging thread's lane; only threads that
@@ -194,12 +218,18 @@ private:
     void settle(std::size_t bytes) noexcept;
     void publish_settled() noexcept;
     void notify_if_idle() noexcept;
-    rd_kafka_resp_err_t producev(rd_kafka_topic_t* topic, std::string_view payload, std::string_view key) noexcept;
+    rd_kafka_resp_err_t producev(rd_kafka_topic_t* topic, std::string_view payload, std::string_view key,
+                                 std::uint64_t token) noexcept;
     /// As producev(), with the record's headers and timestamp (records that bypass the rings).
     rd_kafka_resp_err_t producev_with_metadata(rd_kafka_topic_t* topic, const MessageView& message) noexcept;
     ProduceStatus settle(rd_kafka_resp_err_t err, const MessageView& message);
 
-    using Ring = HandoffRing<rd_kafka_topic_t*>;
+    /// What a ring slot carries besides key and payload.
+    struct RingTag {
+        rd_kafka_topic_t* topic = nullptr;
+        std::uint64_t token = 0;  // MessageView::token
+    };
+    using Ring = HandoffRing<RingTag>;
     /// The logging threads of a lane (by thread number) write its counters and its ring;
     /// another lane's threads never touch them, so two threads that log at once do not pass
     /// a cache line back and forth. The producer thread reads them.
@@ -376,8 +406,9 @@ RdKafkaProducerImpl::~RdKafkaProducerImpl() {
 
 // --- callbacks (poll thread) ------------------------------------------------------------
 
-void RdKafkaProducerImpl::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-    auto* self = static_cast<RdKafkaProducerImpl*>(opaque);
+void RdKafkaProducerImpl::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* self_opaque) {
+    auto* self = static_cast<RdKafkaProducerImpl*>(self_opaque);
+    const OpaqueFields opaque = take_opaque(m->_private);  // first: it may own memory
     try {
         MessageView view{
             m->rkt ? std::string_view(rd_kafka_topic_name(m->rkt)) : std::string_view(),
@@ -413,9 +444,10 @@ void RdKafkaProducerImpl::on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, 
         }
         // The timestamp produce() was given, if any; else the one librdkafka knows: its own
         // clock's, or the broker's for a LogAppendTime topic. None for a failed record.
-        const std::int64_t given = opaque_timestamp(m->_private);
+        const std::int64_t given = opaque.timestamp_ms;
         const std::int64_t known = rd_kafka_message_timestamp(m, nullptr);
         view.timestamp_ms = given != 0 ? given : std::max<std::int64_t>(known, 0);
+        view.token = opaque.token;
         std::optional<DeliveryError> error;
         if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             error = DeliveryError{m->err, rd_kafka_err2str(m->err),
@@ -542,7 +574,7 @@ void RdKafkaProducerImpl::serve_refused() noexcept {
         } catch (...) {
             // No memory: reported without headers rather than not at all.
         }
-        deliver(MessageView{record.topic, record.key, record.payload, headers, record.timestamp_ms},
+        deliver(MessageView{record.topic, record.key, record.payload, headers, record.timestamp_ms, record.token},
                 std::move(record.error));
     }
 }
@@ -581,10 +613,12 @@ void RdKafkaProducerImpl::poll_loop() noexcept {
 }
 
 rd_kafka_resp_err_t RdKafkaProducerImpl::producev(rd_kafka_topic_t* topic, std::string_view payload,
-                                                  std::string_view key) noexcept {
+                                                  std::string_view key, std::uint64_t token) noexcept {
+    // A token alone never allocates (make_opaque's bit-62 form): nothing to free on refusal.
     return rd_kafka_producev(rk_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                              RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
-                             RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()), RD_KAFKA_V_END);
+                             RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
+                             RD_KAFKA_V_OPAQUE(make_opaque(0, token)), RD_KAFKA_V_END);
 }
 
 rd_kafka_resp_err_t RdKafkaProducerImpl::producev_with_metadata(rd_kafka_topic_t* topic,
@@ -603,14 +637,18 @@ rd_kafka_resp_err_t RdKafkaProducerImpl::producev_with_metadata(rd_kafka_topic_t
     }
     const std::string_view payload = message.payload;
     const std::string_view key = message.key;
+    void* const opaque = make_opaque(message.timestamp_ms, message.token);
     const rd_kafka_resp_err_t err = rd_kafka_producev(
         rk_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
         RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()), RD_KAFKA_V_HEADERS(headers),
-        RD_KAFKA_V_TIMESTAMP(message.timestamp_ms), RD_KAFKA_V_OPAQUE(timestamp_opaque(message.timestamp_ms)),
+        RD_KAFKA_V_TIMESTAMP(message.timestamp_ms), RD_KAFKA_V_OPAQUE(opaque),
         RD_KAFKA_V_END);
-    // librdkafka owns the headers only when it took the record.
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && headers != nullptr) rd_kafka_headers_destroy(headers);
+    // librdkafka owns the headers (and the opaque's report) only when it took the record.
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (headers != nullptr) rd_kafka_headers_destroy(headers);
+        take_opaque(opaque);
+    }
     return err;
 }
 
@@ -647,10 +685,11 @@ std::size_t RdKafkaProducerImpl::collect_batch(Ring& ring, Batch& batch, rd_kafk
             ++skipped;
             continue;
         }
-        if (n > 0 && slot->tag != topic) break;
-        topic = slot->tag;
+        if (n > 0 && slot->tag.topic != topic) break;
+        topic = slot->tag.topic;
         rd_kafka_message_t& m = batch[n++];
         m = rd_kafka_message_t{};
+        m._private = make_opaque(0, slot->tag.token);  // never allocates: a token alone
         m.payload = slot->payload.data();
         m.len = slot->payload.size();
         m.key = slot->key.empty() ? nullptr : slot->key.data();
@@ -693,11 +732,12 @@ std::size_t RdKafkaProducerImpl::drain_batch(Ring& ring, bool purge, bool wait) 
             if (purging_.load(std::memory_order_acquire) || stop_.load(std::memory_order_acquire)) {
                 err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
             } else {
-                err = producev(slot->tag, slot->payload, slot->key);
+                err = producev(slot->tag.topic, slot->payload, slot->key, slot->tag.token);
             }
         }
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            const MessageView view{rd_kafka_topic_name(slot->tag), slot->key, slot->payload};
+            MessageView view{rd_kafka_topic_name(slot->tag.topic), slot->key, slot->payload};
+            view.token = slot->tag.token;
             try {
                 deliver(view, DeliveryError{err, rd_kafka_err2str(err), false});
             } catch (...) {
@@ -868,14 +908,14 @@ ProduceStatus RdKafkaProducerImpl::produce(const MessageView& message) {
     const bool plain = fits_ring(message);
     if (ring_mode_ && plain && topic != nullptr) {
         Ring* ring = lane_ring(lane);
-        if (ring != nullptr && ring->try_push(topic, message.payload, message.key)) {
+        if (ring != nullptr && ring->try_push(RingTag{topic, message.token}, message.payload, message.key)) {
             published();
             return ProduceStatus::accepted;
         }
         // The ring is full: this thread empties some of it itself, oldest first, and queues
         // its record behind. When it cannot (the producer thread is busy with this ring), it
         // hands its record to librdkafka directly, maybe ahead of older ones of its own.
-        if (ring != nullptr && help_drain(*ring) && ring->try_push(topic, message.payload, message.key)) {
+        if (ring != nullptr && help_drain(*ring) && ring->try_push(RingTag{topic, message.token}, message.payload, message.key)) {
             published();
             return ProduceStatus::accepted;
         }
@@ -884,7 +924,7 @@ ProduceStatus RdKafkaProducerImpl::produce(const MessageView& message) {
     // ring): handed to librdkafka here. In ring mode its credit was taken above, as for a ring
     // record: settle() or its report returns it.
     const rd_kafka_resp_err_t err = topic == nullptr ? rd_kafka_last_error()
-                                    : plain          ? producev(topic, message.payload, message.key)
+                                    : plain          ? producev(topic, message.payload, message.key, message.token)
                                                      : producev_with_metadata(topic, message);
     return settle(err, message);
 }
@@ -912,7 +952,8 @@ ProduceStatus RdKafkaProducerImpl::settle(rd_kafka_resp_err_t err, const Message
     // librdkafka's reason (its credit goes back to the pool with the report).
     try {
         RefusedRecord record{std::string(message.topic), std::string(message.key), std::string(message.payload),
-                             {}, message.timestamp_ms, DeliveryError{err, rd_kafka_err2str(err), false}};
+                             {}, message.timestamp_ms, DeliveryError{err, rd_kafka_err2str(err), false},
+                             message.token};
         record.headers.reserve(message.headers.size());
         for (const RecordHeader& header : message.headers) record.headers.emplace_back(header.name, header.value);
         std::lock_guard lock(refused_mutex_);

@@ -265,6 +265,10 @@ bool SpoolDrain::Impl::send_segment(const SpoolSegmentRef& ref, clock::time_poin
     }
     bytes.clear();
     bytes.shrink_to_fit();
+    if (ref.own) {
+        // This writer's journal copies are with its producer, which settles them: not ours to send.
+        std::erase_if(records, [](const SpoolRecord& r) { return r.reason == FallbackReason::in_flight; });
+    }
 
     auto segment = std::make_shared<SegmentProgress>();
     segment->path = ref.path;

@@ -85,8 +85,21 @@ struct Segment {
     std::size_t size = 0;          // mapped (reserved) bytes
     std::size_t used = 0;          // header + frames
     bool unsynced = false;         // frames written since its last fdatasync
-    std::vector<Entry> entries;
+    std::vector<Entry> entries;    // its fallback records (journal copies are not entries)
+    std::uint64_t sequence = 0;    // from its name; journal tokens name it
+    std::uint64_t journal_open = 0;  // journal copies in it not settled yet
+    bool release_deferred = false;   // a drain replayed its records; it goes once its copies settle
 };
+
+/// A journal token: the segment's sequence and the frame's offset (in 8-byte units). Below
+/// 2^62, as MessageView::token requires, for any sequence below 2^30.
+constexpr std::uint64_t make_token(std::uint64_t sequence, std::size_t offset) noexcept {
+    return sequence << 32 | (static_cast<std::uint64_t>(offset) >> 3);
+}
+constexpr std::uint64_t token_sequence(std::uint64_t token) noexcept { return token >> 32; }
+constexpr std::size_t token_offset(std::uint64_t token) noexcept {
+    return static_cast<std::size_t>(token & 0xFFFF'FFFFU) << 3;
+}
 
 /// Makes `path` (which must not exist) with `size` bytes reserved, mapped and faulted in writable.
 /// \throws std::system_error naming the step that failed; nothing is left behind then.
@@ -178,7 +191,7 @@ struct SpoolFallback::Impl {
     std::uint64_t instance_id = random_u64();
     std::uint64_t next_record = 0;
     std::uint64_t generation = detail::fork_generation();
-    std::chrono::steady_clock::time_point last_full_line{}, last_error_line{}, last_removed_line{};
+    std::chrono::steady_clock::time_point last_full_line{}, last_error_line{}, last_removed_line{}, last_journal_line{};
 
     // The spool's thread: checks for removal, syncs by interval.
     std::unique_ptr<std::condition_variable> wake = std::make_unique<std::condition_variable>();
@@ -190,11 +203,16 @@ struct SpoolFallback::Impl {
     void lock_directory();
     void start_thread();
     void thread_loop() noexcept;
-    bool store_locked(const FallbackRecord& record, FallbackLossListener* listener) noexcept;
+    /// Stores a fallback record, or with `journal` a journal copy. \return the frame's offset in
+    /// the current segment, 0 when it was not stored.
+    std::size_t store_locked(const FallbackRecord& record, FallbackLossListener* listener, bool journal) noexcept;
+    /// Deletes the sealed segment `at` (every record in it is on Kafka or settled).
+    void delete_sealed_locked(std::vector<Segment>::iterator at) noexcept;
     bool append_frame_locked(std::string_view frame, FallbackLossListener* listener, FallbackReason reason) noexcept;
     /// `refusal_counts`: a refusal is a new record's (refused_*), not a rewrite's (which
     /// counts in lost_after_write only).
-    bool roll_locked(std::size_t frame_size, bool refusal_counts = true) noexcept;
+    /// `speak`: a refusal prints its stderr line (a journal copy's caller prints its own).
+    bool roll_locked(std::size_t frame_size, bool refusal_counts = true, bool speak = true) noexcept;
     void seal_locked() noexcept;
     void prepare_unlocked(std::unique_lock<std::mutex>& lock) noexcept;
     void discard_prepared_locked(bool unlink_file) noexcept;
@@ -372,31 +390,89 @@ SpoolFallback::~SpoolFallback() {
 
 bool SpoolFallback::write(const FallbackRecord& record, FallbackLossListener* listener) noexcept {
     std::lock_guard lock(impl_->mutex);
-    return impl_->store_locked(record, listener);
+    return impl_->store_locked(record, listener, false) != 0;
 }
 
-bool SpoolFallback::Impl::store_locked(const FallbackRecord& record, FallbackLossListener* listener) noexcept {
+std::uint64_t SpoolFallback::journal(const FallbackRecord& record) noexcept {
+    std::lock_guard lock(impl_->mutex);
+    const std::size_t offset = impl_->store_locked(record, nullptr, true);
+    return offset == 0 ? 0 : make_token(impl_->current.sequence, offset);
+}
+
+void SpoolFallback::settle(std::uint64_t token) noexcept {
+    if (token == 0) return;
+    Impl& s = *impl_;
+    const std::uint64_t sequence = token_sequence(token);
+    const std::size_t offset = token_offset(token);
+    std::lock_guard lock(s.mutex);
+    if (detail::in_forked_child(s.generation)) return;  // the parent's copy, the parent's to settle
+    const std::uint32_t settled = sp::state_replayed;
+    if (s.current.fd >= 0 && s.current.sequence == sequence) {
+        if (s.current.journal_open == 0 || offset + sp::frame_header_size > s.current.used) return;
+        std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(s.current.map + offset + sp::frame_state_offset))
+            .store(settled, std::memory_order_relaxed);
+        --s.current.journal_open;
+        ++s.stats.settled;
+        return;
+    }
+    for (auto it = s.sealed.begin(); it != s.sealed.end(); ++it) {
+        if (it->sequence != sequence) continue;
+        if (it->journal_open == 0 || offset + sp::frame_header_size > it->used) return;
+        [[maybe_unused]] const ssize_t n =
+            ::pwrite(it->fd, &settled, sizeof settled, static_cast<off_t>(offset + sp::frame_state_offset));
+        --it->journal_open;
+        ++s.stats.settled;
+        if (it->journal_open == 0 && (it->entries.empty() || it->release_deferred)) s.delete_sealed_locked(it);
+        return;
+    }
+    // Its segment was removed (its copies were counted settled then) or is unknown.
+}
+
+void SpoolFallback::Impl::delete_sealed_locked(std::vector<Segment>::iterator at) noexcept {
+    if (::unlink(at->path.c_str()) == 0) {
+        stats.bytes_on_disk -= std::min<std::uint64_t>(stats.bytes_on_disk, at->used);
+    }
+    ::close(at->fd);
+    sealed.erase(at);
+    if (stats.segments > 0) --stats.segments;
+}
+
+std::size_t SpoolFallback::Impl::store_locked(const FallbackRecord& record, FallbackLossListener* listener,
+                                              bool journal) noexcept {
     if (detail::in_forked_child(generation)) adopt_fork_locked();
+    std::uint64_t& refused = journal ? stats.journal_refused : stats.refused_error;
     std::size_t body = sp::body_fixed_size + 2 + record.topic.size() + 4 + record.key.size() + 4 + record.payload.size();
     for (const RecordHeader& h : record.headers) body += 2 + h.name.size() + 4 + h.value.size();
     if (record.topic.size() > 0xFFFF || record.headers.size() > 0xFFFF || body > 0xFFFF'0000U) {
-        ++stats.refused_error;
-        return false;  // cannot be framed (a topic name of over 64 KiB, a 4 GiB record)
+        ++refused;
+        return 0;  // cannot be framed (a topic name of over 64 KiB, a 4 GiB record)
     }
     for (const RecordHeader& h : record.headers) {
         if (h.name.size() > 0xFFFF) {
-            ++stats.refused_error;
-            return false;
+            ++refused;
+            return 0;
         }
     }
     const std::size_t frame = sp::align_up(sp::frame_header_size + body);
     if (current.map == nullptr || current.used + frame > current.size) {
-        if (!roll_locked(frame)) return false;
+        if (!roll_locked(frame, !journal, !journal)) {
+            if (journal) {
+                ++stats.journal_refused;
+                complain(last_journal_line, "spool '" + dir.string() +
+                                                "': no room for journal copies; records go to Kafka without one "
+                                                "(they are not crash-safe until there is room)");
+            }
+            return 0;
+        }
     }
+    const std::size_t offset = current.used;
     unsigned char* const base = current.map + current.used;
     unsigned char* p = base + sp::frame_header_size;
-    *p++ = static_cast<unsigned char>(record.reason);
-    *p++ = static_cast<unsigned char>((record.possibly_persisted ? sp::flag_possibly_persisted : 0) |
+    // A journal copy is "in flight": read back after its process stopped, it may be on Kafka.
+    const FallbackReason reason = journal ? FallbackReason::in_flight : record.reason;
+    const bool possibly_persisted = journal || record.possibly_persisted;
+    *p++ = static_cast<unsigned char>(reason);
+    *p++ = static_cast<unsigned char>((possibly_persisted ? sp::flag_possibly_persisted : 0) |
                                       (record.key.empty() ? 0 : sp::flag_has_key));
     sp::put<std::uint16_t>(p, static_cast<std::uint16_t>(record.headers.size()));
     p += 2;
@@ -446,16 +522,21 @@ bool SpoolFallback::Impl::store_locked(const FallbackRecord& record, FallbackLos
     }
     current.used += frame;
     current.unsynced = options.sync != SpoolSync::every_record;
+    if (journal) {
+        ++current.journal_open;
+        ++stats.journaled;
+        return offset;
+    }
     try {
         add_entry(current.entries, listener, record.reason);
     } catch (...) {
         // No memory for the bookkeeping: the record is stored; a later removal could not be told.
     }
     ++stats.records;
-    return true;
+    return offset;
 }
 
-bool SpoolFallback::Impl::roll_locked(std::size_t frame_size, bool refusal_counts) noexcept {
+bool SpoolFallback::Impl::roll_locked(std::size_t frame_size, bool refusal_counts, bool speak) noexcept {
     const std::size_t size =
         std::max<std::size_t>(options.segment_bytes, sp::align_up(sp::segment_header_size + frame_size));
     // What the directory would hold once the current segment is sealed (cut to its used bytes).
@@ -467,7 +548,7 @@ bool SpoolFallback::Impl::roll_locked(std::size_t frame_size, bool refusal_count
     if (after_seal + size > options.max_bytes) {
         // Refused without sealing: smaller records that still fit go on into the current segment.
         if (refusal_counts) ++stats.refused_full;
-        complain(last_full_line, "spool '" + dir.string() + "' is full (SpoolOptions::max_bytes " +
+        if (speak) complain(last_full_line, "spool '" + dir.string() + "' is full (SpoolOptions::max_bytes " +
                                      std::to_string(options.max_bytes) +
                                      " bytes): new records are lost (printed to stderr) until it is replayed");
         return false;
@@ -504,6 +585,7 @@ bool SpoolFallback::Impl::roll_locked(std::size_t frame_size, bool refusal_count
         sp::put<std::uint64_t>(seg.map + sp::hdr_instance, instance_id);
         sp::put<std::uint32_t>(seg.map + sp::hdr_crc, detail::crc32c_extend(0, seg.map, sp::hdr_crc));
         seg.used = sp::segment_header_size;
+        seg.sequence = sequence;
         stats.bytes_on_disk += seg.size;
         ++stats.segments;
         current = std::move(seg);
@@ -512,7 +594,7 @@ bool SpoolFallback::Impl::roll_locked(std::size_t frame_size, bool refusal_count
         return true;
     } catch (const std::exception& e) {
         if (refusal_counts) ++stats.refused_error;
-        complain(last_error_line, "spool '" + dir.string() + "': cannot make a new segment (" + e.what() +
+        if (speak) complain(last_error_line, "spool '" + dir.string() + "': cannot make a new segment (" + e.what() +
                                       "): records are lost (printed to stderr) until it can");
         return false;
     }
@@ -533,6 +615,11 @@ void SpoolFallback::Impl::seal_locked() noexcept {
     if (options.sync != SpoolSync::never && ::fdatasync(current.fd) == 0) current.unsynced = false;
     try {
         sealed.push_back(std::move(current));
+        // Journal copies only, all settled: nothing in it for anyone.
+        if (sealed.back().journal_open == 0 && sealed.back().entries.empty() &&
+            sealed.back().used > sp::segment_header_size) {
+            delete_sealed_locked(sealed.end() - 1);
+        }
     } catch (...) {
         ::close(current.fd);  // no memory to remember it: it stays on disk, unwatched
         --stats.segments;
@@ -651,7 +738,14 @@ void SpoolFallback::Impl::recover_locked(Segment& removed, bool mapped) noexcept
     }
     complain(last_removed_line, "spool segment '" + removed.path.string() +
                                     "' was removed while in use: its records are written again into '" +
-                                    dir.string() + "'");
+                                    dir.string() + "'" +
+                                    (removed.journal_open > 0
+                                         ? "; " + std::to_string(removed.journal_open) +
+                                               " journal copies went with it (their records are with the "
+                                               "producer, not crash-safe until it confirms them)"
+                                         : std::string()));
+    stats.settled += removed.journal_open;  // no copy is left to settle
+    removed.journal_open = 0;
     std::size_t entry = 0;
     std::uint64_t used_of_entry = 0;
     std::uint64_t records = 0;
@@ -663,6 +757,10 @@ void SpoolFallback::Impl::recover_locked(Segment& removed, bool mapped) noexcept
         if (r.kind == sp::ScanResult::end) break;
         pos = r.next;
         if (r.kind != sp::ScanResult::frame) continue;
+        if (!r.found.body.empty() && static_cast<unsigned char>(r.found.body[0]) ==
+                                         static_cast<unsigned char>(FallbackReason::in_flight)) {
+            continue;  // a journal copy: its record is with the producer, not a fallback record
+        }
         while (entry < removed.entries.size() && used_of_entry == removed.entries[entry].count) {
             ++entry;
             used_of_entry = 0;
@@ -881,7 +979,8 @@ std::vector<SpoolSegmentRef> SpoolFallback::drainable_segments(bool seal_current
     Impl& s = *impl_;
     std::lock_guard lock(s.mutex);
     if (detail::in_forked_child(s.generation)) s.adopt_fork_locked();
-    if (seal_current && s.current.map != nullptr && s.current.used > sp::segment_header_size) s.seal_locked();
+    // Sealed only for its fallback records: journal copies are settled by their writer.
+    if (seal_current && s.current.map != nullptr && !s.current.entries.empty()) s.seal_locked();
     struct Found {
         std::uint64_t sequence;
         std::uint32_t pid;
@@ -892,8 +991,12 @@ std::vector<SpoolSegmentRef> SpoolFallback::drainable_segments(bool seal_current
     for (std::filesystem::directory_iterator it(s.dir, ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
         if (!is_segment_name(name) || it->path() == s.current.path) continue;
-        const bool own = std::any_of(s.sealed.begin(), s.sealed.end(),
-                                     [&](const Segment& seg) { return seg.path == it->path(); });
+        const auto mine = std::find_if(s.sealed.begin(), s.sealed.end(),
+                                       [&](const Segment& seg) { return seg.path == it->path(); });
+        const bool own = mine != s.sealed.end();
+        // One of ours with nothing to replay: journal copies only (settled by this writer), or
+        // replayed already and waiting for its copies to settle.
+        if (own && (mine->entries.empty() || mine->release_deferred)) continue;
         std::uint32_t pid = 0;
         bool sealed = own;
         if (!own) {
@@ -932,6 +1035,10 @@ void SpoolFallback::release_segment(const std::filesystem::path& segment) noexce
     const bool exists = ::stat(segment.c_str(), &st) == 0;
     for (auto it = s.sealed.begin(); it != s.sealed.end(); ++it) {
         if (it->path == segment) {
+            if (it->journal_open > 0) {
+                it->release_deferred = true;  // deleted by the settle of its last journal copy
+                return;
+            }
             ::close(it->fd);
             s.sealed.erase(it);
             if (s.stats.segments > 0) --s.stats.segments;

@@ -349,12 +349,13 @@ using KafkaSink = sinks::unlocked_sink<kafka_log::KafkaSinkBackend>;
 struct Pipeline {
     Pipeline(std::shared_ptr<kafka_log::AsyncProducer> producer, const std::string& name,
              std::chrono::milliseconds close_wait = 30s, kafka_log::FileFallbackOptions fallback_options = {},
-             const std::string& topic = "bench-kafka_log", bool spool = false)
+             const std::string& topic = "bench-kafka_log", bool spool = false, bool journal = false)
         : close_timeout(close_wait),
           fallback_path(temp_file(name)),
           writer(std::make_shared<kafka_log::KafkaWriter>(
               std::move(producer),
-              spool ? std::shared_ptr<kafka_log::FallbackWriter>(std::make_shared<kafka_log::SpoolFallback>(fallback_path))
+              spool ? std::shared_ptr<kafka_log::FallbackWriter>(std::make_shared<kafka_log::SpoolFallback>(
+                          fallback_path, kafka_log::SpoolOptions{.journal = journal}))
                     : std::make_shared<kafka_log::FileFallback>(fallback_path, fallback_options),
               kafka_log::WriterOptions{.topic = topic})),
           sink(boost::make_shared<KafkaSink>(boost::make_shared<kafka_log::KafkaSinkBackend>(writer))) {
@@ -704,6 +705,27 @@ void BM_SideBySide_ClusterDown(benchmark::State& state) {
     std::filesystem::remove(temp_file("text-paired-down"));
 }
 
+/// The cluster up, one logging thread in bursts (delivered between them, untimed): the spool as
+/// fallback without and with the journal (a copy of every record in the spool before the
+/// producer has it, settled on delivery), and the file fallback, in the same rounds.
+void BM_SideBySide_Journal(benchmark::State& state) {
+    static Pipeline spool(std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap)), "up-spool", 30s,
+                          {}, "bench-kafka_log", true, false);
+    static Pipeline journal(std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap)),
+                            "up-journal", 30s, {}, "bench-kafka_log", true, true);
+    auto logger = std::make_shared<logging::sources::severity_logger<level>>(make_logger());
+    const std::vector<PairedPath> paths{
+        kafka_log_path("kafka_log", TimeSource::boost_local_clock),
+        boost_path("spool", spool.sink, logger, [] { spool.writer->flush(60s); }),
+        boost_path("journal", journal.sink, logger, [] { journal.writer->flush(60s); })};
+    run_paired(state, paths, {{"journal_over_spool", 2, 1}, {"journal_over_file", 2, 0}, {"spool_over_file", 1, 0}},
+               burst_records);
+    const auto s = journal.writer->stats();
+    state.counters["journal_open"] = static_cast<double>(s.journal_open);
+    state.counters["journal_fallback"] = static_cast<double>(s.fallback_total());
+    report_identity(state, {&real_pipeline(), &spool, &journal});
+}
+
 /// A record below the level: Boost.Log's own core filter (`severity >= warning`, a text sink
 /// behind it) and AtomicLevel installed as the core's filter (kafka_log's sink behind it).
 void BM_SideBySide_Filtered(benchmark::State& state) {
@@ -858,6 +880,7 @@ BENCHMARK(BM_KafkaLog_AtomicLevelSinkFilter)->UseRealTime();
 BENCHMARK(BM_SideBySide_Bursts)->Iterations(30)->UseManualTime();
 BENCHMARK(BM_SideBySide_FlatOut)->Iterations(6)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SideBySide_ClusterDown)->Iterations(6)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SideBySide_Journal)->Iterations(30)->UseManualTime();
 BENCHMARK(BM_SideBySide_Filtered)->Iterations(20)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_E2E_Raw)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_E2E_KafkaLog)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);

@@ -282,11 +282,12 @@ struct ReportCopies {
         Headers headers;
         std::int64_t timestamp_ms = 0;
         std::optional<DeliveryError> error;
+        std::uint64_t token = 0;
     };
     void attach(AsyncProducer& producer) {
         producer.set_delivery_handler([this](const DeliveryReport& r) {
             Entry entry{std::string(r.message.payload), std::string(r.message.key), {}, r.message.timestamp_ms,
-                        r.error};
+                        r.error, r.message.token};
             for (const RecordHeader& h : r.message.headers) entry.headers.emplace_back(h.name, h.value);
             std::lock_guard lock(mutex_);
             entries_.push_back(std::move(entry));
@@ -449,6 +450,75 @@ TEST_P(ProducerMetadataTest, RecordLibrdkafkaRefusesAtOnceReportsItsHeaders) {
     EXPECT_EQ(failed.headers, two_headers);
     EXPECT_EQ(failed.timestamp_ms, fixed_time);
     EXPECT_EQ(producer.in_flight(), 0u);
+}
+
+TEST_P(ProducerMetadataTest, EveryReportCarriesItsRecordsTokenBackAndNoneReachesTheTopic) {
+    // The token travels in librdkafka's per-message opaque: alone, with a timestamp, with
+    // headers, through a ring, on success, a broker's refusal, an immediate refusal and a purge.
+    EmbeddedCluster cluster;
+    const std::string topic = unique_topic();
+    cluster.create_topic(topic, 1, 1);
+    ClientLog log;
+    RdKafkaOptions options = log.options();
+    options.produce_on = GetParam();
+    RdKafkaProducer producer(test_config(cluster, 10000), options);
+    ReportCopies reports;
+    reports.attach(producer);
+    constexpr std::uint64_t big = (std::uint64_t{1} << 62) - 1;  // the largest token
+    const auto views = views_of(two_headers);
+    auto message = [&](std::string_view payload, std::uint64_t token, std::int64_t time = 0,
+                       std::span<const RecordHeader> headers = {}) {
+        MessageView m{topic, "", payload, headers, time};
+        m.token = token;
+        return m;
+    };
+    ASSERT_EQ(producer.produce(message("token only", 11)), ProduceStatus::accepted);
+    ASSERT_EQ(producer.produce(message("largest token", big)), ProduceStatus::accepted);
+    ASSERT_EQ(producer.produce(message("token and time", 12, fixed_time)), ProduceStatus::accepted);
+    ASSERT_EQ(producer.produce(message("token and headers", 13, 0, views)), ProduceStatus::accepted);
+    ASSERT_EQ(producer.produce(message("time only", 0, fixed_time)), ProduceStatus::accepted);
+    ASSERT_EQ(producer.produce(message("no token", 0)), ProduceStatus::accepted);
+    ASSERT_TRUE(producer.flush(10s));
+
+    constexpr int topic_authorization_failed = 29;  // not retriable
+    cluster.push_produce_errors(2, topic_authorization_failed);
+    ASSERT_EQ(producer.produce(message("refused, token only", 21)), ProduceStatus::accepted);
+    ASSERT_TRUE(producer.flush(10s));
+    ASSERT_EQ(producer.produce(message("refused, token and time", 22, fixed_time)), ProduceStatus::accepted);
+    ASSERT_TRUE(producer.flush(10s));
+    ASSERT_EQ(producer.produce(MessageView{std::string(600, 't'), "", "bad topic", {}, fixed_time, 23}),
+              ProduceStatus::accepted);
+    ASSERT_TRUE(producer.flush(10s));
+
+    cluster.set_broker_down(1);
+    ASSERT_EQ(producer.produce(message("purged, token only", 31)), ProduceStatus::accepted);
+    ASSERT_EQ(producer.produce(message("purged, token and time", 32, fixed_time + 5)), ProduceStatus::accepted);
+    producer.close(200ms);
+    EXPECT_EQ(producer.in_flight(), 0u);
+
+    const std::vector<std::pair<std::string, std::uint64_t>> expected{
+        {"token only", 11},          {"largest token", big},           {"token and time", 12},
+        {"token and headers", 13},   {"time only", 0},                 {"no token", 0},
+        {"refused, token only", 21}, {"refused, token and time", 22},  {"bad topic", 23},
+        {"purged, token only", 31},  {"purged, token and time", 32}};
+    EXPECT_EQ(reports.entries().size(), expected.size()) << "each record reported once";
+    for (const auto& [payload, token] : expected) {
+        const auto entry = reports.of(payload);
+        EXPECT_EQ(entry.token, token) << payload;
+        EXPECT_EQ(entry.error.has_value(), token > 20 && token < 100) << payload;
+    }
+    EXPECT_EQ(reports.of("token and time").timestamp_ms, fixed_time) << "both travel together";
+    EXPECT_EQ(reports.of("refused, token and time").timestamp_ms, fixed_time);
+    EXPECT_EQ(reports.of("purged, token and time").timestamp_ms, fixed_time + 5);
+    EXPECT_EQ(reports.of("time only").timestamp_ms, fixed_time);
+
+    cluster.set_broker_up(1);
+    const auto records = cluster.read_all(topic, 10s);
+    // As a set: a record with a timestamp or headers is handed over by the calling thread and
+    // may pass ring records.
+    EXPECT_THAT(payloads(records), ::testing::UnorderedElementsAre("token only", "largest token", "token and time",
+                                                                   "token and headers", "time only", "no token"));
+    for (const TopicRecord& r : records) EXPECT_EQ(r.headers.size(), r.payload == "token and headers" ? 2u : 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ProducerMetadataTest,

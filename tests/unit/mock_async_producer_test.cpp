@@ -29,7 +29,9 @@ using test::split_lines;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Pair;
 using ::testing::SizeIs;
+using ::testing::UnorderedElementsAre;
 
 using namespace std::chrono_literals;
 
@@ -309,6 +311,46 @@ TEST(MockAsyncProducerTest, CopiesHeadersAndTimestampAndReportsThemOnSuccessAndF
     EXPECT_THAT(produced[2].headers, IsEmpty());
     EXPECT_EQ(produced[2].timestamp_ms, 0);
     EXPECT_THAT(reporter.reports(), SizeIs(0));
+}
+
+TEST(MockAsyncProducerTest, EveryReportCarriesItsInputsTokenBack) {
+    for (const bool threaded : {false, true}) {
+        SCOPED_TRACE(threaded ? "threaded" : "synchronous");
+        RecordingReporter reporter;
+        MockAsyncProducer producer(reporter, mocks::MockOptions{.threaded = threaded});
+        std::mutex mutex;
+        std::vector<std::pair<std::string, std::uint64_t>> seen;
+        producer.set_delivery_handler([&](const DeliveryReport& r) {
+            std::lock_guard lock(mutex);
+            seen.emplace_back(std::string(r.message.payload), r.message.token);
+        });
+        producer.expect_input_and_succeed()
+            .expect_input_and_fail({7, "seven", false})
+            .expect_input_and_hold()
+            .expect_input_and_hold()
+            .expect_input_and_reject(ProduceStatus::queue_full);
+        auto produce = [&](std::string_view payload, std::uint64_t token) {
+            MessageView m{"t", "", payload};
+            m.token = token;
+            return producer.produce(m);
+        };
+        ASSERT_EQ(produce("succeeded", 1), ProduceStatus::accepted);
+        ASSERT_EQ(produce("failed", 2), ProduceStatus::accepted);
+        ASSERT_EQ(produce("held, released", 3), ProduceStatus::accepted);
+        EXPECT_EQ(producer.release_held(), 1u);
+        ASSERT_EQ(produce("held, purged", 4), ProduceStatus::accepted);
+        ASSERT_EQ(produce("rejected", 5), ProduceStatus::queue_full);
+        ASSERT_EQ(produce("unexpected", 6), ProduceStatus::accepted);
+        producer.close(1s);  // purges the held one
+
+        const auto produced = producer.produced();
+        ASSERT_THAT(produced, SizeIs(6));
+        for (std::size_t i = 0; i < produced.size(); ++i) EXPECT_EQ(produced[i].token, i + 1);
+        std::lock_guard lock(mutex);
+        EXPECT_THAT(seen, UnorderedElementsAre(Pair("succeeded", 1u), Pair("failed", 2u), Pair("held, released", 3u),
+                                               Pair("held, purged", 4u), Pair("unexpected", 6u)));
+        EXPECT_THAT(reporter.reports(), SizeIs(1)) << "the unexpected input";
+    }
 }
 
 TEST(MockAsyncProducerTest, CheckerSeesHeadersAndTimestamp) {

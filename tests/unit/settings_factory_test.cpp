@@ -2,6 +2,9 @@
 // Bad settings files: every mistake is a Boost.Log exception naming the parameter.
 #include "kafka_log/boost_log/settings_factory.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -10,6 +13,8 @@
 
 #include <boost/log/core.hpp>
 #include <boost/log/exceptions.hpp>
+#include <boost/log/sources/logger.hpp>
+#include <boost/log/sources/record_ostream.hpp>
 #include <boost/log/utility/setup/from_settings.hpp>
 #include <boost/log/utility/setup/from_stream.hpp>
 #include <boost/log/utility/setup/settings.hpp>
@@ -17,6 +22,7 @@
 #include <gtest/gtest.h>
 
 #include "kafka_log/spool_fallback.hpp"
+#include "kafka_log/spool_reader.hpp"
 #include "test_support.hpp"
 
 namespace kafka_log {
@@ -147,6 +153,50 @@ TEST_F(SettingsFactoryTest, SpoolAndFallbackTogetherAreRefused) {
     EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nSpool=\"" +
                                                     (dir / "spool").string() + "\"\nSpoolMaxBytes=many\n"),
                 HasSubstr("'SpoolMaxBytes' must be a non-negative integer"));
+}
+
+TEST_F(SettingsFactoryTest, SpoolParametersWithoutASpoolAreRefusedAndSpoolJournalMustBeABoolean) {
+    test::TempDir dir;
+    for (const char* line : {"SpoolJournal=true", "SpoolReplayRate=5", "SpoolMaxBytes=1000"}) {
+        const std::string key = std::string(line).substr(0, std::string(line).find('='));
+        EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\n" + std::string(line) + "\n"),
+                    HasSubstr("parameter '" + key + "' needs Spool"));
+    }
+    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nSpool=\"" +
+                                                    (dir / "spool").string() + "\"\nSpoolJournal=sometimes\n"),
+                HasSubstr("'SpoolJournal' must be true or false, got 'sometimes'"));
+}
+
+TEST_F(SettingsFactoryTest, SpoolJournalPutsEveryRecordInTheSpoolBeforeKafkaHasIt) {
+    test::TempDir dir;
+    // A loopback port that takes connections and never answers: the record handed to the
+    // producer stays in flight (and the breaker closed) while the spool is read.
+    const int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_GE(silent, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    ASSERT_EQ(::bind(silent, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    ASSERT_EQ(::listen(silent, 16), 0);
+    ASSERT_EQ(::getsockname(silent, reinterpret_cast<sockaddr*>(&address), &length), 0);
+    const std::string brokers = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+    for (const bool journal : {false, true}) {
+        const auto spool = dir / (journal ? "with" : "without");
+        std::istringstream in("[Sinks.Kafka]\nDestination=Kafka\nBrokers=\"" + brokers + "\"\nTopic=t\nSpool=\"" +
+                              spool.string() + "\"\nSpoolReplayRate=0\nSpoolJournal=" + (journal ? "true" : "false") +
+                              "\nCloseTimeout=0\n");
+        boost::log::init_from_stream(in);
+        boost::log::sources::logger lg;
+        BOOST_LOG(lg) << "one record";
+        SpoolReader reader(spool);
+        SpoolRecord r;
+        std::size_t in_flight = 0;
+        while (reader.next(r)) in_flight += r.reason == FallbackReason::in_flight ? 1 : 0;
+        EXPECT_EQ(in_flight, journal ? 1u : 0u) << "SpoolJournal=" << journal;
+        boost::log::core::get()->remove_all_sinks();
+    }
+    ::close(silent);
 }
 
 TEST_F(SettingsFactoryTest, SpoolHeldByAnotherWriterIsNamedWithItsPid) {

@@ -42,6 +42,8 @@ struct ProducedMessage {
     std::optional<DeliveryError> error;
     /// True while an input taken by `expect_input_and_hold()` waits for its report.
     bool held = false;
+    /// `MessageView::token` as given to `produce`; every report of this input carries it back.
+    std::uint64_t token = 0;
 };
 
 /// \brief Options of MockAsyncProducer.
