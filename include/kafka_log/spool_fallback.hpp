@@ -48,8 +48,11 @@ struct SpoolOptions {
     /// once Kafka confirms the record (or once it is stored as a fallback record). After the
     /// process is killed at any moment, every record whose `write` returned is in the spool or
     /// on Kafka; the next writer on the spool (or `kafka_log_spool replay`) sends the unsettled
-    /// copies, flagged possibly duplicate (their process may have delivered them). Costs a spool
-    /// write per record on the logging thread; a segment whose copies are all settled is deleted.
+    /// copies, flagged possibly duplicate (their process may have delivered them): the records
+    /// in flight, and up to 63 confirmed ones (settles are applied to the segment in batches of
+    /// 64, or within 100 ms of a pause, so that the delivery thread rarely takes the logging
+    /// threads' lock). Costs a spool write per record on the logging thread; a segment whose
+    /// copies are all settled is deleted.
     bool journal = false;
 };
 
@@ -132,7 +135,8 @@ public:
     /// not stored (spool full, no segment: counted in `journal_refused`).
     std::uint64_t journal(const FallbackRecord& record) noexcept;
     /// \brief The record whose copy `token` names is on Kafka, or stored as a fallback record:
-    /// marks the copy settled, so no replay sends it. A segment whose copies are all settled
+    /// marks the copy settled, so no replay sends it (applied with the next batch of 64, within
+    /// 100 ms, or by the next stats(), flush() or drain call). A segment whose copies are all settled
     /// and which holds no fallback record is deleted once sealed. Unknown tokens and 0 are ignored.
     void settle(std::uint64_t token) noexcept;
     ///@}

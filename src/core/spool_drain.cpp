@@ -216,12 +216,20 @@ bool SpoolDrain::Impl::pass(std::chrono::milliseconds wait,
     if (probe_only && seal_current && segments.empty()) segments = spool->drainable_segments(true);
     for (const SpoolSegmentRef& ref : segments) {
         {
-            std::lock_guard lock(mutex);
+            std::unique_lock lock(mutex);
             if (stopping) return false;
-            if (active.count(ref.path.string()) != 0 || unreadable.count(ref.path) != 0) {
-                ok = false;  // still being answered from an earlier pass, or kept aside
+            if (unreadable.count(ref.path) != 0) {
+                ok = false;  // kept aside
                 continue;
             }
+            // An earlier pass's records of it are still being answered (a probe, say): wait for
+            // them, so that no later segment overtakes the rest of this one.
+            const std::string key = ref.path.string();
+            if (!changed.wait_for(lock, std::chrono::seconds(5), [&] { return stopping || active.count(key) == 0; })) {
+                ok = false;
+                break;
+            }
+            if (stopping) return false;
         }
         if (!send_segment(ref, next_at, progress, probe_only)) {
             ok = false;

@@ -193,6 +193,17 @@ struct SpoolFallback::Impl {
     std::uint64_t generation = detail::fork_generation();
     std::chrono::steady_clock::time_point last_full_line{}, last_error_line{}, last_removed_line{}, last_journal_line{};
 
+    /// Journal settles wait here, under their own small lock, and are applied under `mutex` in
+    /// batches: by the settle that fills a batch, by the spool's thread within 100 ms, and by
+    /// every call that reads the journal's state (stats, flush, the drain's, close). The thread
+    /// that reports deliveries then takes the logging threads' lock once per batch, not once
+    /// per record. A process killed meanwhile re-sends up to a batch more, flagged possibly
+    /// duplicate.
+    static constexpr std::size_t settle_batch = 64;
+    std::mutex settle_mutex;
+    std::vector<std::uint64_t> pending_settles;
+    std::vector<std::uint64_t> applying_settles;  // swapped with pending_settles; under `mutex`
+
     // The spool's thread: checks for removal, syncs by interval.
     std::unique_ptr<std::condition_variable> wake = std::make_unique<std::condition_variable>();
     std::unique_ptr<std::thread> thread;
@@ -221,6 +232,9 @@ struct SpoolFallback::Impl {
     void recover_locked(Segment& removed, bool mapped) noexcept;
     void adopt_fork_locked() noexcept;
     void report_lost(std::string_view frames, const std::vector<Entry>& entries) noexcept;
+    /// Applies the settles waiting in pending_settles (with `mutex` held).
+    void apply_settles_locked() noexcept;
+    void settle_locked(std::uint64_t token) noexcept;
 };
 
 // --- fork: every spool's mutex is held across fork(), so the child never inherits one held by
@@ -238,10 +252,16 @@ std::set<SpoolFallback::Impl*>& registry() {
 }
 void before_fork() noexcept {
     registry_mutex().lock();
-    for (auto* impl : registry()) impl->mutex.lock();
+    for (auto* impl : registry()) {
+        impl->mutex.lock();
+        impl->settle_mutex.lock();
+    }
 }
 void after_fork() noexcept {
-    for (auto* impl : registry()) impl->mutex.unlock();
+    for (auto* impl : registry()) {
+        impl->settle_mutex.unlock();
+        impl->mutex.unlock();
+    }
     registry_mutex().unlock();
 }
 void register_spool(SpoolFallback::Impl* impl) {
@@ -372,6 +392,7 @@ SpoolFallback::~SpoolFallback() {
         std::lock_guard lock(s.mutex);
         s.stopping = true;
         if (child) s.adopt_fork_locked();
+        s.apply_settles_locked();
         s.check_locked();
         s.seal_locked();
         s.discard_prepared_locked(true);
@@ -402,27 +423,57 @@ std::uint64_t SpoolFallback::journal(const FallbackRecord& record) noexcept {
 void SpoolFallback::settle(std::uint64_t token) noexcept {
     if (token == 0) return;
     Impl& s = *impl_;
-    const std::uint64_t sequence = token_sequence(token);
-    const std::size_t offset = token_offset(token);
-    std::lock_guard lock(s.mutex);
     if (detail::in_forked_child(s.generation)) return;  // the parent's copy, the parent's to settle
-    const std::uint32_t settled = sp::state_replayed;
-    if (s.current.fd >= 0 && s.current.sequence == sequence) {
-        if (s.current.journal_open == 0 || offset + sp::frame_header_size > s.current.used) return;
-        std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(s.current.map + offset + sp::frame_state_offset))
-            .store(settled, std::memory_order_relaxed);
-        --s.current.journal_open;
-        ++s.stats.settled;
+    bool batch_full = false;
+    try {
+        std::lock_guard lock(s.settle_mutex);
+        if (s.pending_settles.capacity() == 0) s.pending_settles.reserve(Impl::settle_batch * 2);
+        s.pending_settles.push_back(token);
+        batch_full = s.pending_settles.size() >= Impl::settle_batch;
+    } catch (...) {
+        // No memory to queue it: settled now, after those queued before it.
+        std::lock_guard lock(s.mutex);
+        s.apply_settles_locked();
+        s.settle_locked(token);
         return;
     }
-    for (auto it = s.sealed.begin(); it != s.sealed.end(); ++it) {
+    if (batch_full) {
+        std::lock_guard lock(s.mutex);
+        s.apply_settles_locked();
+    }
+}
+
+void SpoolFallback::Impl::apply_settles_locked() noexcept {
+    {
+        std::lock_guard lock(settle_mutex);
+        if (pending_settles.empty()) return;
+        applying_settles.swap(pending_settles);
+    }
+    for (const std::uint64_t token : applying_settles) settle_locked(token);
+    applying_settles.clear();
+}
+
+void SpoolFallback::Impl::settle_locked(std::uint64_t token) noexcept {
+    if (detail::in_forked_child(generation)) return;
+    const std::uint64_t sequence = token_sequence(token);
+    const std::size_t offset = token_offset(token);
+    const std::uint32_t settled = sp::state_replayed;
+    if (current.fd >= 0 && current.sequence == sequence) {
+        if (current.journal_open == 0 || offset + sp::frame_header_size > current.used) return;
+        std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(current.map + offset + sp::frame_state_offset))
+            .store(settled, std::memory_order_relaxed);
+        --current.journal_open;
+        ++stats.settled;
+        return;
+    }
+    for (auto it = sealed.begin(); it != sealed.end(); ++it) {
         if (it->sequence != sequence) continue;
         if (it->journal_open == 0 || offset + sp::frame_header_size > it->used) return;
         [[maybe_unused]] const ssize_t n =
             ::pwrite(it->fd, &settled, sizeof settled, static_cast<off_t>(offset + sp::frame_state_offset));
         --it->journal_open;
-        ++s.stats.settled;
-        if (it->journal_open == 0 && (it->entries.empty() || it->release_deferred)) s.delete_sealed_locked(it);
+        ++stats.settled;
+        if (it->journal_open == 0 && (it->entries.empty() || it->release_deferred)) delete_sealed_locked(it);
         return;
     }
     // Its segment was removed (its copies were counted settled then) or is unknown.
@@ -883,6 +934,7 @@ void SpoolFallback::Impl::adopt_fork_locked() noexcept {
 // --- the spool's thread -------------------------------------------------------------------
 
 void SpoolFallback::Impl::thread_loop() noexcept {
+    ::pthread_setname_np(::pthread_self(), "kafka_log:spool");  // as top and perf show it
     using clock = std::chrono::steady_clock;
     auto next_check = clock::now() + options.check_interval;
     auto next_sync = clock::now() + options.sync_interval;
@@ -891,9 +943,12 @@ void SpoolFallback::Impl::thread_loop() noexcept {
     thread_running = true;
     cv.notify_all();
     while (!stopping) {
-        const auto until = options.sync == SpoolSync::interval ? std::min(next_check, next_sync) : next_check;
+        auto until = options.sync == SpoolSync::interval ? std::min(next_check, next_sync) : next_check;
+        // The settles of the last records before a pause wait for no later batch.
+        if (options.journal) until = std::min(until, clock::now() + std::chrono::milliseconds(100));
         cv.wait_until(lock, until, [this] { return stopping || want_prepared; });
         if (stopping) break;
+        apply_settles_locked();
         if (want_prepared) prepare_unlocked(lock);
         if (stopping) break;
         const auto now = clock::now();
@@ -922,9 +977,13 @@ bool SpoolFallback::flush() noexcept {
     {
         std::lock_guard lock(impl_->mutex);
         if (detail::in_forked_child(impl_->generation)) impl_->adopt_fork_locked();
+        impl_->apply_settles_locked();
         try {
             auto take = [&fds](Segment& seg) {
-                if (seg.fd < 0 || !seg.unsynced) return;
+                // A segment of settled journal copies only has nothing to keep (their records
+                // are on Kafka): no sync, whose writeback would also write-protect the pages
+                // reserved ahead, and every later copy would fault them in again.
+                if (seg.fd < 0 || !seg.unsynced || (seg.entries.empty() && seg.journal_open == 0)) return;
                 fds.reserve(fds.size() + 1);
                 const int fd = ::dup(seg.fd);
                 if (fd < 0) throw std::bad_alloc();
@@ -966,6 +1025,7 @@ const SpoolOptions& SpoolFallback::options() const noexcept { return impl_->opti
 
 SpoolStats SpoolFallback::stats() const {
     std::lock_guard lock(impl_->mutex);
+    impl_->apply_settles_locked();
     SpoolStats out = impl_->stats;
     const std::uint64_t gone = out.replayed + out.lost_after_write;
     const std::uint64_t had = out.records + out.found;
@@ -979,6 +1039,7 @@ std::vector<SpoolSegmentRef> SpoolFallback::drainable_segments(bool seal_current
     Impl& s = *impl_;
     std::lock_guard lock(s.mutex);
     if (detail::in_forked_child(s.generation)) s.adopt_fork_locked();
+    s.apply_settles_locked();
     // Sealed only for its fallback records: journal copies are settled by their writer.
     if (seal_current && s.current.map != nullptr && !s.current.entries.empty()) s.seal_locked();
     struct Found {
@@ -1031,6 +1092,7 @@ std::vector<SpoolSegmentRef> SpoolFallback::drainable_segments(bool seal_current
 void SpoolFallback::release_segment(const std::filesystem::path& segment) noexcept {
     Impl& s = *impl_;
     std::lock_guard lock(s.mutex);
+    s.apply_settles_locked();
     struct stat st {};
     const bool exists = ::stat(segment.c_str(), &st) == 0;
     for (auto it = s.sealed.begin(); it != s.sealed.end(); ++it) {

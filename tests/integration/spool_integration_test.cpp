@@ -2,8 +2,10 @@
 // A real producer on the embedded cluster with the spool as the fallback: every record counted
 // in a fallback bucket is in the spool, whole, with its reason; and once the cluster is back the
 // writer's drain sends it all to the topic (a whole-run outage, a flapping broker).
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -95,7 +97,22 @@ TEST(SpoolIntegrationTest, ClusterDownForTheWholeRunEveryRecordIsInTheSpoolWithI
     EXPECT_TRUE(cluster.read_all(topic, 10s).empty());
 }
 
+/// The length of the longest strictly increasing subsequence of `values`.
+std::size_t longest_increasing_run(const std::vector<int>& values) {
+    std::vector<int> tails;  // tails[k]: the least last value of an increasing run of k + 1
+    for (const int v : values) {
+        const auto at = std::lower_bound(tails.begin(), tails.end(), v);
+        if (at == tails.end()) {
+            tails.push_back(v);
+        } else {
+            *at = v;
+        }
+    }
+    return tails.size();
+}
+
 TEST(SpoolIntegrationTest, AnOutageOfTheWholeRunThenUpEveryRecordReachesTheTopicOnceAndTheSpoolEmpties) {
+    // Two logging threads, 100 000 records, the cluster down the whole time; then up.
     EmbeddedCluster cluster;
     const std::string topic = unique_topic();
     cluster.create_topic(topic, 4, 1);
@@ -104,7 +121,9 @@ TEST(SpoolIntegrationTest, AnOutageOfTheWholeRunThenUpEveryRecordReachesTheTopic
     TempDir tmp;
     const auto dir = tmp / "spool";
     ClientLog client_log;
-    constexpr int total = 100000;
+    constexpr int threads = 2;
+    constexpr int per_thread = 50000;
+    constexpr int total = threads * per_thread;
     auto producer = std::make_shared<RdKafkaProducer>(test_config(cluster, 1500), client_log.options());
     auto spool = std::make_shared<SpoolFallback>(dir, SpoolOptions{.segment_bytes = 1 << 20, .replay_rate = 200000});
     WriterOptions options;
@@ -112,19 +131,35 @@ TEST(SpoolIntegrationTest, AnOutageOfTheWholeRunThenUpEveryRecordReachesTheTopic
     options.breaker_backoff = 200ms;
     options.breaker_max_backoff = 1s;
     KafkaWriter writer(producer, spool, options);
-    int i = 0;
+    // A thread's records share its key (one partition): the topic shows each thread's order.
+    auto write = [&writer](int thread, int n) {
+        writer.write("t" + std::to_string(thread) + "-" + std::to_string(n), "thread-" + std::to_string(thread));
+    };
+    int first = 0;  // thread 0's records written until the breaker opened
     ASSERT_TRUE(wait_until([&] {
-        writer.write("record-" + std::to_string(i), "key-" + std::to_string(i));
-        ++i;
-        return writer.breaker_open() || i == total;
+        write(0, first++);
+        return writer.breaker_open() || first == per_thread;
     }, 20s));
-    for (; i < total; ++i) writer.write("record-" + std::to_string(i), "key-" + std::to_string(i));
+    {
+        std::vector<std::thread> loggers;
+        for (int t = 0; t < threads; ++t) {
+            loggers.emplace_back([&write, t, from = t == 0 ? first : 0] {
+                for (int n = from; n < per_thread; ++n) write(t, n);
+            });
+        }
+        for (auto& l : loggers) l.join();
+    }
     // Everything the producer had queued fails (message.timeout.ms) into the spool.
     ASSERT_TRUE(wait_until([&] { return writer.stats().in_flight == 0; }, 30s));
     WriterStats s = writer.stats();
+    EXPECT_EQ(s.submitted, static_cast<std::uint64_t>(total));
     EXPECT_EQ(s.delivered, 0u);
     EXPECT_EQ(s.fallback_total(), static_cast<std::uint64_t>(total));
     EXPECT_EQ(s.spooled + s.replayed, static_cast<std::uint64_t>(total));
+    // Records handed to the producer (before the breaker opened, and its probes) come back
+    // into the spool when they time out, after records written later: the only ones out of
+    // their thread's order.
+    const std::uint64_t sent_then_failed = s.fallback_total() - s.fallback_unreachable;
 
     cluster.set_broker_up(1);
     ASSERT_TRUE(wait_until([&] {
@@ -138,23 +173,38 @@ TEST(SpoolIntegrationTest, AnOutageOfTheWholeRunThenUpEveryRecordReachesTheTopic
     EXPECT_EQ(s.replayed, static_cast<std::uint64_t>(total));
 
     // On the topic: every record, once (a second copy only of a record flagged possibly
-    // persisted), with its key and the replay headers.
+    // persisted), with its key and the replay headers; each thread's records in its order but
+    // for those sent and failed.
     const std::vector<TopicRecord> on_topic = cluster.read_all(topic, 30s);
     std::map<std::string, int> copies;
     std::set<std::string> ids;
+    std::vector<std::vector<int>> order(threads);  // each thread's numbers, first copies, as on the topic
     for (const TopicRecord& r : on_topic) {
-        ASSERT_TRUE(r.payload.starts_with("record-")) << r.payload;
-        EXPECT_EQ(r.key, "key-" + r.payload.substr(7));
+        int thread = -1;
+        int n = -1;
+        ASSERT_EQ(std::sscanf(r.payload.c_str(), "t%d-%d", &thread, &n), 2) << r.payload;
+        ASSERT_TRUE(thread >= 0 && thread < threads && n >= 0 && n < per_thread) << r.payload;
+        EXPECT_EQ(r.key, "thread-" + std::to_string(thread));
         ASSERT_NE(r.header("kafka_log.id"), nullptr) << r.payload;
         ASSERT_NE(r.header("kafka_log.replayed"), nullptr) << r.payload;
         ids.insert(*r.header("kafka_log.id"));
-        ++copies[r.payload];
+        if (++copies[r.payload] == 1) order[static_cast<std::size_t>(thread)].push_back(n);
     }
     EXPECT_EQ(copies.size(), static_cast<std::size_t>(total));
     std::uint64_t duplicates = 0;
     for (const auto& [payload, n] : copies) duplicates += static_cast<std::uint64_t>(n - 1);
     EXPECT_LE(duplicates, s.possibly_persisted);
     EXPECT_EQ(ids.size(), static_cast<std::size_t>(total)) << "one id per record";
+    std::uint64_t out_of_order = 0;
+    for (const auto& numbers : order) {
+        EXPECT_EQ(numbers.size(), static_cast<std::size_t>(per_thread));
+        out_of_order += numbers.size() - longest_increasing_run(numbers);
+    }
+    EXPECT_LE(out_of_order, sent_then_failed)
+        << "every record that went straight to the spool reaches the topic in its thread's order";
+    std::cout << "outage: " << sent_then_failed << " records sent then failed, " << out_of_order
+              << " out of their thread's order, " << duplicates << " duplicates; drain: passes "
+              << writer.drain_stats().passes << ", failures " << writer.drain_stats().failures << "\n";
 
     // The spool is empty: no segment left, nothing to read.
     SpoolReader reader(dir);
