@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kafka_log/kafka_writer.hpp"
 
+#include <time.h>
+
 #include <algorithm>
 #include <stdexcept>
 #include <thread>
@@ -17,10 +19,13 @@ namespace {
 /// The sequence of thread numbers that picks a thread's counter stripe.
 struct WriterStripeSequence {};
 
+/// The breaker's clock: monotonic, to the kernel's tick (1–4 ms), which its deadlines (100 ms
+/// and up) do not notice. An open breaker reads it for every record it turns away, and the
+/// coarse clock costs a fifth of the precise one (no TSC read, none of a VM's clock exits).
 std::int64_t now_ns() noexcept {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 }  // namespace

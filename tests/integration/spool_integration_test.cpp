@@ -262,15 +262,31 @@ TEST(SpoolIntegrationTest, UnderAFlappingBrokerEveryRecordReachesTheTopicLiveOrR
     std::cout << total << " records, " << s.delivered << " live, " << s.fallback_total()
               << " through the spool (" << 100.0 * static_cast<double>(s.fallback_total()) / total << " %)\n";
 
-    std::map<std::string, int> copies;
+    // Copies of each record, and how many came through the spool (with the replay header).
+    std::map<std::string, std::pair<int, int>> copies;
     std::uint64_t replayed_on_topic = 0;
     for (const TopicRecord& r : cluster.read_all(topic, 30s)) {
-        ++copies[r.payload];
-        if (r.header("kafka_log.replayed") != nullptr) ++replayed_on_topic;
+        const bool replayed = r.header("kafka_log.replayed") != nullptr;
+        auto& [all, through_spool] = copies[r.payload];
+        ++all;
+        if (replayed) ++through_spool;
+        if (replayed) ++replayed_on_topic;
     }
     EXPECT_EQ(copies.size(), static_cast<std::size_t>(total)) << "every record is on the topic";
+    // A record both live and replayed, or replayed twice, was sent again by kafka_log: only a
+    // possibly persisted one may be. Copies that are all live are the producer's retries, which
+    // the mock cluster does not de-duplicate across a broker going down and up (a real broker
+    // does): counted, not held against the spool.
     std::uint64_t duplicates = 0;
-    for (const auto& [payload, n] : copies) duplicates += static_cast<std::uint64_t>(n - 1);
+    std::uint64_t live_twice = 0;
+    for (const auto& [payload, n] : copies) {
+        if (n.first > 1 && n.second == 0) {
+            live_twice += static_cast<std::uint64_t>(n.first - 1);
+        } else {
+            duplicates += static_cast<std::uint64_t>(n.first - 1);
+        }
+    }
+    std::cout << duplicates << " copies sent again from the spool, " << live_twice << " live copies twice\n";
     EXPECT_LE(duplicates, s.possibly_persisted);
     EXPECT_GE(replayed_on_topic, s.replayed);
     SpoolReader reader(dir);
