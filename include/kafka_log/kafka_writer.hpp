@@ -203,6 +203,10 @@ private:
     /// Writes to the fallback; counts the reason's bucket, or `lost` after the stderr last resort.
     void to_fallback(const MessageView& message, FallbackReason reason, bool possibly_persisted = false,
                      int error = 0) noexcept;
+    /// A record `write` sends to the fallback at once (closed, reentrant, unreachable): stored
+    /// first, then counted submitted and in its bucket together (one stripe lock, not two; the
+    /// identity holds at every moment, as neither side has it until both do).
+    void submit_to_fallback(const MessageView& message, FallbackReason reason) noexcept;
     /// Moves `records` of `reason` from their fallback bucket to `lost`.
     void on_fallback_loss(FallbackReason reason, std::uint64_t records) noexcept;
     static Bucket bucket_of(FallbackReason reason) noexcept;

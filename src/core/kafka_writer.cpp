@@ -132,6 +132,20 @@ void KafkaWriter::to_fallback(const MessageView& message, FallbackReason reason,
     }
 }
 
+void KafkaWriter::submit_to_fallback(const MessageView& message, FallbackReason reason) noexcept {
+    const FallbackRecord record{.topic = message.topic, .key = message.key, .payload = message.payload,
+                                .reason = reason};
+    Bucket bucket = bucket_of(reason);
+    if (!fallback_->write(record, &loss_listener_)) {
+        detail::write_lost_line(message.payload);
+        bucket = Bucket::lost;
+    }
+    Stripe& s = my_stripe();
+    std::lock_guard lock(s.mutex);
+    ++s.submitted;
+    ++s.buckets[static_cast<unsigned>(bucket)];
+}
+
 ProduceStatus KafkaWriter::produce_with_wait(const MessageView& message) noexcept {
     try {
         ProduceStatus status = producer_->produce(message);
@@ -197,21 +211,21 @@ void KafkaWriter::on_cluster_state(ClusterState state) noexcept {
 // --- writing ----------------------------------------------------------------------------
 
 void KafkaWriter::write(std::string_view payload, std::string_view key) noexcept {
-    count_submitted();
     MessageView message{options_.topic, key, payload};
     if (closing_.load(std::memory_order_acquire) || detail::in_forked_child(fork_generation_)) {
-        to_fallback(message, FallbackReason::closed);
+        submit_to_fallback(message, FallbackReason::closed);
         return;
     }
     if (detail::in_producer_callback) {
-        to_fallback(message, FallbackReason::reentrant);
+        submit_to_fallback(message, FallbackReason::reentrant);
         return;
     }
     bool probe = false;
     if (options_.breaker_enabled && !breaker_admits(probe)) {
-        to_fallback(message, FallbackReason::unreachable);
+        submit_to_fallback(message, FallbackReason::unreachable);
         return;
     }
+    count_submitted();
     if (journal_) {
         // Crash-safe: the copy is in the spool before the producer has the record; the delivery
         // report (or the fallback record below) settles it.
