@@ -521,6 +521,32 @@ TEST_F(KafkaLogSpoolReplayTest, KilledHalfWayAndRunAgainLosesNothingAndResendsOn
     EXPECT_EQ(cluster_.message_count("bulk"), total + duplicates);
 }
 
+TEST_F(KafkaLogSpoolReplayTest, JournalCopiesNotSettledAreSentFlaggedAndSettledOnesNever) {
+    // A journal whose writer stopped with two records unconfirmed (and one confirmed): as a
+    // killed process leaves it, but written here (the writer closes, the copies stay open).
+    cluster_.create_topic("app", 1);
+    {
+        SpoolFallback spool(spool_dir(), SpoolOptions{.replay_rate = 0, .journal = true});
+        const std::uint64_t confirmed = spool.journal(FallbackRecord{.topic = "app", .key = "k0", .payload = "confirmed"});
+        ASSERT_NE(spool.journal(FallbackRecord{.topic = "app", .key = "k1", .payload = "in flight 1"}), 0U);
+        ASSERT_NE(spool.journal(FallbackRecord{.topic = "app", .payload = "in flight 2"}), 0U);
+        ASSERT_NE(confirmed, 0U);
+        spool.settle(confirmed);
+    }
+    const std::vector<SpoolRecord> open = read_spool(spool_dir());
+    ASSERT_EQ(open.size(), 2U) << "the settled copy is not read";
+    for (const SpoolRecord& r : open) {
+        EXPECT_EQ(r.reason, FallbackReason::in_flight);
+        EXPECT_TRUE(r.possibly_persisted);
+    }
+
+    const RunResult r = run_tool(replay_args());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "replayed 2, skipped as corrupt 0, failed 0, left 0\n") << r.err;
+    expect_each_once(open, "app");  // each with kafka_log.replayed: possibly-duplicate
+    EXPECT_EQ(segment_count(spool_dir()), 0U);
+}
+
 TEST_F(KafkaLogSpoolReplayTest, ASpoolHeldByALiveWriterExitsOneNamingItsPid) {
     cluster_.create_topic("app", 1);
     write_spool(spool_dir(), sample_inputs());
