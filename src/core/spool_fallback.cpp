@@ -899,6 +899,10 @@ void SpoolFallback::Impl::adopt_fork_locked() noexcept {
     // destroyed here. Leave them, and start segments of our own.
     if (thread) static_cast<void>(thread.release());
     static_cast<void>(wake.release());
+    {
+        std::lock_guard lock(settle_mutex);
+        pending_settles.clear();  // the parent's copies, the parent's to settle
+    }
     try {
         wake = std::make_unique<std::condition_variable>();
     } catch (...) {
