@@ -18,6 +18,7 @@
 #include "kafka_log/kafka_writer.hpp"
 #include "kafka_log/mocks/mock_async_producer.hpp"
 #include "kafka_log/spool_reader.hpp"
+#include "spool_support.hpp"
 #include "test_support.hpp"
 
 namespace kafka_log {
@@ -33,22 +34,9 @@ using test::TempDir;
 using namespace std::chrono_literals;
 
 std::vector<SpoolRecord> read_all_records(const fs::path& dir, SpoolReadStats* stats = nullptr) {
-    SpoolReader reader(dir);
-    std::vector<SpoolRecord> out;
-    SpoolRecord r;
-    while (reader.next(r)) out.push_back(r);
-    if (stats != nullptr) *stats = reader.stats();
-    return out;
+    return test::read_spool_records(dir, stats);
 }
-
-std::size_t segment_count(const fs::path& dir) {
-    std::size_t n = 0;
-    for (const auto& e : fs::directory_iterator(dir)) {
-        const std::string name = e.path().filename().string();
-        if (name.starts_with("seg-") && name.ends_with(".kls")) ++n;
-    }
-    return n;
-}
+std::size_t segment_count(const fs::path& dir) { return test::spool_segment_count(dir); }
 
 /// Options of a drain that sends as fast as the producer takes.
 SpoolDrainOptions unbounded() {

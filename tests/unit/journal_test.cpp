@@ -21,6 +21,7 @@
 #include "kafka_log/spool_drain.hpp"
 #include "kafka_log/spool_fallback.hpp"
 #include "kafka_log/spool_reader.hpp"
+#include "spool_support.hpp"
 #include "test_support.hpp"
 
 namespace kafka_log {
@@ -35,22 +36,8 @@ using test::TempDir;
 
 using namespace std::chrono_literals;
 
-std::vector<SpoolRecord> spooled(const fs::path& dir) {
-    SpoolReader reader(dir);
-    std::vector<SpoolRecord> out;
-    SpoolRecord r;
-    while (reader.next(r)) out.push_back(r);
-    return out;
-}
-
-std::size_t segment_count(const fs::path& dir) {
-    std::size_t n = 0;
-    for (const auto& e : fs::directory_iterator(dir)) {
-        const std::string name = e.path().filename().string();
-        if (name.starts_with("seg-") && name.ends_with(".kls")) ++n;
-    }
-    return n;
-}
+std::vector<SpoolRecord> spooled(const fs::path& dir) { return test::read_spool_records(dir); }
+std::size_t segment_count(const fs::path& dir) { return test::spool_segment_count(dir); }
 
 SpoolOptions journal_on(std::uint64_t segment_bytes = 16u << 20) {
     return SpoolOptions{.segment_bytes = segment_bytes, .replay_rate = 0, .journal = true};
