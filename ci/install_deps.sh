@@ -12,6 +12,7 @@ packages=(
   googletest libgtest-dev libgmock-dev
   libbenchmark-dev
   nlohmann-json3-dev
+  clang-format binutils
 )
 
 missing=()
