@@ -37,7 +37,8 @@ using Clock = std::chrono::steady_clock;
 struct StripeSequence {};
 
 constexpr std::size_t stripe_count = InFlightCount::stripe_count;
-static_assert(QueueCredit::stripe_count == stripe_count && HandoffLanes<HandoffTag>::lane_count == stripe_count,
+static_assert(QueueCredit::stripe_count == stripe_count &&
+                  HandoffLanes<HandoffTag>::lane_count == stripe_count,
               "a thread's stripe indexes its in-flight counter, its credit and its lane");
 
 }  // namespace
@@ -128,7 +129,7 @@ private:
     DeliveryReports reports_;
     ClientDiagnostics diagnostics_;
     CallbackBridge bridge_;
-    ClientHandle client_;    // destroyed after everything that uses its handle below
+    ClientHandle client_;  // destroyed after everything that uses its handle below
     TopicCache topics_;
     InFlightCount in_flight_;
     RefusedRecords refused_;
@@ -160,16 +161,18 @@ RdKafkaProducerImpl::RdKafkaProducerImpl(ProducerConfig config, RdKafkaOptions o
       topics_(client_.get()),
       handover_(client_.get(), refused_, in_flight_),
       route_(make_route(options)) {
-    poller_ = std::thread([this] { std::visit([this](auto& route) { poll_loop(route); }, route_); });
+    poller_ =
+        std::thread([this] { std::visit([this](auto& route) { poll_loop(route); }, route_); });
 }
 
 RdKafkaProducerImpl::Route RdKafkaProducerImpl::make_route(const RdKafkaOptions& options) {
     if (options.produce_on == ProduceOn::calling_thread) {
         return Route(std::in_place_type<CallingThreadRoute>, client_.get(), topics_, handover_);
     }
-    return Route(std::in_place_type<ProducerThreadRoute>,
-                 ProducerThreadRoute::Shared{client_.get(), topics_, handover_, in_flight_, reports_},
-                 client_.limits(), options.handoff_slots);
+    return Route(
+        std::in_place_type<ProducerThreadRoute>,
+        ProducerThreadRoute::Shared{client_.get(), topics_, handover_, in_flight_, reports_},
+        client_.limits(), options.handoff_slots);
 }
 
 RdKafkaProducerImpl::~RdKafkaProducerImpl() { close(close_timeout_); }
@@ -196,7 +199,8 @@ void RdKafkaProducerImpl::close(std::chrono::milliseconds timeout) {
     // In a forked child: no purge (librdkafka's threads are gone), no join (so is the poll
     // thread), and no call_once (the parent may have been inside close at the fork).
     if (forked()) return;
-    std::call_once(close_once_, [&] { std::visit([&](auto& route) { close_with(route, timeout); }, route_); });
+    std::call_once(close_once_,
+                   [&] { std::visit([&](auto& route) { close_with(route, timeout); }, route_); });
 }
 
 template <typename AnyRoute>
@@ -243,7 +247,9 @@ void RdKafkaProducer::set_delivery_handler(DeliveryHandler handler) {
 void RdKafkaProducer::set_cluster_state_handler(ClusterStateHandler handler) {
     impl_->set_cluster_state_handler(std::move(handler));
 }
-ProduceStatus RdKafkaProducer::produce(const MessageView& message) { return impl_->produce(message); }
+ProduceStatus RdKafkaProducer::produce(const MessageView& message) {
+    return impl_->produce(message);
+}
 bool RdKafkaProducer::flush(std::chrono::milliseconds timeout) { return impl_->flush(timeout); }
 void RdKafkaProducer::close(std::chrono::milliseconds timeout) { impl_->close(timeout); }
 std::string RdKafkaProducer::redacted_config() const { return impl_->redacted_config(); }

@@ -37,12 +37,19 @@ struct Report {
 struct BridgedClient {
     explicit BridgedClient(const ProducerConfig& user)
         : config(effective_config(user)),
-          diagnostics([this](int, std::string_view facility, std::string_view) { log_facilities.emplace_back(facility); },
+          diagnostics([this](int, std::string_view facility,
+                             std::string_view) { log_facilities.emplace_back(facility); },
                       [this](int code, std::string_view) { error_codes.push_back(code); }, config) {
         reports.set_delivery_handler([this](const DeliveryReport& r) {
-            Report copy{std::string(r.message.topic), std::string(r.message.key), std::string(r.message.payload),
-                        {}, r.message.timestamp_ms, r.message.token, r.error};
-            for (const RecordHeader& h : r.message.headers) copy.headers.emplace_back(h.name, h.value);
+            Report copy{std::string(r.message.topic),
+                        std::string(r.message.key),
+                        std::string(r.message.payload),
+                        {},
+                        r.message.timestamp_ms,
+                        r.message.token,
+                        r.error};
+            for (const RecordHeader& h : r.message.headers)
+                copy.headers.emplace_back(h.name, h.value);
             seen.push_back(std::move(copy));
         });
     }
@@ -56,13 +63,14 @@ struct BridgedClient {
         return true;
     }
 
-    rd_kafka_resp_err_t produce(rd_kafka_topic_t* topic, std::string_view payload, std::int64_t timestamp_ms,
-                                std::uint64_t token, rd_kafka_headers_t* headers = nullptr) {
-        return rd_kafka_producev(handle.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                 RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
-                                 RD_KAFKA_V_KEY("k", 1), RD_KAFKA_V_HEADERS(headers),
-                                 RD_KAFKA_V_TIMESTAMP(timestamp_ms),
-                                 RD_KAFKA_V_OPAQUE(ReportFields::pack(timestamp_ms, token)), RD_KAFKA_V_END);
+    rd_kafka_resp_err_t produce(rd_kafka_topic_t* topic, std::string_view payload,
+                                std::int64_t timestamp_ms, std::uint64_t token,
+                                rd_kafka_headers_t* headers = nullptr) {
+        return rd_kafka_producev(
+            handle.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
+            RD_KAFKA_V_KEY("k", 1), RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_TIMESTAMP(timestamp_ms),
+            RD_KAFKA_V_OPAQUE(ReportFields::pack(timestamp_ms, token)), RD_KAFKA_V_END);
     }
 
     const ProducerConfig config;
@@ -83,7 +91,8 @@ TEST(CallbackBridgeTest, ADeliveredRecordIsReportedWithItsHeadersTimestampAndTok
     rd_kafka_headers_t* headers = rd_kafka_headers_new(2);
     rd_kafka_header_add(headers, "a", 1, "x\0y", 3);
     rd_kafka_header_add(headers, "b", 1, "", 0);
-    ASSERT_EQ(client.produce(topic.get(), "first", 1'700'000'000'000, 41, headers), RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_EQ(client.produce(topic.get(), "first", 1'700'000'000'000, 41, headers),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
     ASSERT_EQ(client.produce(topic.get(), "second", 0, 42), RD_KAFKA_RESP_ERR_NO_ERROR);
     ASSERT_TRUE(client.poll_until([&] { return client.seen.size() == 2; }));
 
@@ -92,7 +101,8 @@ TEST(CallbackBridgeTest, ADeliveredRecordIsReportedWithItsHeadersTimestampAndTok
     EXPECT_EQ(first.topic, "bridge");
     EXPECT_EQ(first.key, "k");
     EXPECT_EQ(first.payload, "first");
-    EXPECT_EQ(first.headers, (std::vector<std::pair<std::string, std::string>>{{"a", std::string("x\0y", 3)}, {"b", ""}}));
+    EXPECT_EQ(first.headers, (std::vector<std::pair<std::string, std::string>>{
+                                 {"a", std::string("x\0y", 3)}, {"b", ""}}));
     EXPECT_EQ(first.timestamp_ms, 1'700'000'000'000);
     EXPECT_EQ(first.token, 41u);
     const Report& second = client.seen[1];
@@ -107,7 +117,8 @@ TEST(CallbackBridgeTest, AFailedRecordIsReportedWithTheTimestampItWasGiven) {
     BridgedClient client(ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"}});
     TopicPtr topic(rd_kafka_topic_new(client.handle.get(), "nowhere", nullptr));
     ASSERT_EQ(client.produce(topic.get(), "lost", 1234, 7), RD_KAFKA_RESP_ERR_NO_ERROR);
-    ASSERT_EQ(rd_kafka_purge(client.handle.get(), RD_KAFKA_PURGE_F_QUEUE), RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_EQ(rd_kafka_purge(client.handle.get(), RD_KAFKA_PURGE_F_QUEUE),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
     ASSERT_TRUE(client.poll_until([&] { return client.seen.size() == 1; }));
     const Report& report = client.seen[0];
     ASSERT_TRUE(report.error);
@@ -120,12 +131,15 @@ TEST(CallbackBridgeTest, AFailedRecordIsReportedWithTheTimestampItWasGiven) {
 }
 
 TEST(CallbackBridgeTest, AllBrokersDownLogLinesAndErrorsReachTheirReceivers) {
-    BridgedClient client(ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"}, {"reconnect.backoff.ms", "10"}});
+    BridgedClient client(
+        ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"}, {"reconnect.backoff.ms", "10"}});
     std::vector<ClusterState> states;
     client.reports.set_cluster_state_handler([&](ClusterState state) { states.push_back(state); });
-    ASSERT_TRUE(client.poll_until([&] { return client.reports.cluster_unreachable() && !client.log_facilities.empty(); }));
+    ASSERT_TRUE(client.poll_until(
+        [&] { return client.reports.cluster_unreachable() && !client.log_facilities.empty(); }));
     EXPECT_EQ(states.front(), ClusterState::unreachable);
-    EXPECT_NE(std::find(client.error_codes.begin(), client.error_codes.end(), RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN),
+    EXPECT_NE(std::find(client.error_codes.begin(), client.error_codes.end(),
+                        RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN),
               client.error_codes.end());
 }
 

@@ -20,7 +20,8 @@ TEST(LineRateLimitTest, AdmitsTenLinesASecondAndCountsTheRest) {
     const auto start = LineRateLimit::Clock::now();
     std::uint64_t suppressed = 0;
     int admitted = 0;
-    for (int i = 0; i < 15; ++i) admitted += limit.admit(start + std::chrono::milliseconds(i), suppressed) ? 1 : 0;
+    for (int i = 0; i < 15; ++i)
+        admitted += limit.admit(start + std::chrono::milliseconds(i), suppressed) ? 1 : 0;
     EXPECT_EQ(admitted, LineRateLimit::per_second);
     EXPECT_EQ(suppressed, 0u) << "the window goes on";
     EXPECT_TRUE(limit.admit(start + 1500ms, suppressed)) << "a new window";
@@ -34,9 +35,12 @@ TEST(ClientDiagnosticsTest, LinesAndErrorsReachTheUsersCallbacks) {
     const ProducerConfig config{{"bootstrap.servers", "b:9092"}};
     ClientDiagnostics diagnostics(
         [&](int level, std::string_view facility, std::string_view line) {
-            lines.push_back(std::to_string(level) + " " + std::string(facility) + " " + std::string(line));
+            lines.push_back(std::to_string(level) + " " + std::string(facility) + " " +
+                            std::string(line));
         },
-        [&](int code, std::string_view reason) { lines.push_back("error " + std::to_string(code) + " " + std::string(reason)); },
+        [&](int code, std::string_view reason) {
+            lines.push_back("error " + std::to_string(code) + " " + std::string(reason));
+        },
         config);
     diagnostics.log_line(6, "CONNECT", "connecting");
     diagnostics.client_error(-187, "_ALL_BROKERS_DOWN", "all down");
@@ -44,14 +48,18 @@ TEST(ClientDiagnosticsTest, LinesAndErrorsReachTheUsersCallbacks) {
 }
 
 TEST(ClientDiagnosticsTest, WithoutCallbacksLinesGoToStderrWithoutSecrets) {
-    const ProducerConfig config{{"bootstrap.servers", "b:9092"}, {"sasl.password", "hunter22secret"}};
+    const ProducerConfig config{{"bootstrap.servers", "b:9092"},
+                                {"sasl.password", "hunter22secret"}};
     ClientDiagnostics diagnostics({}, {}, config);
     testing::internal::CaptureStderr();
     diagnostics.log_line(3, "SASL", "auth failed with hunter22secret");
     diagnostics.client_error(-195, "_TRANSPORT", "broker hunter22secret down");
     const std::string err = testing::internal::GetCapturedStderr();
-    EXPECT_NE(err.find("kafka_log: librdkafka[3] SASL: auth failed with ***"), std::string::npos) << err;
-    EXPECT_NE(err.find("kafka_log: librdkafka error _TRANSPORT: broker *** down"), std::string::npos) << err;
+    EXPECT_NE(err.find("kafka_log: librdkafka[3] SASL: auth failed with ***"), std::string::npos)
+        << err;
+    EXPECT_NE(err.find("kafka_log: librdkafka error _TRANSPORT: broker *** down"),
+              std::string::npos)
+        << err;
     EXPECT_EQ(err.find("hunter22secret"), std::string::npos) << err;
 }
 

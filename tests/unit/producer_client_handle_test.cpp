@@ -20,15 +20,16 @@ namespace {
 /// What a ClientHandle needs around it.
 struct Callbacks {
     explicit Callbacks(const ProducerConfig& config)
-        : diagnostics([](int, std::string_view, std::string_view) {}, [](int, std::string_view) {}, config) {}
+        : diagnostics([](int, std::string_view, std::string_view) {}, [](int, std::string_view) {},
+                      config) {}
     DeliveryReports reports;
     ClientDiagnostics diagnostics;
     CallbackBridge bridge{reports, diagnostics};
 };
 
 TEST(EffectiveConfigTest, PutsTheLogDefaultsUnderTheUsersProperties) {
-    const ProducerConfig config =
-        effective_config(ProducerConfig{{"bootstrap.servers", "b:9092"}, {"message.timeout.ms", "1000"}});
+    const ProducerConfig config = effective_config(
+        ProducerConfig{{"bootstrap.servers", "b:9092"}, {"message.timeout.ms", "1000"}});
     EXPECT_EQ(config.get("message.timeout.ms"), "1000") << "the user's value wins";
     EXPECT_EQ(config.get("enable.idempotence"), "true");
     EXPECT_EQ(config.get("queue.buffering.max.messages"), "100000");
@@ -47,8 +48,8 @@ TEST(EffectiveConfigTest, RefusesAConfigWithoutBootstrapServers) {
 }
 
 TEST(ClientHandleTest, RefusesARejectedPropertyNamingTheKeyButNotTheSecret) {
-    const ProducerConfig config = effective_config(
-        ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"}, {"sasl.password.nonsense", "s3cr3t-value"}});
+    const ProducerConfig config = effective_config(ProducerConfig{
+        {"bootstrap.servers", "127.0.0.1:1"}, {"sasl.password.nonsense", "s3cr3t-value"}});
     Callbacks callbacks(config);
     try {
         ClientHandle handle(config, callbacks.bridge);
@@ -60,10 +61,11 @@ TEST(ClientHandleTest, RefusesARejectedPropertyNamingTheKeyButNotTheSecret) {
 }
 
 TEST(ClientHandleTest, ReadsTheLimitsLibrdkafkaApplies) {
-    const ProducerConfig config = effective_config(ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"},
-                                                                  {"queue.buffering.max.messages", "50"},
-                                                                  {"queue.buffering.max.kbytes", "2"},
-                                                                  {"message.max.bytes", "10000"}});
+    const ProducerConfig config =
+        effective_config(ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"},
+                                        {"queue.buffering.max.messages", "50"},
+                                        {"queue.buffering.max.kbytes", "2"},
+                                        {"message.max.bytes", "10000"}});
     Callbacks callbacks(config);
     ClientHandle handle(config, callbacks.bridge);
     ASSERT_NE(handle.get(), nullptr);
@@ -74,7 +76,8 @@ TEST(ClientHandleTest, ReadsTheLimitsLibrdkafkaApplies) {
 }
 
 TEST(ClientHandleTest, TheDefaultsAreTheLimitsWhenTheUserSetsNone) {
-    const ProducerConfig config = effective_config(ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"}});
+    const ProducerConfig config =
+        effective_config(ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"}});
     Callbacks callbacks(config);
     ClientHandle handle(config, callbacks.bridge);
     const QueueLimits limits = handle.limits();

@@ -18,7 +18,8 @@ TEST(DeliveryReportsTest, HandsEachReportToTheHandlerAndCountsItServed) {
     DeliveryReports reports;
     std::vector<std::string> seen;
     reports.set_delivery_handler([&](const DeliveryReport& report) {
-        seen.push_back(std::string(report.message.payload) + (report.error ? ":" + report.error->reason : ""));
+        seen.push_back(std::string(report.message.payload) +
+                       (report.error ? ":" + report.error->reason : ""));
     });
     MessageView ok{"topic", "key", "hello"};
     ok.token = 9;
@@ -34,7 +35,8 @@ TEST(DeliveryReportsTest, HandsEachReportToTheHandlerAndCountsItServed) {
 TEST(DeliveryReportsTest, AReportIsCountedServedWithoutAHandlerOrWhenItThrows) {
     DeliveryReports reports;
     reports.deliver(MessageView{"t", "", "12345"}, std::nullopt);
-    reports.set_delivery_handler([](const DeliveryReport&) { throw std::runtime_error("handler bug"); });
+    reports.set_delivery_handler(
+        [](const DeliveryReport&) { throw std::runtime_error("handler bug"); });
     reports.deliver(MessageView{"t", "", "123"}, std::nullopt);
     reports.count_unreported(2);
     const DeliveryReports::Served served = reports.take_served();
@@ -53,7 +55,8 @@ TEST(DeliveryReportsTest, ClusterStateChangesReachTheStateHandler) {
     reports.record_delivered();
     reports.record_delivered();
     EXPECT_FALSE(reports.cluster_unreachable());
-    EXPECT_EQ(states, (std::vector<ClusterState>{ClusterState::unreachable, ClusterState::reachable}));
+    EXPECT_EQ(states,
+              (std::vector<ClusterState>{ClusterState::unreachable, ClusterState::reachable}));
 }
 
 TEST(DeliveryReportsTest, AHandlerInstalledWhileUnreachableLearnsItAtOnce) {

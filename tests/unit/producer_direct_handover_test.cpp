@@ -22,7 +22,8 @@ namespace {
 struct Parts {
     explicit Parts(ProducerConfig user)
         : config(effective_config(user.set("bootstrap.servers", "127.0.0.1:1"))),
-          diagnostics([](int, std::string_view, std::string_view) {}, [](int, std::string_view) {}, config) {}
+          diagnostics([](int, std::string_view, std::string_view) {}, [](int, std::string_view) {},
+                      config) {}
 
     ProduceStatus offer(const MessageView& record) {
         in_flight.count_in(0);  // as produce() does first
@@ -45,7 +46,8 @@ TEST(DirectHandoverTest, ATakenRecordIsAcceptedAndStaysInFlight) {
     Parts parts(ProducerConfig{});
     EXPECT_EQ(parts.offer(MessageView{"direct", "k", "plain"}), ProduceStatus::accepted);
     const RecordHeader headers[] = {{"h", "v"}};
-    EXPECT_EQ(parts.offer(MessageView{"direct", "", "with metadata", headers, 99, 5}), ProduceStatus::accepted);
+    EXPECT_EQ(parts.offer(MessageView{"direct", "", "with metadata", headers, 99, 5}),
+              ProduceStatus::accepted);
     EXPECT_EQ(rd_kafka_outq_len(parts.client.get()), 2);
     EXPECT_EQ(parts.in_flight.in_flight(), 2u);
     EXPECT_EQ(parts.refunds, 0);
@@ -62,14 +64,16 @@ TEST(DirectHandoverTest, AFullQueueIsAnsweredAtOnceAndRefunded) {
 
 TEST(DirectHandoverTest, ARecordTooLargeIsAnsweredAtOnceAndRefunded) {
     Parts parts(ProducerConfig{{"message.max.bytes", "1000"}});
-    EXPECT_EQ(parts.offer(MessageView{"direct", "", std::string(2000, 'x')}), ProduceStatus::too_large);
+    EXPECT_EQ(parts.offer(MessageView{"direct", "", std::string(2000, 'x')}),
+              ProduceStatus::too_large);
     EXPECT_EQ(parts.refunds, 1);
     EXPECT_EQ(parts.in_flight.in_flight(), 0u);
 }
 
 TEST(DirectHandoverTest, AnyOtherRefusalIsAcceptedAndReportedFailedLater) {
     Parts parts(ProducerConfig{});
-    ASSERT_EQ(rd_kafka_test_fatal_error(parts.client.get(), RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+    ASSERT_EQ(rd_kafka_test_fatal_error(parts.client.get(),
+                                        RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
                                         "a fatal error for the test"),
               RD_KAFKA_RESP_ERR_NO_ERROR);
     MessageView record{"direct", "k", "refused"};

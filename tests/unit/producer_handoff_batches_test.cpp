@@ -26,9 +26,11 @@ using Ring = HandoffBatches::Ring;
 struct Parts {
     explicit Parts(ProducerConfig user = {})
         : config(effective_config(user.set("bootstrap.servers", "127.0.0.1:1"))),
-          diagnostics([](int, std::string_view, std::string_view) {}, [](int, std::string_view) {}, config) {
+          diagnostics([](int, std::string_view, std::string_view) {}, [](int, std::string_view) {},
+                      config) {
         reports.set_delivery_handler([this](const DeliveryReport& report) {
-            failures.push_back(std::string(report.message.payload) + "#" + std::to_string(report.message.token) +
+            failures.push_back(std::string(report.message.payload) + "#" +
+                               std::to_string(report.message.token) +
                                (report.error ? "!" + std::to_string(report.error->code) : ""));
         });
     }
@@ -116,7 +118,8 @@ TEST(HandoffBatchesTest, ARecordWithNoRoomIsReportedFailedOnceRetriesStop) {
     parts.batches.stop_retrying();
     EXPECT_EQ(parts.batches.send_batch(parts.ring, false, false).taken, 3u);
     EXPECT_EQ(parts.queued(), 2);
-    EXPECT_EQ(parts.failures, (std::vector<std::string>{"3#9!" + std::to_string(RD_KAFKA_RESP_ERR__PURGE_QUEUE)}));
+    EXPECT_EQ(parts.failures,
+              (std::vector<std::string>{"3#9!" + std::to_string(RD_KAFKA_RESP_ERR__PURGE_QUEUE)}));
     EXPECT_TRUE(parts.ring.empty());
 }
 

@@ -43,7 +43,8 @@ TEST(InFlightCountTest, AWaitTimesOutWhileARecordIsInFlight) {
 
 TEST(InFlightCountTest, TheLastCountOutWakesTheWaiter) {
     InFlightCount count;
-    for (int i = 0; i < 100; ++i) count.count_in(static_cast<std::size_t>(i) % InFlightCount::stripe_count);
+    for (int i = 0; i < 100; ++i)
+        count.count_in(static_cast<std::size_t>(i) % InFlightCount::stripe_count);
     std::thread settler([&] {
         for (int i = 0; i < 10; ++i) count.count_out(10);
     });

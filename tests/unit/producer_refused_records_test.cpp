@@ -41,10 +41,15 @@ TEST(RefusedRecordsTest, ReportsACopyOfEachRecordFailedOldestFirst) {
     DeliveryReports reports;
     std::vector<Seen> seen;
     reports.set_delivery_handler([&](const DeliveryReport& report) {
-        Seen s{std::string(report.message.topic), std::string(report.message.key),
-               std::string(report.message.payload), {}, report.message.timestamp_ms,
-               report.message.token, report.error};
-        for (const RecordHeader& h : report.message.headers) s.headers.emplace_back(h.name, h.value);
+        Seen s{std::string(report.message.topic),
+               std::string(report.message.key),
+               std::string(report.message.payload),
+               {},
+               report.message.timestamp_ms,
+               report.message.token,
+               report.error};
+        for (const RecordHeader& h : report.message.headers)
+            s.headers.emplace_back(h.name, h.value);
         seen.push_back(std::move(s));
     });
     refused.report_all(reports);

@@ -50,7 +50,8 @@ TEST(ReportFieldsTest, BothFieldsTravelInAHeapCopyFreedByUnpack) {
 }
 
 TEST(ReportFieldsTest, ATimestampOutOfThePointersRangeTakesTheHeapForm) {
-    for (const std::int64_t timestamp : {std::int64_t{-1}, std::numeric_limits<std::int64_t>::max()}) {
+    for (const std::int64_t timestamp :
+         {std::int64_t{-1}, std::numeric_limits<std::int64_t>::max()}) {
         const ReportFields fields = ReportFields::unpack(ReportFields::pack(timestamp, 0));
         EXPECT_EQ(fields.timestamp_ms, timestamp);
         EXPECT_EQ(fields.token, 0u);
@@ -58,7 +59,8 @@ TEST(ReportFieldsTest, ATimestampOutOfThePointersRangeTakesTheHeapForm) {
 }
 
 TEST(ReportFieldsTest, ATokenKeepsOnlyItsLow62Bits) {
-    const ReportFields fields = ReportFields::unpack(ReportFields::pack(0, (std::uint64_t{1} << 62) | 5));
+    const ReportFields fields =
+        ReportFields::unpack(ReportFields::pack(0, (std::uint64_t{1} << 62) | 5));
     EXPECT_EQ(fields.token, 5u);
 }
 

@@ -24,13 +24,16 @@ namespace {
 struct Shared {
     explicit Shared(ProducerConfig user)
         : config(effective_config(user.set("bootstrap.servers", "127.0.0.1:1"))),
-          diagnostics([](int, std::string_view, std::string_view) {}, [](int, std::string_view) {}, config) {
+          diagnostics([](int, std::string_view, std::string_view) {}, [](int, std::string_view) {},
+                      config) {
         reports.set_delivery_handler([this](const DeliveryReport& report) {
             reported.push_back(std::string(report.message.payload) + (report.error ? "!" : ""));
         });
     }
     int queued() { return rd_kafka_outq_len(client.get()); }
-    ProducerThreadRoute::Shared for_route() { return {client.get(), topics, handover, in_flight, reports}; }
+    ProducerThreadRoute::Shared for_route() {
+        return {client.get(), topics, handover, in_flight, reports};
+    }
 
     const ProducerConfig config;
     std::vector<std::string> reported;
@@ -45,7 +48,8 @@ struct Shared {
 };
 
 template <typename Route>
-ProduceStatus offer(Shared& shared, Route& route, const MessageView& record, std::size_t stripe = 0) {
+ProduceStatus offer(Shared& shared, Route& route, const MessageView& record,
+                    std::size_t stripe = 0) {
     shared.in_flight.count_in(stripe);  // as produce() does first
     return route.produce(stripe, record);
 }
@@ -65,7 +69,8 @@ TEST(ProducerThreadRouteTest, QueuesPlainRecordsForThePollThreadsTurn) {
     Shared shared(ProducerConfig{});
     ProducerThreadRoute route(shared.for_route(), shared.client.limits(), 64);
     for (int i = 0; i < 10; ++i) {
-        ASSERT_EQ(offer(shared, route, MessageView{"logs", "", "r" + std::to_string(i)}, i % 2), ProduceStatus::accepted);
+        ASSERT_EQ(offer(shared, route, MessageView{"logs", "", "r" + std::to_string(i)}, i % 2),
+                  ProduceStatus::accepted);
     }
     EXPECT_EQ(shared.queued(), 0) << "in the rings until the poll thread's turn";
     int settled = 0;
@@ -79,23 +84,27 @@ TEST(ProducerThreadRouteTest, HandsARecordWithMetadataOverAtOnce) {
     Shared shared(ProducerConfig{});
     ProducerThreadRoute route(shared.for_route(), shared.client.limits(), 64);
     const RecordHeader headers[] = {{"h", "v"}};
-    EXPECT_EQ(offer(shared, route, MessageView{"logs", "", "meta", headers}), ProduceStatus::accepted);
+    EXPECT_EQ(offer(shared, route, MessageView{"logs", "", "meta", headers}),
+              ProduceStatus::accepted);
     EXPECT_EQ(shared.queued(), 1);
 }
 
 TEST(ProducerThreadRouteTest, AnswersTooLargeOnTheCallingThread) {
     Shared shared(ProducerConfig{{"message.max.bytes", "1000"}});
     ProducerThreadRoute route(shared.for_route(), shared.client.limits(), 64);
-    EXPECT_EQ(offer(shared, route, MessageView{"logs", "", std::string(990, 'x')}), ProduceStatus::too_large)
+    EXPECT_EQ(offer(shared, route, MessageView{"logs", "", std::string(990, 'x')}),
+              ProduceStatus::too_large)
         << "payload plus the record's worst-case overhead";
-    EXPECT_EQ(offer(shared, route, MessageView{"logs", "", std::string(900, 'x')}), ProduceStatus::accepted);
+    EXPECT_EQ(offer(shared, route, MessageView{"logs", "", std::string(900, 'x')}),
+              ProduceStatus::accepted);
     EXPECT_EQ(shared.in_flight.in_flight(), 1u);
 }
 
 TEST(ProducerThreadRouteTest, AnswersQueueFullAtTheBoundAndTakesMoreOnceReportsAreServed) {
     Shared shared(ProducerConfig{{"queue.buffering.max.messages", "3"}});
     ProducerThreadRoute route(shared.for_route(), shared.client.limits(), 64);
-    for (int i = 0; i < 3; ++i) ASSERT_EQ(offer(shared, route, MessageView{"logs", "", "r"}, i), ProduceStatus::accepted);
+    for (int i = 0; i < 3; ++i)
+        ASSERT_EQ(offer(shared, route, MessageView{"logs", "", "r"}, i), ProduceStatus::accepted);
     EXPECT_EQ(offer(shared, route, MessageView{"logs", "", "r"}, 4), ProduceStatus::queue_full);
     EXPECT_EQ(shared.in_flight.in_flight(), 3u);
     route.return_credit(DeliveryReports::Served{1, 1});  // one report served
@@ -118,7 +127,8 @@ TEST(ProducerThreadRouteTest, AFullRingIsEmptiedByTheLoggingThreadInOrder) {
     Shared shared(ProducerConfig{});
     ProducerThreadRoute route(shared.for_route(), shared.client.limits(), 4);
     for (int i = 0; i < 9; ++i) {
-        ASSERT_EQ(offer(shared, route, MessageView{"logs", "", "r" + std::to_string(i)}), ProduceStatus::accepted);
+        ASSERT_EQ(offer(shared, route, MessageView{"logs", "", "r" + std::to_string(i)}),
+                  ProduceStatus::accepted);
     }
     EXPECT_EQ(shared.queued(), 8) << "two full rings' worth handed over by the logging thread";
     route.serve_once([]() noexcept {});

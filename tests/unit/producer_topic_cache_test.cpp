@@ -17,8 +17,9 @@ namespace {
 HandlePtr offline_client() {
     ConfPtr conf(rd_kafka_conf_new());
     char errstr[256];
-    EXPECT_EQ(rd_kafka_conf_set(conf.get(), "bootstrap.servers", "127.0.0.1:1", errstr, sizeof errstr),
-              RD_KAFKA_CONF_OK);
+    EXPECT_EQ(
+        rd_kafka_conf_set(conf.get(), "bootstrap.servers", "127.0.0.1:1", errstr, sizeof errstr),
+        RD_KAFKA_CONF_OK);
     HandlePtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof errstr));
     if (rk) conf.release();
     return rk;

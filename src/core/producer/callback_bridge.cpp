@@ -17,7 +17,8 @@ namespace kafka_log::detail {
 namespace {
 
 std::string_view bytes_of(const void* data, std::size_t size) noexcept {
-    return data != nullptr ? std::string_view(static_cast<const char*>(data), size) : std::string_view();
+    return data != nullptr ? std::string_view(static_cast<const char*>(data), size)
+                           : std::string_view();
 }
 
 }  // namespace
@@ -40,7 +41,8 @@ void CallbackBridge::on_error(rd_kafka_t*, int code, const char* reason, void* b
                                     reason ? reason : "");
 }
 
-void CallbackBridge::on_log(const rd_kafka_t* rk, int level, const char* facility, const char* line) {
+void CallbackBridge::on_log(const rd_kafka_t* rk, int level, const char* facility,
+                            const char* line) {
     auto* self = static_cast<CallbackBridge*>(rd_kafka_opaque(rk));
     if (self) self->diagnostics_.log_line(level, facility ? facility : "", line ? line : "");
 }
@@ -55,7 +57,8 @@ void CallbackBridge::delivered(const rd_kafka_message_t& m) noexcept {
         std::array<RecordHeader, 8> few;
         std::vector<RecordHeader> many;
         rd_kafka_headers_t* headers = nullptr;
-        if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR && headers != nullptr) {
+        if (rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+            headers != nullptr) {
             std::size_t count = rd_kafka_header_cnt(headers);
             RecordHeader* out = few.data();
             if (count > few.size()) {
@@ -71,22 +74,26 @@ void CallbackBridge::delivered(const rd_kafka_message_t& m) noexcept {
                 const char* name = nullptr;
                 const void* value = nullptr;
                 std::size_t size = 0;
-                if (rd_kafka_header_get_all(headers, i, &name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                if (rd_kafka_header_get_all(headers, i, &name, &value, &size) !=
+                    RD_KAFKA_RESP_ERR_NO_ERROR) {
                     break;
                 }
-                out[n++] = RecordHeader{name ? std::string_view(name) : std::string_view(), bytes_of(value, size)};
+                out[n++] = RecordHeader{name ? std::string_view(name) : std::string_view(),
+                                        bytes_of(value, size)};
             }
             view.headers = std::span<const RecordHeader>(out, n);
         }
         // The timestamp produce() was given, if any; else the one librdkafka knows: its own
         // clock's, or the broker's for a LogAppendTime topic. None for a failed record.
         const std::int64_t known = rd_kafka_message_timestamp(&m, nullptr);
-        view.timestamp_ms = given.timestamp_ms != 0 ? given.timestamp_ms : std::max<std::int64_t>(known, 0);
+        view.timestamp_ms =
+            given.timestamp_ms != 0 ? given.timestamp_ms : std::max<std::int64_t>(known, 0);
         view.token = given.token;
         std::optional<DeliveryError> error;
         if (m.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            error = DeliveryError{m.err, rd_kafka_err2str(m.err),
-                                  rd_kafka_message_status(&m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED};
+            error = DeliveryError{
+                m.err, rd_kafka_err2str(m.err),
+                rd_kafka_message_status(&m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED};
         } else {
             reports_.record_delivered();
         }

@@ -27,21 +27,25 @@ bool LineRateLimit::admit(Clock::time_point now, std::uint64_t& suppressed) noex
 
 ClientDiagnostics::ClientDiagnostics(LogCallback log_callback, ErrorCallback error_callback,
                                      const ProducerConfig& config)
-    : log_callback_(std::move(log_callback)), error_callback_(std::move(error_callback)), config_(config) {}
+    : log_callback_(std::move(log_callback)),
+      error_callback_(std::move(error_callback)),
+      config_(config) {}
 
-void ClientDiagnostics::log_line(int level, std::string_view facility, std::string_view line) noexcept {
+void ClientDiagnostics::log_line(int level, std::string_view facility,
+                                 std::string_view line) noexcept {
     try {
         if (log_callback_) {
             log_callback_(level, facility, line);
         } else {
-            print("kafka_log: librdkafka[" + std::to_string(level) + "] " + std::string(facility) + ": " +
-                  scrub_config(std::string(line), config_, min_value_in_lines));
+            print("kafka_log: librdkafka[" + std::to_string(level) + "] " + std::string(facility) +
+                  ": " + scrub_config(std::string(line), config_, min_value_in_lines));
         }
     } catch (...) {
     }
 }
 
-void ClientDiagnostics::client_error(int code, std::string_view name, std::string_view reason) noexcept {
+void ClientDiagnostics::client_error(int code, std::string_view name,
+                                     std::string_view reason) noexcept {
     try {
         if (error_callback_) {
             error_callback_(code, reason);
@@ -60,7 +64,8 @@ void ClientDiagnostics::print(std::string_view text) {
         std::uint64_t suppressed = 0;
         const bool admitted = stderr_limit_.admit(LineRateLimit::Clock::now(), suppressed);
         if (suppressed > 0) {
-            line = "kafka_log: " + std::to_string(suppressed) + " librdkafka message(s) suppressed\n";
+            line =
+                "kafka_log: " + std::to_string(suppressed) + " librdkafka message(s) suppressed\n";
         }
         if (!admitted) return;
     }

@@ -40,7 +40,8 @@ class ClientDiagnostics {
 public:
     /// `config`: the effective configuration, whose secret values are scrubbed from stderr
     /// lines; it must outlive this object.
-    ClientDiagnostics(LogCallback log_callback, ErrorCallback error_callback, const ProducerConfig& config);
+    ClientDiagnostics(LogCallback log_callback, ErrorCallback error_callback,
+                      const ProducerConfig& config);
 
     ClientDiagnostics(const ClientDiagnostics&) = delete;
     ClientDiagnostics& operator=(const ClientDiagnostics&) = delete;

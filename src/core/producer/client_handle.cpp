@@ -29,7 +29,8 @@ ProducerConfig effective_config(const ProducerConfig& user_config) {
     ProducerConfig config = log_defaults();
     config.merge(user_config);
     if (!config.contains("bootstrap.servers") && !config.contains("test.mock.num.brokers")) {
-        throw ConfigError("kafka_log::RdKafkaProducer: 'bootstrap.servers' is not set", "bootstrap.servers");
+        throw ConfigError("kafka_log::RdKafkaProducer: 'bootstrap.servers' is not set",
+                          "bootstrap.servers");
     }
     return config;
 }
@@ -48,16 +49,19 @@ ClientHandle::ClientHandle(const ProducerConfig& config, CallbackBridge& bridge)
         }
     }
     // Every callback is served by rd_kafka_poll: logs too (log.queue + set_log_queue).
-    if (rd_kafka_conf_set(conf.get(), "log.queue", "true", errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-        throw ConfigError(std::string("kafka_log::RdKafkaProducer: log.queue: ") + errstr, "log.queue");
+    if (rd_kafka_conf_set(conf.get(), "log.queue", "true", errstr, sizeof errstr) !=
+        RD_KAFKA_CONF_OK) {
+        throw ConfigError(std::string("kafka_log::RdKafkaProducer: log.queue: ") + errstr,
+                          "log.queue");
     }
     bridge.install(conf.get());
 
     rk_.reset(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof errstr));
     if (!rk_) {
-        throw ConfigError("kafka_log::RdKafkaProducer: cannot create producer: " + scrub_config(errstr, config));
+        throw ConfigError("kafka_log::RdKafkaProducer: cannot create producer: " +
+                          scrub_config(errstr, config));
     }
-    conf.release();  // owned by rk_ now
+    conf.release();                              // owned by rk_ now
     rd_kafka_set_log_queue(rk_.get(), nullptr);  // forward logs to the main queue
 }
 

@@ -24,8 +24,8 @@ ProducerConfig effective_config(const ProducerConfig& user_config);
 
 /// The limits librdkafka applies to its queue and records, defaults included.
 struct QueueLimits {
-    std::uint64_t max_records = 100000;  ///< queue.buffering.max.messages
-    std::uint64_t max_bytes = 0;         ///< queue.buffering.max.kbytes * 1024
+    std::uint64_t max_records = 100000;        ///< queue.buffering.max.messages
+    std::uint64_t max_bytes = 0;               ///< queue.buffering.max.kbytes * 1024
     std::uint64_t max_record_bytes = 1000000;  ///< message.max.bytes
 };
 

@@ -23,7 +23,8 @@ void DeliveryReports::set_cluster_state_handler(ClusterStateHandler handler) {
     }
 }
 
-void DeliveryReports::deliver(const MessageView& record, std::optional<DeliveryError> error) noexcept {
+void DeliveryReports::deliver(const MessageView& record,
+                              std::optional<DeliveryError> error) noexcept {
     {
         std::lock_guard lock(handlers_mutex_);
         if (delivery_handler_) {

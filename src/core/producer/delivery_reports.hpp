@@ -61,7 +61,9 @@ public:
         }
     }
     /// True after all_brokers_down(), until a record is delivered.
-    bool cluster_unreachable() const noexcept { return unreachable_.load(std::memory_order_acquire); }
+    bool cluster_unreachable() const noexcept {
+        return unreachable_.load(std::memory_order_acquire);
+    }
 
 private:
     void count_served(std::size_t payload_bytes) noexcept {

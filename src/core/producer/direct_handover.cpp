@@ -9,13 +9,15 @@
 
 namespace kafka_log::detail {
 
-rd_kafka_resp_err_t DirectHandover::send_plain(rd_kafka_topic_t* topic, const MessageView& record) noexcept {
+rd_kafka_resp_err_t DirectHandover::send_plain(rd_kafka_topic_t* topic,
+                                               const MessageView& record) noexcept {
     // A token alone never allocates (ReportFields' token form): nothing to free on refusal.
     const std::string_view key = record.key;
-    return rd_kafka_producev(client_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                             RD_KAFKA_V_VALUE(const_cast<char*>(record.payload.data()), record.payload.size()),
-                             RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
-                             RD_KAFKA_V_OPAQUE(ReportFields::pack(0, record.token)), RD_KAFKA_V_END);
+    return rd_kafka_producev(
+        client_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE(const_cast<char*>(record.payload.data()), record.payload.size()),
+        RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
+        RD_KAFKA_V_OPAQUE(ReportFields::pack(0, record.token)), RD_KAFKA_V_END);
 }
 
 rd_kafka_resp_err_t DirectHandover::send_with_metadata(rd_kafka_topic_t* topic,

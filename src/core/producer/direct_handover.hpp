@@ -34,9 +34,9 @@ public:
     /// refunded, and stays the caller's.
     template <typename Refund>
     ProduceStatus hand_over(rd_kafka_topic_t* topic, const MessageView& record, Refund&& refund) {
-        const rd_kafka_resp_err_t err = topic == nullptr                ? rd_kafka_last_error()
+        const rd_kafka_resp_err_t err = topic == nullptr       ? rd_kafka_last_error()
                                         : has_metadata(record) ? send_with_metadata(topic, record)
-                                                                        : send_plain(topic, record);
+                                                               : send_plain(topic, record);
         switch (err) {
             case RD_KAFKA_RESP_ERR_NO_ERROR:
                 return ProduceStatus::accepted;
@@ -71,7 +71,8 @@ public:
 
 private:
     rd_kafka_resp_err_t send_plain(rd_kafka_topic_t* topic, const MessageView& record) noexcept;
-    rd_kafka_resp_err_t send_with_metadata(rd_kafka_topic_t* topic, const MessageView& record) noexcept;
+    rd_kafka_resp_err_t send_with_metadata(rd_kafka_topic_t* topic,
+                                           const MessageView& record) noexcept;
 
     rd_kafka_t* const client_;
     RefusedRecords& refused_;

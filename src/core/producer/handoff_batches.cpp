@@ -48,8 +48,8 @@ HandoffBatches::Outcome HandoffBatches::send_batch(Ring& ring, bool purge, bool 
 
     if (purge || purging()) {
         for (std::size_t i = 0; i < n; ++i) batch[i].err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
-    } else if (rd_kafka_produce_batch(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, batch.data(),
-                                      static_cast<int>(n)) == static_cast<int>(n)) {
+    } else if (rd_kafka_produce_batch(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                                      batch.data(), static_cast<int>(n)) == static_cast<int>(n)) {
         for (std::size_t i = 0; i < n; ++i) ring.pop();
         return Outcome{skipped + n, false};
     }
@@ -70,12 +70,12 @@ void HandoffBatches::settle_refused(Ring& ring, const Batch& batch, std::size_t 
             } else {
                 // A token alone never allocates: nothing to free if it is refused again.
                 const std::string_view key = slot->key;
-                err = rd_kafka_producev(client_, RD_KAFKA_V_RKT(slot->tag.topic),
-                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                        RD_KAFKA_V_VALUE(slot->payload.data(), slot->payload.size()),
-                                        RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
-                                        RD_KAFKA_V_OPAQUE(ReportFields::pack(0, slot->tag.token)),
-                                        RD_KAFKA_V_END);
+                err = rd_kafka_producev(
+                    client_, RD_KAFKA_V_RKT(slot->tag.topic),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_VALUE(slot->payload.data(), slot->payload.size()),
+                    RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
+                    RD_KAFKA_V_OPAQUE(ReportFields::pack(0, slot->tag.token)), RD_KAFKA_V_END);
             }
         }
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {

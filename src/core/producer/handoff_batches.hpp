@@ -50,7 +50,7 @@ public:
 
     /// What send_batch() did with a ring.
     struct Outcome {
-        std::size_t taken = 0;  ///< records taken out of the ring (sent, failed or skipped)
+        std::size_t taken = 0;     ///< records taken out of the ring (sent, failed or skipped)
         bool passed_busy = false;  ///< another thread was taking from the ring: not waited for
     };
 

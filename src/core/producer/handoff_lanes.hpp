@@ -24,7 +24,8 @@ public:
     static constexpr std::size_t lane_count = 8;
 
     /// Rings of `ring_slots` slots (rounded up to a power of two, at least 2).
-    explicit HandoffLanes(std::size_t ring_slots) noexcept : ring_slots_(ring_slots < 2 ? 2 : ring_slots) {}
+    explicit HandoffLanes(std::size_t ring_slots) noexcept
+        : ring_slots_(ring_slots < 2 ? 2 : ring_slots) {}
     ~HandoffLanes() {
         for (Lane& lane : lanes_) delete lane.ring.load(std::memory_order_acquire);
     }

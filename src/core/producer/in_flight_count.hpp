@@ -52,7 +52,8 @@ public:
         // Settled first: every settled record was counted in before, so this never wraps.
         const std::uint64_t settled = settled_.load(std::memory_order_seq_cst);
         std::uint64_t accepted = 0;
-        for (const Stripe& stripe : stripes_) accepted += stripe.accepted.load(std::memory_order_seq_cst);
+        for (const Stripe& stripe : stripes_)
+            accepted += stripe.accepted.load(std::memory_order_seq_cst);
         return accepted - settled;
     }
 

@@ -74,7 +74,8 @@ public:
             }
         }
         // Its credit goes back with its report, or at once when it is refused.
-        return handover_.hand_over(topic, record, [&]() noexcept { credit_.give_back(stripe, bytes); });
+        return handover_.hand_over(topic, record,
+                                   [&]() noexcept { credit_.give_back(stripe, bytes); });
     }
 
     /// One turn of the poll thread: hand the rings' records to librdkafka, serve callbacks,
@@ -133,7 +134,8 @@ private:
     Drained drain_rings(bool purge, bool wait) noexcept;
 
     void wake_poll_thread() noexcept {
-        if (sleeping_.load(std::memory_order_seq_cst) && sleeping_.exchange(false, std::memory_order_acq_rel)) {
+        if (sleeping_.load(std::memory_order_seq_cst) &&
+            sleeping_.exchange(false, std::memory_order_acq_rel)) {
             rd_kafka_yield(client_);
         }
     }

@@ -17,7 +17,8 @@ bool QueueCredit::take_slow(Stripe& mine, std::uint64_t bytes) noexcept {
     for (int attempt = 0; attempt < 8; ++attempt) {
         std::uint64_t held = mine.credit.load(std::memory_order_relaxed);
         while ((held >> records_shift) >= 1 && (held & bytes_mask) >= bytes) {
-            if (mine.credit.compare_exchange_weak(held, held - cost(bytes), std::memory_order_relaxed)) {
+            if (mine.credit.compare_exchange_weak(held, held - cost(bytes),
+                                                  std::memory_order_relaxed)) {
                 return true;
             }
         }
@@ -76,13 +77,15 @@ bool QueueCredit::refill(Stripe& mine, std::uint64_t held, std::uint64_t bytes) 
 
 std::uint64_t QueueCredit::available_records() const noexcept {
     std::uint64_t total = pool_records_.load(std::memory_order_relaxed);
-    for (const Stripe& stripe : stripes_) total += stripe.credit.load(std::memory_order_relaxed) >> records_shift;
+    for (const Stripe& stripe : stripes_)
+        total += stripe.credit.load(std::memory_order_relaxed) >> records_shift;
     return total;
 }
 
 std::uint64_t QueueCredit::available_bytes() const noexcept {
     std::uint64_t total = pool_bytes_.load(std::memory_order_relaxed);
-    for (const Stripe& stripe : stripes_) total += stripe.credit.load(std::memory_order_relaxed) & bytes_mask;
+    for (const Stripe& stripe : stripes_)
+        total += stripe.credit.load(std::memory_order_relaxed) & bytes_mask;
     return total;
 }
 

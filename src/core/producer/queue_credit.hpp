@@ -37,7 +37,8 @@ public:
         Stripe& mine = stripes_[stripe];
         std::uint64_t held = mine.credit.load(std::memory_order_relaxed);
         if ((held >> records_shift) >= 1 && (held & bytes_mask) >= bytes &&
-            mine.credit.compare_exchange_weak(held, held - cost(bytes), std::memory_order_relaxed)) {
+            mine.credit.compare_exchange_weak(held, held - cost(bytes),
+                                              std::memory_order_relaxed)) {
             return true;
         }
         return take_slow(mine, bytes);

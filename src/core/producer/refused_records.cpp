@@ -6,10 +6,16 @@
 namespace kafka_log::detail {
 
 void RefusedRecords::keep(const MessageView& record, DeliveryError error) {
-    Copy copy{std::string(record.topic), std::string(record.key), std::string(record.payload), {},
-              record.timestamp_ms,       record.token,            std::move(error)};
+    Copy copy{std::string(record.topic),
+              std::string(record.key),
+              std::string(record.payload),
+              {},
+              record.timestamp_ms,
+              record.token,
+              std::move(error)};
     copy.headers.reserve(record.headers.size());
-    for (const RecordHeader& header : record.headers) copy.headers.emplace_back(header.name, header.value);
+    for (const RecordHeader& header : record.headers)
+        copy.headers.emplace_back(header.name, header.value);
     std::lock_guard lock(mutex_);
     copies_.push_back(std::move(copy));
 }
@@ -26,12 +32,14 @@ void RefusedRecords::report_all(DeliveryReports& reports) noexcept {
         std::vector<RecordHeader> headers;
         try {
             headers.reserve(copy.headers.size());
-            for (const auto& [name, value] : copy.headers) headers.push_back(RecordHeader{name, value});
+            for (const auto& [name, value] : copy.headers)
+                headers.push_back(RecordHeader{name, value});
         } catch (...) {
             // No memory: reported without headers rather than not at all.
         }
-        reports.deliver(MessageView{copy.topic, copy.key, copy.payload, headers, copy.timestamp_ms, copy.token},
-                        std::move(copy.error));
+        reports.deliver(
+            MessageView{copy.topic, copy.key, copy.payload, headers, copy.timestamp_ms, copy.token},
+            std::move(copy.error));
     }
 }
 

@@ -27,7 +27,8 @@ struct ReportFields {
     /// allocates. When the heap copy cannot be made the timestamp is dropped, not the token.
     static void* pack(std::int64_t timestamp_ms, std::uint64_t token) noexcept {
         token &= token_bit - 1;
-        if (token == 0 && timestamp_ms >= 0 && static_cast<std::uint64_t>(timestamp_ms) < token_bit) {
+        if (token == 0 && timestamp_ms >= 0 &&
+            static_cast<std::uint64_t>(timestamp_ms) < token_bit) {
             return to_pointer(static_cast<std::uint64_t>(timestamp_ms));
         }
         if (timestamp_ms == 0) return to_pointer(token_bit | token);

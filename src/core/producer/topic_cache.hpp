@@ -34,7 +34,8 @@ public:
     /// The handle of topic `name`, made on first use; null when librdkafka cannot make it
     /// (rd_kafka_last_error() says why). \throws std::bad_alloc.
     rd_kafka_topic_t* handle(std::string_view name) {
-        if (const Entry* last = last_made_.load(std::memory_order_acquire); last && last->name == name) {
+        if (const Entry* last = last_made_.load(std::memory_order_acquire);
+            last && last->name == name) {
             return last->handle;
         }
         return find_or_make(name);
