@@ -20,6 +20,20 @@
 namespace kafka_log::detail {
 namespace {
 
+/// Records librdkafka holds: rd_kafka_outq_len() less the events (log lines, errors) waiting
+/// in the main queue, read when no event came in between.
+int records_in_librdkafka(rd_kafka_t* client) {
+    rd_kafka_queue_t* main = rd_kafka_queue_get_main(client);
+    for (;;) {
+        const std::size_t before = rd_kafka_queue_length(main);
+        const int out = rd_kafka_outq_len(client);
+        if (rd_kafka_queue_length(main) == before) {
+            rd_kafka_queue_destroy(main);
+            return out - static_cast<int>(before);
+        }
+    }
+}
+
 /// An offline client and the parts a route shares with the producer.
 struct Shared {
     explicit Shared(ProducerConfig user)
@@ -30,7 +44,7 @@ struct Shared {
             reported.push_back(std::string(report.message.payload) + (report.error ? "!" : ""));
         });
     }
-    int queued() { return rd_kafka_outq_len(client.get()); }
+    int queued() { return records_in_librdkafka(client.get()); }
     ProducerThreadRoute::Shared for_route() {
         return {client.get(), topics, handover, in_flight, reports};
     }
