@@ -68,8 +68,8 @@ struct RdKafkaOptions {
     /// There is one buffer for each of the first 8 threads that log (later threads share
     /// them), made when its thread logs its first record: a process with one logging thread
     /// has one. A buffer costs about 128 bytes a record plus the records' own size, which it
-    /// keeps for reuse up to 4 KiB a record: about 3 MiB for 8192 records of 200 bytes, at
-    /// most about 33 MiB when every record is 4 KiB or more.
+    /// keeps for reuse up to 4 KiB a record: about 3 MiB for 8192 records of 200 bytes, about
+    /// 33 MiB when every record is 4 KiB. A larger record's copy is freed once handed over.
     std::size_t handoff_slots = 8192;
 };
 
