@@ -21,23 +21,30 @@ class RdKafkaProducerImpl;
 }
 
 /// \brief A line librdkafka logs (syslog levels: 0 emergency ... 7 debug).
-using LogCallback = std::function<void(int level, std::string_view facility, std::string_view message)>;
+using LogCallback =
+    std::function<void(int level, std::string_view facility, std::string_view message)>;
 /// \brief An error librdkafka reports outside any record (connection lost, all brokers down).
 using ErrorCallback = std::function<void(int code, std::string_view reason)>;
 
-/// \brief Which thread calls librdkafka's `rd_kafka_producev` for a record.
+/// \brief Which thread hands a record to librdkafka: a choice between the logging thread's
+/// latency and the memory the producer holds.
 enum class ProduceOn {
-    /// The record is copied into a bounded ring (one compare-and-swap, no lock; a warm ring
-    /// does not allocate) and the producer's own thread hands it to librdkafka. The logging
-    /// thread never waits on librdkafka's locks, and writes no cache line that a thread of
-    /// another ring writes (see `RdKafkaOptions::handoff_slots`). When the ring is full, the
-    /// calling thread hands the ring's oldest records (up to 256) to librdkafka itself, in
-    /// order, and queues its own behind them: a burst is never sent to the fallback for want
-    /// of ring slots, and a thread's records keep their order. Only when the producer thread
-    /// is busy with that very ring for longer than a few scheduler yields does the calling
-    /// thread hand its record over directly, possibly ahead of older ones of its own.
+    /// `produce` copies the record into a bounded hand-off buffer of the calling thread's and
+    /// returns; the producer's own thread passes it to librdkafka. A log call never waits on
+    /// librdkafka's locks and stays short and steady when many threads log at once, at the
+    /// cost of the buffers' memory (see `RdKafkaOptions::handoff_slots`) and one more thread
+    /// at work while records flow.
+    ///
+    /// A burst larger than the buffer is not sent to the fallback: the logging thread then
+    /// passes the buffer's oldest records to librdkafka itself and queues its own behind them,
+    /// so its records keep their order. Only when the producer thread holds that buffer for
+    /// longer than a few scheduler yields does the logging thread pass its record over
+    /// directly, possibly ahead of older ones of its own. Records with headers or a timestamp
+    /// of their own are always passed over by the calling thread (see `produce`).
     producer_thread,
-    /// `produce` calls `rd_kafka_producev` on the calling thread.
+    /// `produce` hands the record to librdkafka on the calling thread: no hand-off memory, and
+    /// no work for the producer thread but callbacks, but each log call pays for librdkafka's
+    /// queue (and its lock, shared by every logging thread).
     calling_thread,
 };
 
@@ -47,19 +54,22 @@ struct RdKafkaOptions {
     /// stderr, at most 10 lines a second. Never route them into a sink fed by this producer
     /// expecting them on Kafka: records logged from a producer thread go to the fallback.
     LogCallback log_callback;
-    /// Receives librdkafka's client-level errors, on the poll thread. Empty: stderr, rate-limited.
+    /// Receives librdkafka's client-level errors, on the poll thread. Empty: stderr,
+    /// rate-limited.
     ErrorCallback error_callback;
     /// How long the destructor lets `close()` flush before it purges.
     std::chrono::milliseconds close_timeout{5000};
-    /// Which thread calls librdkafka; see ProduceOn.
+    /// Which thread hands records to librdkafka; see ProduceOn.
     ProduceOn produce_on = ProduceOn::producer_thread;
-    /// Slots of each hand-off ring (`ProduceOn::producer_thread`), rounded up to a power of
-    /// two. Logging threads are spread over up to 8 rings in the order they first log (one
-    /// each for the first 8), and a ring is made when its first record comes, so a process
-    /// with one logging thread has one ring. A slot is 128 bytes and keeps its record's buffer
-    /// (up to 4 KiB) for the next record: about 3 MiB a ring for 8192 slots of 200-byte
-    /// records, at most about 33 MiB when every record is 4 KiB. Larger records are copied
-    /// into a fresh buffer each time.
+    /// With `ProduceOn::producer_thread`: how many records a hand-off buffer holds (rounded up
+    /// to a power of two, at least 2). More absorbs longer bursts before logging threads do
+    /// the hand-off themselves; fewer holds less memory.
+    ///
+    /// There is one buffer for each of the first 8 threads that log (later threads share
+    /// them), made when its thread logs its first record: a process with one logging thread
+    /// has one. A buffer costs about 128 bytes a record plus the records' own size, which it
+    /// keeps for reuse up to 4 KiB a record: about 3 MiB for 8192 records of 200 bytes, about
+    /// 33 MiB when every record is 4 KiB. A larger record's copy is freed once handed over.
     std::size_t handoff_slots = 8192;
 };
 
@@ -83,8 +93,8 @@ struct RdKafkaOptions {
 /// `possibly_persisted` comes from `rd_kafka_message_status`. `produce` decides `queue_full`
 /// and `too_large` on the calling thread, with librdkafka's own rules: accepted records not
 /// yet reported count against `queue.buffering.max.messages` and `queue.buffering.max.kbytes`
-/// (each thread takes its share of the bound in chunks, one record's worth at a time near the
-/// bound, and brings back what other threads hold idle before it refuses), and a record whose key, value and worst-case record overhead exceed `message.max.bytes` is
+/// (one bound for all threads together: a record is refused only when the queue is full),
+/// and a record whose key, value and worst-case record overhead exceed `message.max.bytes` is
 /// too large. Any other refusal (an unknown or unauthorized topic, a fatal producer error) is
 /// reported through the delivery handler as a failure, so the caller's contract stays
 /// "accepted, then one report".
@@ -117,10 +127,10 @@ public:
     /// `message.headers` are sent as Kafka record headers, in order (a value may hold any
     /// byte, NUL included; an empty value is sent empty, not null), and a non-zero
     /// `message.timestamp_ms` as the record's create time (0: librdkafka stamps its clock).
-    /// A hand-off ring carries topic, key and payload only, so with
-    /// `ProduceOn::producer_thread` a record with headers or a timestamp of its own is handed
-    /// to librdkafka by the calling thread: it may reach its partition ahead of older records
-    /// of the same thread still in the ring. Records without either take the ring as before.
+    /// With `ProduceOn::producer_thread`, a record with headers or a timestamp of its own is
+    /// handed to librdkafka by the calling thread: it may reach its partition ahead of older
+    /// records of the same thread still waiting for the producer thread. Records without
+    /// either are handed over by the producer thread.
     ///
     /// Its delivery report carries the record's headers (views of librdkafka's copy, valid
     /// during the handler), on success and on failure. Its `timestamp_ms` is the one given

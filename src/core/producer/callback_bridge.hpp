@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// CallbackBridge: librdkafka's C callbacks, turned into the producer's C++ events. A delivery
+// report becomes a DeliveryReport (headers, timestamp and token restored) for DeliveryReports;
+// "all brokers down" and each delivered record become cluster state changes; log lines and
+// client errors go to ClientDiagnostics. No C++ exception crosses back into librdkafka.
+//
+// Thread safety: the callbacks run on whichever thread calls rd_kafka_poll for the handle
+// (the producer's poll thread, or the thread closing it).
+
+#include <librdkafka/rdkafka.h>
+
+namespace kafka_log::detail {
+
+class ClientDiagnostics;
+class DeliveryReports;
+
+class CallbackBridge {
+public:
+    /// Both must outlive every handle this bridge is installed on.
+    CallbackBridge(DeliveryReports& reports, ClientDiagnostics& diagnostics) noexcept
+        : reports_(reports), diagnostics_(diagnostics) {}
+
+    CallbackBridge(const CallbackBridge&) = delete;
+    CallbackBridge& operator=(const CallbackBridge&) = delete;
+
+    /// Routes the callbacks of the handle made from `conf` to this bridge (it becomes the
+    /// conf's opaque). The handle must be destroyed before the bridge.
+    void install(rd_kafka_conf_t* conf) noexcept;
+
+private:
+    static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* bridge);
+    static void on_error(rd_kafka_t*, int code, const char* reason, void* bridge);
+    static void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* line);
+
+    void delivered(const rd_kafka_message_t& message) noexcept;
+
+    DeliveryReports& reports_;
+    ClientDiagnostics& diagnostics_;
+};
+
+}  // namespace kafka_log::detail

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "handoff_batches.hpp"
+
+#include <mutex>
+#include <string_view>
+#include <thread>
+
+#include "delivery_reports.hpp"
+#include "report_fields.hpp"
+
+namespace kafka_log::detail {
+
+std::size_t HandoffBatches::collect(Ring& ring, Batch& batch, rd_kafka_topic_t*& topic,
+                                    std::size_t& skipped) noexcept {
+    std::size_t n = 0;
+    for (Ring::Slot* slot = ring.peek(0); slot != nullptr && n < batch_max; slot = ring.peek(n)) {
+        if (slot->skip) {
+            if (n > 0) break;  // taken out on the next round, on its own
+            ring.pop();
+            ++skipped;
+            continue;
+        }
+        if (n > 0 && slot->tag.topic != topic) break;
+        topic = slot->tag.topic;
+        rd_kafka_message_t& m = batch[n++];
+        m = rd_kafka_message_t{};
+        m._private = ReportFields::pack(0, slot->tag.token);  // never allocates: a token alone
+        m.payload = slot->payload.data();
+        m.len = slot->payload.size();
+        m.key = slot->key.empty() ? nullptr : slot->key.data();
+        m.key_len = slot->key.size();
+    }
+    return n;
+}
+
+HandoffBatches::Outcome HandoffBatches::send_batch(Ring& ring, bool purge, bool wait) noexcept {
+    if (wait) {
+        ring.lock_consumer();
+    } else if (!ring.try_lock_consumer()) {
+        return Outcome{0, true};  // a logging thread is making room in it (help_send)
+    }
+    Ring::ConsumerLock consumer(ring, std::adopt_lock);
+    Batch batch;  // each entry is set before use: no 16 KiB clear per call
+    std::size_t skipped = 0;
+    rd_kafka_topic_t* topic = nullptr;
+    const std::size_t n = collect(ring, batch, topic, skipped);
+    if (n == 0) return Outcome{skipped, false};
+
+    if (purge || purging()) {
+        for (std::size_t i = 0; i < n; ++i) batch[i].err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
+    } else if (rd_kafka_produce_batch(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                                      batch.data(), static_cast<int>(n)) == static_cast<int>(n)) {
+        for (std::size_t i = 0; i < n; ++i) ring.pop();
+        return Outcome{skipped + n, false};
+    }
+    settle_refused(ring, batch, n);
+    return Outcome{skipped + n, false};
+}
+
+void HandoffBatches::settle_refused(Ring& ring, const Batch& batch, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i) {
+        Ring::Slot* slot = ring.peek(0);
+        rd_kafka_resp_err_t err = batch[i].err;
+        // librdkafka's queue is full only when its count and ours disagree for a moment
+        // (ours is released after the report is served): serve reports and try again.
+        while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(client_, 1);
+            if (purging() || stopping_.load(std::memory_order_acquire)) {
+                err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
+            } else {
+                // A token alone never allocates: nothing to free if it is refused again.
+                const std::string_view key = slot->key;
+                err = rd_kafka_producev(
+                    client_, RD_KAFKA_V_RKT(slot->tag.topic),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_VALUE(slot->payload.data(), slot->payload.size()),
+                    RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
+                    RD_KAFKA_V_OPAQUE(ReportFields::pack(0, slot->tag.token)), RD_KAFKA_V_END);
+            }
+        }
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            MessageView view{rd_kafka_topic_name(slot->tag.topic), slot->key, slot->payload};
+            view.token = slot->tag.token;
+            try {
+                reports_.deliver(view, DeliveryError{err, rd_kafka_err2str(err), false});
+            } catch (...) {
+                reports_.count_unreported(view.payload.size());
+            }
+        }
+        ring.pop();
+    }
+}
+
+bool HandoffBatches::help_send(Ring& ring) noexcept {
+    // It waits a little for the consumer to finish a batch of this ring, never for anything
+    // else; errors, retries and reports stay the consumer's.
+    if (purging()) return false;
+    bool locked = ring.try_lock_consumer();
+    for (int i = 0; i < 64 && !locked; ++i) {
+        std::this_thread::yield();
+        locked = ring.try_lock_consumer();
+    }
+    if (!locked) return false;
+    Ring::ConsumerLock consumer(ring, std::adopt_lock);
+    Batch batch;
+    std::size_t skipped = 0;
+    rd_kafka_topic_t* topic = nullptr;
+    const std::size_t n = collect(ring, batch, topic, skipped);
+    if (n == 0) return skipped > 0;
+    const int good = rd_kafka_produce_batch(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                                            batch.data(), static_cast<int>(n));
+    if (good == static_cast<int>(n)) {
+        for (std::size_t i = 0; i < n; ++i) ring.pop();
+        return true;
+    }
+    // librdkafka refused some: they stay at the front for the consumer to settle; the ones it
+    // took behind them are marked to be popped without producing them again.
+    std::size_t popped = 0;
+    while (popped < n && batch[popped].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ring.pop();
+        ++popped;
+    }
+    for (std::size_t i = popped; i < n; ++i) {
+        if (batch[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) ring.peek(i - popped)->skip = true;
+    }
+    return popped > 0;
+}
+
+}  // namespace kafka_log::detail

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "producer_thread_route.hpp"
+
+#include <thread>
+
+namespace kafka_log::detail {
+
+ProducerThreadRoute::ProducerThreadRoute(Shared shared, const QueueLimits& limits,
+                                         std::size_t ring_slots) noexcept
+    : client_(shared.client),
+      topics_(shared.topics),
+      handover_(shared.handover),
+      in_flight_(shared.in_flight),
+      max_record_bytes_(limits.max_record_bytes),
+      credit_(limits.max_records, limits.max_bytes),
+      lanes_(ring_slots),
+      batches_(shared.client, shared.reports) {}
+
+ProducerThreadRoute::Drained ProducerThreadRoute::drain_rings(bool purge, bool wait) noexcept {
+    Drained drained;
+    for (;;) {
+        std::size_t round = 0;
+        lanes_.for_each_ring([&](Ring& ring) {
+            const HandoffBatches::Outcome outcome = batches_.send_batch(ring, purge, wait);
+            round += outcome.taken;
+            drained.passed_busy = drained.passed_busy || outcome.passed_busy;
+        });
+        if (round == 0) return drained;
+        drained.taken += round;
+    }
+}
+
+void ProducerThreadRoute::yield_thread() noexcept { std::this_thread::yield(); }
+
+}  // namespace kafka_log::detail

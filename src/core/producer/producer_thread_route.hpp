@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// ProducerThreadRoute: ProduceOn::producer_thread. produce() answers `queue_full` and
+// `too_large` on the calling thread with librdkafka's own limits (QueueCredit, message.max
+// .bytes), copies a plain record into its lane's hand-off ring and wakes the poll thread if it
+// sleeps; the poll thread takes the rings' records into librdkafka in batches (HandoffBatches).
+// A thread that finds its ring full makes room itself, oldest first; a record with headers or
+// a timestamp of its own, or one no ring takes, is handed over directly (DirectHandover).
+//
+// Thread safety: produce() from any thread; serve_once() and the closing steps from the
+// serving thread (see RdKafkaProducerImpl).
+
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "client_handle.hpp"
+#include "delivery_reports.hpp"
+#include "direct_handover.hpp"
+#include "handoff_batches.hpp"
+#include "handoff_lanes.hpp"
+#include "in_flight_count.hpp"
+#include "queue_credit.hpp"
+#include "topic_cache.hpp"
+
+namespace kafka_log::detail {
+
+class ProducerThreadRoute {
+public:
+    /// The parts it shares with the producer; they outlive the route.
+    struct Shared {
+        rd_kafka_t* client;
+        TopicCache& topics;
+        DirectHandover& handover;
+        InFlightCount& in_flight;
+        DeliveryReports& reports;
+    };
+
+    ProducerThreadRoute(Shared shared, const QueueLimits& limits, std::size_t ring_slots) noexcept;
+
+    ProducerThreadRoute(const ProducerThreadRoute&) = delete;
+    ProducerThreadRoute& operator=(const ProducerThreadRoute&) = delete;
+
+    /// Offers a record counted in on `stripe` (also its credit stripe and its lane).
+    ProduceStatus produce(std::size_t stripe, const MessageView& record) {
+        const std::uint64_t bytes = record.payload.size();
+        // librdkafka's own checks, made here so their answer reaches the caller at once.
+        if (record.payload.size() + record.key.size() + record_overhead > max_record_bytes_) {
+            in_flight_.count_out(1);
+            return ProduceStatus::too_large;
+        }
+        if (!credit_.take(stripe, bytes)) {
+            in_flight_.count_out(1);
+            return ProduceStatus::queue_full;
+        }
+        rd_kafka_topic_t* topic = topics_.handle(record.topic);
+        if (topic != nullptr && !DirectHandover::has_metadata(record)) {
+            if (Ring* ring = lanes_.ring(stripe)) {
+                const HandoffTag tag{topic, record.token};
+                if (ring->try_push(tag, record.payload, record.key)) {
+                    wake_poll_thread();
+                    return ProduceStatus::accepted;
+                }
+                // The ring is full: this thread empties some of it, oldest first, and queues its
+                // record behind. When it cannot (the poll thread is busy with this ring), it hands
+                // its record over directly, maybe ahead of older ones of its own.
+                const bool room = batches_.help_send(*ring);
+                const bool queued = room && ring->try_push(tag, record.payload, record.key);
+                wake_poll_thread();  // for its record, or for those librdkafka refused to help_send
+                if (queued) return ProduceStatus::accepted;
+            }
+        }
+        // Its credit goes back with its report, or at once when it is refused.
+        return handover_.hand_over(topic, record,
+                                   [&]() noexcept { credit_.give_back(stripe, bytes); });
+    }
+
+    /// One turn of the poll thread: hand the rings' records to librdkafka, serve callbacks,
+    /// `settle_served()`; sleep in rd_kafka_poll when every ring is empty.
+    template <typename SettleServed>
+    void serve_once(SettleServed&& settle_served) noexcept {
+        const Drained drained = drain_rings(false, false);
+        if (drained.taken > 0) {
+            rd_kafka_poll(client_, 0);  // serve reports between batches
+            settle_served();
+            return;
+        }
+        if (drained.passed_busy) {
+            // A logging thread is emptying a ring (one batch): let it run, then look again.
+            rd_kafka_poll(client_, 0);
+            settle_served();
+            yield_thread();
+            return;
+        }
+        settle_served();
+        // Idle: announce the wait, then look once more. A producer installs its lane's ring and
+        // reserves its slot (seq_cst) before it reads sleeping_, so either we see its slot here
+        // or it sees us asleep and wakes us with rd_kafka_yield().
+        sleeping_.store(true, std::memory_order_seq_cst);
+        if (lanes_.empty()) rd_kafka_poll(client_, 100);
+        sleeping_.store(false, std::memory_order_relaxed);
+        settle_served();
+    }
+
+    /// Reports served: their records left librdkafka's queue, their credit returns.
+    void return_credit(const DeliveryReports::Served& served) noexcept {
+        credit_.return_to_pool(served.records, served.bytes);
+    }
+
+    /// close() gave up waiting: ring records are reported purged from now on.
+    void purge_from_now() noexcept { batches_.purge_from_now(); }
+    /// The poll thread is stopping: a record librdkafka finds no room for is not retried.
+    void stop_retrying() noexcept { batches_.stop_retrying(); }
+    /// After the poll thread left: reports what a late produce() left in a ring as purged.
+    void report_leftovers_purged() noexcept { drain_rings(true, true); }
+
+private:
+    using Ring = HandoffLanes<HandoffTag>::Ring;
+
+    /// The most a record adds to its key and value on the wire (record format v2: varint
+    /// length, attributes, timestamp delta, offset delta, key length, value length, header
+    /// count), which librdkafka counts against `message.max.bytes`.
+    static constexpr std::size_t record_overhead = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+
+    struct Drained {
+        std::size_t taken = 0;
+        bool passed_busy = false;  // a ring a logging thread was emptying was passed over
+    };
+    /// A batch from each lane in turn, so a busy thread does not hold back another's
+    /// records, until no ring has any left.
+    Drained drain_rings(bool purge, bool wait) noexcept;
+
+    void wake_poll_thread() noexcept {
+        if (sleeping_.load(std::memory_order_seq_cst) &&
+            sleeping_.exchange(false, std::memory_order_acq_rel)) {
+            rd_kafka_yield(client_);
+        }
+    }
+    static void yield_thread() noexcept;
+
+    rd_kafka_t* const client_;
+    TopicCache& topics_;
+    DirectHandover& handover_;
+    InFlightCount& in_flight_;
+    const std::uint64_t max_record_bytes_;
+    QueueCredit credit_;
+    HandoffLanes<HandoffTag> lanes_;
+    HandoffBatches batches_;
+    alignas(64) std::atomic<bool> sleeping_{false};  // the poll thread waits in rd_kafka_poll
+};
+
+}  // namespace kafka_log::detail

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: Apache-2.0
+// HandoffBatches: a ring's oldest records of one topic go to librdkafka in one batch; after
+// purge_from_now() they are reported purged; a ring another thread is taking from is passed
+// over; a logging thread's help makes room; a record librdkafka finds no room for is reported
+// failed once retries stop. Real librdkafka, offline.
+
+#include "../../src/core/producer/handoff_batches.hpp"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../../src/core/producer/callback_bridge.hpp"
+#include "../../src/core/producer/client_diagnostics.hpp"
+#include "../../src/core/producer/client_handle.hpp"
+#include "../../src/core/producer/delivery_reports.hpp"
+
+namespace kafka_log::detail {
+namespace {
+
+using Ring = HandoffBatches::Ring;
+
+/// Records librdkafka holds: rd_kafka_outq_len() less the events (log lines, errors) waiting
+/// in the main queue, read when no event came in between.
+int records_in_librdkafka(rd_kafka_t* client) {
+    rd_kafka_queue_t* main = rd_kafka_queue_get_main(client);
+    for (;;) {
+        const std::size_t before = rd_kafka_queue_length(main);
+        const int out = rd_kafka_outq_len(client);
+        if (rd_kafka_queue_length(main) == before) {
+            rd_kafka_queue_destroy(main);
+            return out - static_cast<int>(before);
+        }
+    }
+}
+
+/// An offline client, two topics, a ring and the batches that empty it.
+struct Parts {
+    explicit Parts(ProducerConfig user = {})
+        : config(effective_config(user.set("bootstrap.servers", "127.0.0.1:1"))),
+          diagnostics([](int, std::string_view, std::string_view) {}, [](int, std::string_view) {},
+                      config) {
+        reports.set_delivery_handler([this](const DeliveryReport& report) {
+            failures.push_back(std::string(report.message.payload) + "#" +
+                               std::to_string(report.message.token) +
+                               (report.error ? "!" + std::to_string(report.error->code) : ""));
+        });
+    }
+
+    void push(rd_kafka_topic_t* topic, const std::string& payload, std::uint64_t token = 0) {
+        ASSERT_TRUE(ring.try_push(HandoffTag{topic, token}, payload, ""));
+    }
+    int queued() { return records_in_librdkafka(client.get()); }
+
+    const ProducerConfig config;
+    std::vector<std::string> failures;
+    DeliveryReports reports;
+    ClientDiagnostics diagnostics;
+    CallbackBridge bridge{reports, diagnostics};
+    ClientHandle client{config, bridge};
+    TopicPtr a{rd_kafka_topic_new(client.get(), "a", nullptr)};
+    TopicPtr b{rd_kafka_topic_new(client.get(), "b", nullptr)};
+    Ring ring{16};
+    HandoffBatches batches{client.get(), reports};
+};
+
+TEST(HandoffBatchesTest, SendsTheOldestRecordsOfOneTopicAsABatch) {
+    Parts parts;
+    parts.push(parts.a.get(), "a1");
+    parts.push(parts.a.get(), "a2");
+    parts.push(parts.a.get(), "a3");
+    parts.push(parts.b.get(), "b1");
+    parts.push(parts.b.get(), "b2");
+    HandoffBatches::Outcome outcome = parts.batches.send_batch(parts.ring, false, false);
+    EXPECT_EQ(outcome.taken, 3u) << "a batch stops where the topic changes";
+    EXPECT_FALSE(outcome.passed_busy);
+    EXPECT_EQ(parts.queued(), 3);
+    outcome = parts.batches.send_batch(parts.ring, false, false);
+    EXPECT_EQ(outcome.taken, 2u);
+    EXPECT_EQ(parts.queued(), 5);
+    EXPECT_TRUE(parts.ring.empty());
+    EXPECT_EQ(parts.batches.send_batch(parts.ring, false, false).taken, 0u);
+    EXPECT_TRUE(parts.failures.empty());
+    EXPECT_EQ(parts.reports.take_served().records, 0u) << "sent records are reported by librdkafka";
+}
+
+TEST(HandoffBatchesTest, AfterPurgeFromNowBatchesAreReportedPurged) {
+    Parts parts;
+    parts.push(parts.a.get(), "x", 4);
+    parts.push(parts.a.get(), "y", 5);
+    parts.batches.purge_from_now();
+    EXPECT_TRUE(parts.batches.purging());
+    EXPECT_EQ(parts.batches.send_batch(parts.ring, false, false).taken, 2u);
+    EXPECT_EQ(parts.queued(), 0);
+    const std::string purged = "!" + std::to_string(RD_KAFKA_RESP_ERR__PURGE_QUEUE);
+    EXPECT_EQ(parts.failures, (std::vector<std::string>{"x#4" + purged, "y#5" + purged}));
+    const DeliveryReports::Served served = parts.reports.take_served();
+    EXPECT_EQ(served.records, 2u);
+    EXPECT_EQ(served.bytes, 2u);
+}
+
+TEST(HandoffBatchesTest, ARingAnotherThreadTakesFromIsPassedOver) {
+    Parts parts;
+    parts.push(parts.a.get(), "r");
+    ASSERT_TRUE(parts.ring.try_lock_consumer());
+    const HandoffBatches::Outcome outcome = parts.batches.send_batch(parts.ring, false, false);
+    EXPECT_EQ(outcome.taken, 0u);
+    EXPECT_TRUE(outcome.passed_busy);
+    parts.ring.unlock_consumer();
+    EXPECT_EQ(parts.batches.send_batch(parts.ring, false, true).taken, 1u);
+}
+
+TEST(HandoffBatchesTest, HelpSendMakesRoomOldestFirst) {
+    Parts parts;
+    for (int i = 0; i < 16; ++i) parts.push(parts.a.get(), "r" + std::to_string(i));
+    ASSERT_FALSE(parts.ring.try_push(HandoffTag{parts.a.get(), 0}, "full", ""));
+    EXPECT_TRUE(parts.batches.help_send(parts.ring));
+    EXPECT_TRUE(parts.ring.empty());
+    EXPECT_EQ(parts.queued(), 16);
+    parts.push(parts.a.get(), "after");
+    parts.batches.purge_from_now();
+    EXPECT_FALSE(parts.batches.help_send(parts.ring)) << "no help while purging";
+}
+
+TEST(HandoffBatchesTest, ARecordWithNoRoomIsReportedFailedOnceRetriesStop) {
+    Parts parts(ProducerConfig{{"queue.buffering.max.messages", "2"}});
+    parts.push(parts.a.get(), "1");
+    parts.push(parts.a.get(), "2");
+    parts.push(parts.a.get(), "3", 9);
+    parts.batches.stop_retrying();
+    EXPECT_EQ(parts.batches.send_batch(parts.ring, false, false).taken, 3u);
+    EXPECT_EQ(parts.queued(), 2);
+    EXPECT_EQ(parts.failures,
+              (std::vector<std::string>{"3#9!" + std::to_string(RD_KAFKA_RESP_ERR__PURGE_QUEUE)}));
+    EXPECT_TRUE(parts.ring.empty());
+}
+
+TEST(HandoffBatchesTest, HelpSendLeavesRecordsLibrdkafkaRefusedForTheConsumer) {
+    Parts parts(ProducerConfig{{"queue.buffering.max.messages", "2"}});
+    parts.push(parts.a.get(), "1");
+    parts.push(parts.a.get(), "2");
+    parts.push(parts.a.get(), "3", 9);
+    EXPECT_TRUE(parts.batches.help_send(parts.ring)) << "two taken";
+    EXPECT_FALSE(parts.ring.empty()) << "the refused one stays";
+    EXPECT_TRUE(parts.failures.empty()) << "reports are the consumer's";
+    parts.batches.stop_retrying();
+    EXPECT_EQ(parts.batches.send_batch(parts.ring, false, false).taken, 1u);
+    EXPECT_EQ(parts.failures.size(), 1u);
+    EXPECT_EQ(parts.queued(), 2);
+}
+
+}  // namespace
+}  // namespace kafka_log::detail
