@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "kafka_log/json_encoder.hpp"
+#include "kafka_log/json_writer.hpp"
+
+#include "kafka_log/json_encoder.hpp"  // the former name, JsonEncoder
+#include "../../src/detail/record_id.hpp"
+#include "../../src/detail/rfc3339_time.hpp"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,6 +13,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <type_traits>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -19,15 +24,20 @@ namespace {
 
 using ::testing::MatchesRegex;
 
+/// `s` escaped, without the quotes quote() puts around it.
 std::string escaped(std::string_view s) {
-    std::string out;
-    JsonEncoder::append_escaped(out, s);
-    return out;
+    const std::string quoted = JsonWriter::quote(s);
+    return quoted.substr(1, quoted.size() - 2);
 }
 
-TEST(JsonEncoderTest, GoldenObjectWithEveryValueKind) {
+std::string rfc3339(std::chrono::system_clock::time_point t, bool utc) {
+    char text[detail::rfc3339_room];
+    return std::string(text, detail::write_rfc3339(text, t, utc, false));
+}
+
+TEST(JsonWriterTest, GoldenObjectWithEveryValueKind) {
     std::string out;
-    JsonEncoder json(out);
+    JsonWriter json(out);
     json.begin_object();
     json.key("level");
     json.string("info");
@@ -59,14 +69,14 @@ TEST(JsonEncoderTest, GoldenObjectWithEveryValueKind) {
               R"("ok":true,"none":null,"scopes":["main","handle",{}],"empty":[]})");
 }
 
-TEST(JsonEncoderTest, EscapesQuotesBackslashesAndControlCharacters) {
+TEST(JsonWriterTest, EscapesQuotesBackslashesAndControlCharacters) {
     EXPECT_EQ(escaped("a\"b\\c"), R"(a\"b\\c)");
     EXPECT_EQ(escaped("line1\nline2\r\t\b\f"), R"(line1\nline2\r\t\b\f)");
     EXPECT_EQ(escaped(std::string("\x00\x01\x1f", 3)), R"(\u0000\u0001\u001f)");
     EXPECT_EQ(escaped("\x7f"), "\x7f") << "DEL needs no escape in JSON";
 }
 
-TEST(JsonEncoderTest, KeepsValidUtf8AndReplacesInvalidWithReplacementCharacter) {
+TEST(JsonWriterTest, KeepsValidUtf8AndReplacesInvalidWithReplacementCharacter) {
     EXPECT_EQ(escaped("h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80"), "h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80");
     const std::string fffd = "\xEF\xBF\xBD";
     EXPECT_EQ(escaped("\xFF"), fffd);
@@ -77,9 +87,9 @@ TEST(JsonEncoderTest, KeepsValidUtf8AndReplacesInvalidWithReplacementCharacter) 
     EXPECT_EQ(escaped("\x80x"), fffd + "x") << "stray continuation byte";
 }
 
-TEST(JsonEncoderTest, NonFiniteNumbersBecomeStrings) {
+TEST(JsonWriterTest, NonFiniteNumbersBecomeStrings) {
     std::string out;
-    JsonEncoder json(out);
+    JsonWriter json(out);
     json.begin_array();
     json.number(std::numeric_limits<double>::quiet_NaN());
     json.number(std::numeric_limits<double>::infinity());
@@ -90,30 +100,26 @@ TEST(JsonEncoderTest, NonFiniteNumbersBecomeStrings) {
     EXPECT_TRUE(nlohmann::json::accept(out));
 }
 
-TEST(JsonEncoderTest, Rfc3339WithMillisecondsAndOffset) {
+TEST(JsonWriterTest, Rfc3339WithMillisecondsAndOffset) {
     // 2026-11-24T23:10:46.518Z
     const std::chrono::system_clock::time_point t{std::chrono::milliseconds(1795561846518LL)};
-    std::string out;
-    JsonEncoder::append_rfc3339(out, t, true);
-    EXPECT_EQ(out, "2026-11-24T23:10:46.518+00:00");
-    out.clear();
-    JsonEncoder::append_rfc3339(out, t, false);
-    EXPECT_THAT(out, MatchesRegex(R"(^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.518[+-][0-9]{2}:[0-9]{2}$)"));
-    out.clear();
-    JsonEncoder::append_rfc3339(out, std::chrono::system_clock::time_point{std::chrono::milliseconds(-1)}, true);
-    EXPECT_EQ(out, "1969-12-31T23:59:59.999+00:00");
+    EXPECT_EQ(rfc3339(t, true), "2026-11-24T23:10:46.518+00:00");
+    EXPECT_THAT(rfc3339(t, false),
+                MatchesRegex(R"(^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.518[+-][0-9]{2}:[0-9]{2}$)"));
+    EXPECT_EQ(rfc3339(std::chrono::system_clock::time_point{std::chrono::milliseconds(-1)}, true),
+              "1969-12-31T23:59:59.999+00:00");
 }
 
-TEST(JsonEncoderTest, RecordIdsAreUniqueAndNameHostAndPid) {
+TEST(JsonWriterTest, RecordIdsAreUniqueAndNameHostAndPid) {
     std::set<std::string> ids;
-    for (int i = 0; i < 1000; ++i) ids.insert(JsonEncoder::next_record_id());
+    for (int i = 0; i < 1000; ++i) ids.insert(detail::RecordIds::instance().next_id());
     EXPECT_EQ(ids.size(), 1000u);
     EXPECT_THAT(*ids.begin(), MatchesRegex(".+-" + std::to_string(::getpid()) + "-[0-9]+"));
 }
 
-TEST(JsonEncoderTest, RecordIdIsWrittenInPlaceAsAStringValue) {
+TEST(JsonWriterTest, RecordIdIsWrittenInPlaceAsAStringValue) {
     std::string out;
-    JsonEncoder json(out);
+    JsonWriter json(out);
     json.begin_object();
     json.key("id");
     json.record_id();
@@ -129,14 +135,14 @@ TEST(JsonEncoderTest, RecordIdIsWrittenInPlaceAsAStringValue) {
 
 // A forked child (a pre-forking server, say) names its own pid in its ids, even on the thread
 // that had taken a block of ids before the fork.
-TEST(JsonEncoderTest, ForkedChildNamesItsOwnPid) {
-    const std::string parent_id = JsonEncoder::next_record_id();
+TEST(JsonWriterTest, ForkedChildNamesItsOwnPid) {
+    const std::string parent_id = detail::RecordIds::instance().next_id();
     int pipe_fds[2];
     ASSERT_EQ(::pipe(pipe_fds), 0);
     const pid_t child = ::fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
-        const std::string id = JsonEncoder::next_record_id();
+        const std::string id = detail::RecordIds::instance().next_id();
         const bool ok = ::write(pipe_fds[1], id.data(), id.size()) == static_cast<ssize_t>(id.size());
         ::_exit(ok ? 0 : 1);
     }
@@ -154,7 +160,7 @@ TEST(JsonEncoderTest, ForkedChildNamesItsOwnPid) {
 
 // Random bytes in keys and values: a real JSON parser reads the line back, and valid UTF-8
 // input comes back unchanged.
-TEST(JsonEncoderTest, RandomBytesAlwaysGiveValidJsonOnOneLine) {
+TEST(JsonWriterTest, RandomBytesAlwaysGiveValidJsonOnOneLine) {
     std::mt19937 rng(20261124);
     std::uniform_int_distribution<int> byte(0, 255);
     std::uniform_int_distribution<int> length(0, 64);
@@ -164,7 +170,7 @@ TEST(JsonEncoderTest, RandomBytesAlwaysGiveValidJsonOnOneLine) {
         for (char& c : key) c = static_cast<char>(byte(rng));
         for (char& c : value) c = static_cast<char>(byte(rng));
         std::string out;
-        JsonEncoder json(out);
+        JsonWriter json(out);
         json.begin_object();
         json.key("k:" + key);  // never equal to "n"
         json.string(value);
@@ -179,7 +185,7 @@ TEST(JsonEncoderTest, RandomBytesAlwaysGiveValidJsonOnOneLine) {
     }
 }
 
-TEST(JsonEncoderTest, ValidUtf8RoundTripsThroughAParser) {
+TEST(JsonWriterTest, ValidUtf8RoundTripsThroughAParser) {
     std::mt19937 rng(7);
     const std::vector<std::string> pieces = {"a", "\"", "\\", "\n", "\t", std::string(1, '\0'), "\x01", "\xC3\xA9",
                                              "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "/", " ", "\x7f"};
@@ -188,13 +194,111 @@ TEST(JsonEncoderTest, ValidUtf8RoundTripsThroughAParser) {
         std::string value;
         for (int i = 0; i < 20; ++i) value += pieces[pick(rng)];
         std::string out;
-        JsonEncoder json(out);
+        JsonWriter json(out);
         json.begin_array();
         json.string(value);
         json.end_array();
         const auto parsed = nlohmann::json::parse(out);
         ASSERT_EQ(parsed[0].get<std::string>(), value);
     }
+}
+
+// --- the writer's own API: pre-encoded pieces, commas, the cursor's contract -------------
+
+TEST(JsonWriterTest, PreEncodedKeysAndValuesGetTheSameCommasAsOthers) {
+    const std::string level_key = JsonWriter::quote("level");
+    const std::string info = JsonWriter::quote("info");
+    EXPECT_EQ(level_key, R"("level")");
+    EXPECT_EQ(JsonWriter::quote("a\"b\n"), R"("a\"b\n")");
+    std::string out;
+    JsonWriter json(out);
+    json.begin_object();
+    json.raw_key(level_key);
+    json.raw_value(info);
+    json.raw_key(JsonWriter::quote("list"));
+    json.begin_array();
+    json.raw_value("1");
+    json.raw_value(info);
+    json.null();
+    json.end_array();
+    json.key("k");
+    json.raw_value("{}");
+    json.end_object();
+    EXPECT_EQ(out, R"({"level":"info","list":[1,"info",null],"k":{}})");
+}
+
+TEST(JsonWriterTest, AppendsAfterWhatTheStringHeldAndGrowsPastTheExpectedSize) {
+    std::string out = "prefix ";
+    const std::string long_value(1000, 'x');
+    {
+        JsonWriter json(out, 4);
+        json.begin_array();
+        json.string(long_value);
+        json.number(-1);
+        json.end_array();
+    }
+    EXPECT_EQ(out, "prefix [\"" + long_value + "\",-1]");
+}
+
+TEST(JsonWriterTest, StringIsExactOnceTheOutermostContainerClosesAndWhenTheWriterIsGone) {
+    std::string out;
+    {
+        JsonWriter json(out, 256);
+        json.begin_object();
+        json.key("a");
+        json.begin_object();
+        json.key("b");
+        json.boolean(false);
+        json.end_object();
+        json.end_object();
+        EXPECT_EQ(out, R"({"a":{"b":false}})") << "read while the writer is alive";
+        json.begin_array();  // a second top-level value starts afresh: no comma
+        json.end_array();
+        EXPECT_EQ(out, R"({"a":{"b":false}}[])");
+        json.string("top");
+    }
+    EXPECT_EQ(out, R"({"a":{"b":false}}[]"top")");
+}
+
+TEST(JsonWriterTest, EveryIntegerTypeAndDoublesAsNumbers) {
+    std::string out;
+    JsonWriter json(out);
+    json.begin_array();
+    json.number(static_cast<signed char>(-5));
+    json.number(static_cast<unsigned short>(65535));
+    json.number(std::numeric_limits<long long>::min());
+    json.number(std::numeric_limits<unsigned long>::max());
+    json.number(1.5f);
+    json.number(-0.0);
+    json.end_array();
+    EXPECT_EQ(out, "[-5,65535,-9223372036854775808,18446744073709551615,1.5,-0]");
+    EXPECT_TRUE(nlohmann::json::accept(out));
+}
+
+TEST(JsonWriterTest, TimeIsAQuotedRfc3339String) {
+    const std::chrono::system_clock::time_point t{std::chrono::milliseconds(1795561846518LL)};
+    std::string out;
+    JsonWriter json(out);
+    json.begin_object();
+    json.key("t");
+    json.time(t);
+    json.key("local");
+    json.time(t, false);
+    json.end_object();
+    const auto j = nlohmann::json::parse(out);
+    EXPECT_EQ(j["t"], "2026-11-24T23:10:46.518+00:00");
+    EXPECT_THAT(j["local"].get<std::string>(), MatchesRegex(R"(^.{19}\.518[+-][0-9]{2}:[0-9]{2}$)"));
+}
+
+TEST(JsonWriterTest, JsonEncoderIsTheFormerNameOfJsonWriter) {
+    static_assert(std::is_same_v<JsonEncoder, JsonWriter>);
+    std::string out;
+    JsonEncoder json(out);
+    json.begin_object();
+    json.key("ok");
+    json.boolean(true);
+    json.end_object();
+    EXPECT_EQ(out, R"({"ok":true})");
 }
 
 }  // namespace
