@@ -2,27 +2,10 @@
 #include "attribute_name_cache.hpp"
 
 #include <algorithm>
-#include <array>
 
 #include "kafka_log/json_writer.hpp"
 
 namespace kafka_log::detail {
-
-AttributeNameCache& AttributeNameCache::for_formatter(std::uint64_t formatter_id) {
-    struct Slot {
-        std::uint64_t formatter = 0;
-        AttributeNameCache cache;
-    };
-    thread_local std::array<Slot, 4> slots;
-    thread_local std::size_t next_victim = 0;
-    for (Slot& slot : slots) {
-        if (slot.formatter == formatter_id) return slot.cache;
-    }
-    Slot& slot = slots[next_victim++ % slots.size()];
-    slot.formatter = formatter_id;
-    slot.cache.names_.clear();
-    return slot.cache;
-}
 
 const AttributeNameInfo& AttributeNameCache::learn(const JsonOptions& o,
                                                    const boost::log::attribute_name& name) {
@@ -47,8 +30,10 @@ const AttributeNameInfo& AttributeNameCache::learn(const JsonOptions& o,
     for (AttributeNameInfo& n : names_) {
         if (n.state != AttributeNameInfo::State::unknown) known.push_back(&n);
     }
-    std::sort(known.begin(), known.end(),
-              [](const AttributeNameInfo* a, const AttributeNameInfo* b) { return a->text < b->text; });
+    const auto by_text = [](const AttributeNameInfo* a, const AttributeNameInfo* b) {
+        return a->text < b->text;
+    };
+    std::sort(known.begin(), known.end(), by_text);
     for (std::size_t i = 0; i < known.size(); ++i) known[i]->rank = static_cast<std::uint32_t>(i);
     return info;
 }

@@ -3,6 +3,7 @@
 
 // What json_formatter learns of an attribute name on first sight, kept per thread.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -33,7 +34,22 @@ struct AttributeNameInfo {
 class AttributeNameCache {
 public:
     /// This thread's cache for the formatter numbered `formatter_id` (empty when new here).
-    static AttributeNameCache& for_formatter(std::uint64_t formatter_id);
+    /// Inline: it runs once per record.
+    static AttributeNameCache& for_formatter(std::uint64_t formatter_id) {
+        struct Slot {
+            std::uint64_t formatter = 0;
+            AttributeNameCache cache;
+        };
+        thread_local std::array<Slot, 4> slots;
+        thread_local std::size_t next_victim = 0;
+        for (Slot& slot : slots) {
+            if (slot.formatter == formatter_id) return slot.cache;
+        }
+        Slot& slot = slots[next_victim++ % slots.size()];
+        slot.formatter = formatter_id;
+        slot.cache.names_.clear();
+        return slot.cache;
+    }
 
     /// What `options` make of `name`, learnt on first sight.
     const AttributeNameInfo& info(const JsonOptions& options,

@@ -36,8 +36,12 @@ struct Prepared {
         level_key = JsonWriter::quote(options.level_key);
         time_key = JsonWriter::quote(options.time_key);
         message_key = JsonWriter::quote(options.message_key);
-        if (!options.record_id_key.empty()) record_id_key = JsonWriter::quote(options.record_id_key);
-        for (const std::string& name : options.level_names) level_names.push_back(JsonWriter::quote(name));
+        if (!options.record_id_key.empty()) {
+            record_id_key = JsonWriter::quote(options.record_id_key);
+        }
+        for (const std::string& name : options.level_names) {
+            level_names.push_back(JsonWriter::quote(name));
+        }
     }
     JsonOptions options;
     std::string level_key;      // "level"
@@ -62,7 +66,8 @@ public:
           time_name_(prepared_->options.time_attribute),
           message_name_("Message") {}
 
-    void operator()(const boost::log::record_view& record, boost::log::formatting_ostream& stream) const {
+    void operator()(const boost::log::record_view& record,
+                    boost::log::formatting_ostream& stream) const {
         // Straight into the stream's string when it has one (a sink's formatting stream does).
         auto* buffer = stream.rdbuf();
         if (std::string* storage = buffer->storage(); storage != nullptr) {
@@ -93,7 +98,9 @@ private:
             if (count < on_stack) {
                 stack_attributes[count] = a;
             } else {
-                if (count == on_stack) spilled.assign(stack_attributes, stack_attributes + on_stack);
+                if (count == on_stack) {
+                    spilled.assign(stack_attributes, stack_attributes + on_stack);
+                }
                 spilled.push_back(a);
             }
             ++count;
@@ -157,13 +164,17 @@ private:
             line.record_id();
         }
 
-        const auto by_name = [](const Attribute& a, const Attribute& b) { return a.name->rank < b.name->rank; };
+        const auto by_name = [](const Attribute& a, const Attribute& b) {
+            return a.name->rank < b.name->rank;
+        };
         if (count <= on_stack) {
             // Insertion sort: a handful of integers, mostly in order already.
             for (std::size_t i = 1; i < count; ++i) {
                 const Attribute a = attributes[i];
                 std::size_t j = i;
-                for (; j > 0 && by_name(a, attributes[j - 1]); --j) attributes[j] = attributes[j - 1];
+                for (; j > 0 && by_name(a, attributes[j - 1]); --j) {
+                    attributes[j] = attributes[j - 1];
+                }
                 attributes[j] = a;
             }
         } else {

@@ -29,7 +29,8 @@ boost::log::type_dispatcher::callback_base CaptureDispatcher::callback_of_kind(
     CaptureDispatcher* self, int kind, std::index_sequence<I...>) {
     using Maker = callback_base (*)(void*);
     static constexpr std::array<Maker, sizeof...(I)> table = {[](void* d) {
-        return callback_base(d, &on_value<static_cast<int>(I), std::tuple_element_t<I, KnownTypes>>);
+        using T = std::tuple_element_t<I, KnownTypes>;
+        return callback_base(d, &on_value<static_cast<int>(I), T>);
     }...};
     return table[static_cast<std::size_t>(kind)](self);
 }

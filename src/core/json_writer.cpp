@@ -110,7 +110,8 @@ void JsonWriter::write_escaped(std::string_view value) {
             case '\b': write("\\b"); break;
             case '\f': write("\\f"); break;
             default: {
-                const char escaped[] = {'\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xF]};
+                const char escaped[] = {'\\', 'u', '0', '0', hex_digits[c >> 4],
+                                        hex_digits[c & 0xF]};
                 write(std::string_view(escaped, sizeof escaped));
             }
         }

@@ -16,6 +16,7 @@ inline constexpr std::size_t rfc3339_room = 64;
 /// false) at `at`, in double quotes when `quoted`, and returns the end of the text. `at` must
 /// have rfc3339_room bytes. The calendar and offset are worked out once per second per thread:
 /// records come in bursts within a second, so most cost a copy and three digits.
-char* write_rfc3339(char* at, std::chrono::system_clock::time_point t, bool utc, bool quoted) noexcept;
+char* write_rfc3339(char* at, std::chrono::system_clock::time_point t, bool utc,
+                    bool quoted) noexcept;
 
 }  // namespace kafka_log::detail

@@ -65,7 +65,8 @@ TEST(JsonWriterTest, GoldenObjectWithEveryValueKind) {
     json.end_array();
     json.end_object();
     EXPECT_EQ(out,
-              R"({"level":"info","Answer":42,"Negative":-7,"Big":18446744073709551615,"Ratio":0.25,)"
+              R"({"level":"info","Answer":42,"Negative":-7,"Big":18446744073709551615,)"
+              R"("Ratio":0.25,)"
               R"("ok":true,"none":null,"scopes":["main","handle",{}],"empty":[]})");
 }
 
@@ -77,7 +78,8 @@ TEST(JsonWriterTest, EscapesQuotesBackslashesAndControlCharacters) {
 }
 
 TEST(JsonWriterTest, KeepsValidUtf8AndReplacesInvalidWithReplacementCharacter) {
-    EXPECT_EQ(escaped("h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80"), "h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80");
+    EXPECT_EQ(escaped("h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80"),
+              "h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80");
     const std::string fffd = "\xEF\xBF\xBD";
     EXPECT_EQ(escaped("\xFF"), fffd);
     EXPECT_EQ(escaped("a\xC3"), "a" + fffd) << "truncated sequence";
@@ -105,7 +107,8 @@ TEST(JsonWriterTest, Rfc3339WithMillisecondsAndOffset) {
     const std::chrono::system_clock::time_point t{std::chrono::milliseconds(1795561846518LL)};
     EXPECT_EQ(rfc3339(t, true), "2026-11-24T23:10:46.518+00:00");
     EXPECT_THAT(rfc3339(t, false),
-                MatchesRegex(R"(^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.518[+-][0-9]{2}:[0-9]{2}$)"));
+                MatchesRegex(R"(^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})"
+                             R"(\.518[+-][0-9]{2}:[0-9]{2}$)"));
     EXPECT_EQ(rfc3339(std::chrono::system_clock::time_point{std::chrono::milliseconds(-1)}, true),
               "1969-12-31T23:59:59.999+00:00");
 }
@@ -143,13 +146,16 @@ TEST(JsonWriterTest, ForkedChildNamesItsOwnPid) {
     ASSERT_GE(child, 0);
     if (child == 0) {
         const std::string id = detail::RecordIds::instance().next_id();
-        const bool ok = ::write(pipe_fds[1], id.data(), id.size()) == static_cast<ssize_t>(id.size());
+        const bool ok =
+            ::write(pipe_fds[1], id.data(), id.size()) == static_cast<ssize_t>(id.size());
         ::_exit(ok ? 0 : 1);
     }
     ::close(pipe_fds[1]);
     std::string child_id;
     char buf[512];
-    for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof buf)) > 0;) child_id.append(buf, static_cast<std::size_t>(n));
+    for (ssize_t n; (n = ::read(pipe_fds[0], buf, sizeof buf)) > 0;) {
+        child_id.append(buf, static_cast<std::size_t>(n));
+    }
     ::close(pipe_fds[0]);
     int status = 0;
     ASSERT_EQ(::waitpid(child, &status, 0), child);
@@ -187,8 +193,10 @@ TEST(JsonWriterTest, RandomBytesAlwaysGiveValidJsonOnOneLine) {
 
 TEST(JsonWriterTest, ValidUtf8RoundTripsThroughAParser) {
     std::mt19937 rng(7);
-    const std::vector<std::string> pieces = {"a", "\"", "\\", "\n", "\t", std::string(1, '\0'), "\x01", "\xC3\xA9",
-                                             "\xE2\x82\xAC", "\xF0\x9F\x98\x80", "/", " ", "\x7f"};
+    const std::vector<std::string> pieces = {"a",        "\"",           "\\",
+                                             "\n",       "\t",           std::string(1, '\0'),
+                                             "\x01",     "\xC3\xA9",     "\xE2\x82\xAC",
+                                             "\xF0\x9F\x98\x80", "/", " ", "\x7f"};
     std::uniform_int_distribution<std::size_t> pick(0, pieces.size() - 1);
     for (int round = 0; round < 2000; ++round) {
         std::string value;
@@ -287,7 +295,8 @@ TEST(JsonWriterTest, TimeIsAQuotedRfc3339String) {
     json.end_object();
     const auto j = nlohmann::json::parse(out);
     EXPECT_EQ(j["t"], "2026-11-24T23:10:46.518+00:00");
-    EXPECT_THAT(j["local"].get<std::string>(), MatchesRegex(R"(^.{19}\.518[+-][0-9]{2}:[0-9]{2}$)"));
+    EXPECT_THAT(j["local"].get<std::string>(),
+                MatchesRegex(R"(^.{19}\.518[+-][0-9]{2}:[0-9]{2}$)"));
 }
 
 TEST(JsonWriterTest, JsonEncoderIsTheFormerNameOfJsonWriter) {

@@ -45,7 +45,8 @@ TEST(Rfc3339TimeTest, BeforeTheEpochRoundsDown) {
 TEST(Rfc3339TimeTest, LocalTimeCarriesTheZonesOffset) {
     const Time t{milliseconds(1795561846518LL)};
     const std::string local = text(t, false, false);
-    EXPECT_THAT(local, MatchesRegex(R"(^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.518[+-][0-9]{2}:[0-9]{2}$)"));
+    EXPECT_THAT(local, MatchesRegex(R"(^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})"
+                                    R"(\.518[+-][0-9]{2}:[0-9]{2}$)"));
     // The same instant: the local wall clock minus the offset is the UTC text's.
     const std::time_t tt = 1795561846;
     std::tm tm{};
