@@ -121,9 +121,7 @@ public:
     /// \brief The next record id of this process, `"host-pid-sequence"`, as a string value:
     /// unique per process and across hosts (a forked child names its own pid), so a consumer
     /// can drop duplicates. Allocation-free after a thread's first.
-    void record_id() {
-        pos_ = record_id_text(comma_for_value(record_id_room()));
-    }
+    void record_id();
 
     /// \brief `"text"`, escaped: a key for raw_key() or a string value for raw_value().
     static std::string quote(std::string_view text);
@@ -180,14 +178,12 @@ private:
     void write_escaped(std::string_view value);
     [[gnu::noinline]] void grow(std::size_t n);
 
-    // The texts of numbers, times and record ids, written at `at` (with room for the most
-    // they write); each returns the end of its text.
+    // The texts of numbers and times, written at `at` (with room for the most they write);
+    // each returns the end of its text.
     static constexpr std::size_t double_room = 32;
     static char* double_text(char* at, double value) noexcept;
     static constexpr std::size_t time_room = 64;
     static char* time_text(char* at, std::chrono::system_clock::time_point t, bool utc) noexcept;
-    static std::size_t record_id_room();
-    static char* record_id_text(char* at) noexcept;
 
     std::string& out_;
     char* pos_;

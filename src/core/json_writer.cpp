@@ -138,10 +138,9 @@ char* JsonWriter::time_text(char* at, std::chrono::system_clock::time_point t, b
     return detail::write_rfc3339(at, t, utc, true);
 }
 
-std::size_t JsonWriter::record_id_room() { return detail::RecordIds::instance().room(); }
-
-char* JsonWriter::record_id_text(char* at) noexcept {
-    return detail::RecordIds::instance().write(at, true);
+void JsonWriter::record_id() {
+    detail::RecordIds& ids = detail::RecordIds::instance();
+    pos_ = ids.write(comma_for_value(ids.room()), true);
 }
 
 std::string JsonWriter::quote(std::string_view text) {

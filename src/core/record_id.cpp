@@ -17,11 +17,6 @@ RecordIds::RecordIds() {
     ::pthread_atfork(nullptr, nullptr, [] { instance().after_fork_in_child(); });
 }
 
-RecordIds& RecordIds::instance() {
-    static RecordIds ids;
-    return ids;
-}
-
 void RecordIds::make_prefix() {
     char host[256] = {};
     if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {

@@ -21,7 +21,10 @@ namespace kafka_log::detail {
 class RecordIds {
 public:
     /// The one instance, made on first use.
-    static RecordIds& instance();
+    static RecordIds& instance() {
+        static RecordIds ids;
+        return ids;
+    }
 
     /// Bytes write() may write.
     std::size_t room() const noexcept { return prefix_.size() + 2 + 20; }
