@@ -56,20 +56,25 @@ public:
     JsonWriter(const JsonWriter&) = delete;
     JsonWriter& operator=(const JsonWriter&) = delete;
 
+    /// \brief `{`: the members follow as key()/raw_key() and a value each.
     void begin_object() { open('{'); }
+    /// \brief `}`; closing the outermost container gives the string its exact size.
     void end_object() { close('}'); }
+    /// \brief `[`: the elements follow as values.
     void begin_array() { open('['); }
+    /// \brief `]`; closing the outermost container gives the string its exact size.
     void end_array() { close(']'); }
 
     /// \brief An object key, escaped; the next call writes its value.
     void key(std::string_view name) {
-        before_key();
-        put('"');
+        char* at = comma_for_key(1);
+        *at = '"';
+        pos_ = at + 1;
         write_escaped(name);
-        char* at = room(2);
-        at[0] = '"';
-        at[1] = ':';
-        pos_ = at + 2;
+        char* end = room(2);
+        end[0] = '"';
+        end[1] = ':';
+        pos_ = end + 2;
     }
     /// \brief An object key already encoded by quote() (`"name"`, quotes included).
     [[gnu::always_inline]] void raw_key(std::string_view quoted_name) {
@@ -104,7 +109,9 @@ public:
     void number(double value) {
         pos_ = double_text(comma_for_value(double_room), value);
     }
+    /// \brief `true` or `false`.
     void boolean(bool value) { raw_value(value ? std::string_view("true") : "false"); }
+    /// \brief `null`.
     void null() { raw_value("null"); }
     /// \brief A value already encoded as JSON (by quote(), say), copied as is.
     [[gnu::always_inline]] void raw_value(std::string_view json) {
@@ -149,7 +156,6 @@ private:
         commas_ |= 1;
         return at;
     }
-    [[gnu::always_inline]] void before_key() { pos_ = comma_for_key(0); }
     [[gnu::always_inline]] void before_value() { pos_ = comma_for_value(0); }
     void open(char c) {
         before_value();
