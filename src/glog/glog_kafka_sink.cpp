@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kafka_log/glog/glog_kafka_sink.hpp"
 
+#include "kafka_log/json_writer.hpp"
+
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -44,7 +46,7 @@ GlogKafkaSink::GlogKafkaSink(std::shared_ptr<KafkaWriter> writer, GlogSinkOption
 void GlogKafkaSink::format(std::string& out, google::LogSeverity severity, const char* base_filename, int line,
                            const google::LogMessageTime& time, const char* message, std::size_t message_len) const {
     const JsonOptions& o = options_.json;
-    JsonEncoder json(out);
+    JsonWriter json(out, 256);
     json.begin_object();
     json.key(o.level_key);
     json.string(level_name(severity));

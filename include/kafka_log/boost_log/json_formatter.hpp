@@ -16,22 +16,18 @@
 #include <boost/type_index.hpp>
 
 #include "kafka_log/export.hpp"
-#include "kafka_log/json_encoder.hpp"
+#include "kafka_log/json_options.hpp"
 
 namespace kafka_log {
 
-namespace detail {
-/// Reads a record's severity value as a number (the index into JsonOptions::level_names).
-/// A plain function pointer: it is called once per record.
-using SeverityReader = std::optional<long long> (*)(const boost::log::attribute_value&);
-/// `severity` null: `boost::log::trivial::severity_level` or an integer.
-KAFKA_LOG_EXPORT boost::log::formatter make_json_formatter(JsonOptions options, SeverityReader severity);
+/// \brief Reads a record's severity value as a number (the index into
+/// JsonOptions::level_names), or nothing when the value is not of the expected type. A plain
+/// function pointer: it is called once per record.
+using JsonSeverityReader = std::optional<long long> (*)(const boost::log::attribute_value&);
 
-/// Writes a value of a registered type through its operator<<; false when `value` is not one.
-/// A plain function pointer: it is called for every value of its type.
-using StreamRenderer = bool (*)(const boost::log::attribute_value&, std::ostream&);
-KAFKA_LOG_EXPORT void register_json_stream_renderer(boost::typeindex::type_index type, StreamRenderer renderer);
-}  // namespace detail
+/// \brief Writes a value of a registered type through its operator<<; false when `value` is
+/// not one. A plain function pointer: it is called for every value of its type.
+using JsonStreamRenderer = bool (*)(const boost::log::attribute_value&, std::ostream&);
 
 /// \brief A Boost.Log formatter writing each record as one JSON object:
 /// `{"level":"info","logtime":"2026-11-24T23:10:46.518+00:00","msg":"...", <attributes>}`.
@@ -54,28 +50,42 @@ KAFKA_LOG_EXPORT void register_json_stream_renderer(boost::typeindex::type_index
 /// Thread safety: the formatter may be called from any number of threads at once.
 KAFKA_LOG_EXPORT boost::log::formatter json_formatter(JsonOptions options = {});
 
+/// \brief json_formatter() reading the severity through `severity` (null: as json_formatter(),
+/// `boost::log::trivial::severity_level` or an integer). json_formatter_for() makes the reader
+/// for an enum of your own.
+KAFKA_LOG_EXPORT boost::log::formatter json_formatter(JsonOptions options,
+                                                      JsonSeverityReader severity);
+
 /// \brief json_formatter() for a severity type of your own (an enum whose values index
 /// `JsonOptions::level_names`).
 template <typename SeverityT>
 boost::log::formatter json_formatter_for(JsonOptions options) {
-    return detail::make_json_formatter(std::move(options),
-                                       [](const boost::log::attribute_value& value) -> std::optional<long long> {
-                                           if (auto v = value.extract<SeverityT>()) return static_cast<long long>(*v);
-                                           return std::nullopt;
-                                       });
+    return json_formatter(std::move(options),
+                          [](const boost::log::attribute_value& value) -> std::optional<long long> {
+                              if (auto v = value.extract<SeverityT>()) {
+                                  return static_cast<long long>(*v);
+                              }
+                              return std::nullopt;
+                          });
 }
+
+/// \brief Makes json_formatter() write attributes of type `type` with `renderer` (as a JSON
+/// string); register_json_stream_type() makes the renderer from `operator<<`. Call at
+/// start-up, before logging; a later call for the same type replaces the renderer.
+KAFKA_LOG_EXPORT void register_json_stream_renderer(boost::typeindex::type_index type,
+                                                    JsonStreamRenderer renderer);
 
 /// \brief Makes json_formatter() write attributes of type `T` through `operator<<` (as a
 /// JSON string). Call once, at start-up, before logging.
 template <typename T>
 void register_json_stream_type() {
-    detail::register_json_stream_renderer(boost::typeindex::type_id<T>(),
-                                          [](const boost::log::attribute_value& value, std::ostream& os) {
-                                              auto v = value.extract<T>();
-                                              if (!v) return false;
-                                              os << v.get();
-                                              return true;
-                                          });
+    register_json_stream_renderer(boost::typeindex::type_id<T>(),
+                                  [](const boost::log::attribute_value& value, std::ostream& os) {
+                                      auto v = value.extract<T>();
+                                      if (!v) return false;
+                                      os << v.get();
+                                      return true;
+                                  });
 }
 
 }  // namespace kafka_log
