@@ -30,6 +30,7 @@ class SettingsTest : public ::testing::TestWithParam<bool> {
 protected:
     static void SetUpTestSuite() {
         register_boost_log_factory();
+        enable_embedded_brokers();  // Brokers=embedded: an EmbeddedCluster of kafka_log::testing
         logging::add_common_attributes();
     }
     void TearDown() override { logging::core::get()->remove_all_sinks(); }
