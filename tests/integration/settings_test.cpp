@@ -89,6 +89,7 @@ INSTANTIATE_TEST_SUITE_P(Frontends, SettingsTest, ::testing::Values(false, true)
 
 TEST(SettingsShutdownTest, RecordsStillQueuedWhenTheSinkIsRemovedGoToTheFallback) {
     register_boost_log_factory();
+    enable_embedded_brokers();
     TempDir dir;
     const std::string topic = unique_topic();
     // Kafka answers after 3 s, the sink waits 100 ms: at removal the records are purged into
