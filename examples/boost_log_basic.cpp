@@ -27,11 +27,11 @@
 #include <kafka_log/boost_log/clock.hpp>
 #include <kafka_log/boost_log/json_formatter.hpp>
 #include <kafka_log/boost_log/kafka_sink_backend.hpp>
-#include <kafka_log/embedded_cluster.hpp>
+#include <kafka_log/testing/embedded_cluster.hpp>
 #include <kafka_log/spool_fallback.hpp>
 #include <kafka_log/kafka_writer.hpp>
 #include <kafka_log/rdkafka_producer.hpp>
-#include <kafka_log/topic_reader.hpp>
+#include <kafka_log/testing/topic_reader.hpp>
 
 int main(int argc, char** argv) {
     namespace logging = boost::log;

@@ -20,6 +20,7 @@
 
 #include <kafka_log/spool_reader.hpp>
 #include <kafka_log/boost_log/settings_factory.hpp>
+#include <kafka_log/testing/embedded_cluster.hpp>
 
 #ifndef KAFKA_LOG_EXAMPLE_INI
 #define KAFKA_LOG_EXAMPLE_INI "kafka_log.ini"
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     kafka_log::register_boost_log_factory();  // before the settings are parsed
+    kafka_log::enable_embedded_brokers();     // Brokers=embedded (kafka_log::testing)
     try {
         logging::init_from_stream(settings);
     } catch (const std::exception& e) {

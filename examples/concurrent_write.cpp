@@ -32,14 +32,14 @@
 #include <boost/make_shared.hpp>
 
 #include <kafka_log/boost_log/kafka_sink_backend.hpp>
-#include <kafka_log/embedded_cluster.hpp>
+#include <kafka_log/testing/embedded_cluster.hpp>
 #include <kafka_log/errors.hpp>
 #include <kafka_log/spool_drain.hpp>
 #include <kafka_log/spool_fallback.hpp>
 #include <kafka_log/spool_reader.hpp>
 #include <kafka_log/kafka_writer.hpp>
 #include <kafka_log/rdkafka_producer.hpp>
-#include <kafka_log/topic_reader.hpp>
+#include <kafka_log/testing/topic_reader.hpp>
 
 namespace {
 

@@ -14,12 +14,12 @@
 
 #include <glog/logging.h>
 
-#include <kafka_log/embedded_cluster.hpp>
+#include <kafka_log/testing/embedded_cluster.hpp>
 #include <kafka_log/spool_fallback.hpp>
 #include <kafka_log/glog/glog_kafka_sink.hpp>
 #include <kafka_log/kafka_writer.hpp>
 #include <kafka_log/rdkafka_producer.hpp>
-#include <kafka_log/topic_reader.hpp>
+#include <kafka_log/testing/topic_reader.hpp>
 
 int main(int argc, char** argv) {
     using namespace std::chrono_literals;

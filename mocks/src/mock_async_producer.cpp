@@ -124,27 +124,11 @@ std::string MockAsyncProducer::describe_locked(std::size_t index) const {
 
 ProduceStatus MockAsyncProducer::produce(const MessageView& message) {
     std::unique_lock lock(mutex_);
-    if (!options_.keep_produced && !closed_ && expectations_.empty() && options_.succeed_when_unscripted) {
-        // Load-test path: nothing kept, nothing scripted, delivered.
-        if (options_.threaded && !stopping_) {
-            queue_.push_back(Pending{0, std::nullopt, std::make_shared<const ProducedMessage>(copy_of(message))});
-            changed_.notify_all();
-            return ProduceStatus::accepted;
-        }
-        DeliveryHandler handler = handler_;
-        lock.unlock();
-        if (handler) handler(DeliveryReport{message, std::nullopt});
-        return ProduceStatus::accepted;
-    }
     const std::size_t index = produced_.size();
     produced_.push_back(copy_of(message));
     if (closed_) {
         produced_[index].status = ProduceStatus::closed;
         return ProduceStatus::closed;
-    }
-    if (expectations_.empty() && options_.succeed_when_unscripted) {
-        dispatch(lock, {index, std::nullopt});
-        return ProduceStatus::accepted;
     }
     if (expectations_.empty()) {
         const std::string what = "MockAsyncProducer: " + describe_locked(index) +
@@ -227,7 +211,7 @@ void MockAsyncProducer::deliver(const Pending& pending) {
     {
         std::lock_guard lock(mutex_);
         handler = handler_;
-        view = view_of(pending.owned ? *pending.owned : produced_[pending.index], headers);
+        view = view_of(produced_[pending.index], headers);
     }
     if (!handler) {
         reporter_.report("MockAsyncProducer: a report is due but no delivery handler is set",

@@ -55,29 +55,35 @@ public:
     }
 };
 
-std::mutex& cluster_mutex() {
+std::mutex& resolver_mutex() {
     static std::mutex mutex;
     return mutex;
 }
-std::weak_ptr<EmbeddedCluster>& cluster_slot() {
-    static std::weak_ptr<EmbeddedCluster> slot;
-    return slot;
+EmbeddedBrokersResolver& embedded_resolver() {
+    static EmbeddedBrokersResolver resolver;
+    return resolver;
 }
 
-std::shared_ptr<EmbeddedCluster> shared_embedded_cluster() {
-    std::lock_guard lock(cluster_mutex());
-    std::shared_ptr<EmbeddedCluster> cluster = cluster_slot().lock();
-    if (!cluster) {
-        cluster = std::make_shared<EmbeddedCluster>(1);
-        cluster_slot() = cluster;
+/// What `Brokers=embedded` resolves to; throws invalid_value when nothing was installed.
+EmbeddedBrokers resolve_embedded_brokers(const std::string& where) {
+    EmbeddedBrokersResolver resolver;
+    {
+        std::lock_guard lock(resolver_mutex());
+        resolver = embedded_resolver();
     }
-    return cluster;
+    if (!resolver) {
+        throw boost::log::invalid_value(
+            where + ": parameter 'Brokers': 'embedded' needs an in-process cluster: link "
+                    "kafka_log::testing and call kafka_log::enable_embedded_brokers() before "
+                    "parsing the settings");
+    }
+    return resolver();
 }
 
-/// A writer together with what it needs alive (the embedded cluster, if any); destroyed in
+/// A writer together with what it needs alive (the embedded brokers, if any); destroyed in
 /// that order: the writer closes first.
 struct WriterHolder {
-    std::shared_ptr<EmbeddedCluster> cluster;
+    std::shared_ptr<void> brokers;
     std::shared_ptr<KafkaWriter> writer;
 };
 
@@ -114,10 +120,11 @@ public:
             }
         }
         if (auto producer = tree.get_child_optional("Producer")) flatten(*producer, "", config);
-        std::shared_ptr<EmbeddedCluster> cluster;
+        std::shared_ptr<void> embedded;
         if (brokers == "embedded") {
-            cluster = shared_embedded_cluster();
-            config.set("bootstrap.servers", cluster->bootstrap_servers());
+            EmbeddedBrokers resolved = resolve_embedded_brokers(where);
+            config.set("bootstrap.servers", resolved.bootstrap_servers);
+            embedded = std::move(resolved.keep_alive);
         } else {
             config.set("bootstrap.servers", brokers);
         }
@@ -174,7 +181,7 @@ public:
             throw boost::log::invalid_value(where + ": " + param + ": " + e.what());
         }
         auto holder = std::make_shared<WriterHolder>();
-        holder->cluster = std::move(cluster);
+        holder->brokers = std::move(embedded);
         holder->writer = std::make_shared<KafkaWriter>(producer, fallback, writer_options);
         std::shared_ptr<KafkaWriter> writer(holder, holder->writer.get());  // keeps the holder alive
         auto backend = boost::make_shared<KafkaSinkBackend>(std::move(writer), sink_options);
@@ -277,9 +284,9 @@ void register_boost_log_factory(std::string_view destination) {
     boost::log::register_simple_formatter_factory<boost::log::trivial::severity_level, char>("Severity");
 }
 
-std::shared_ptr<EmbeddedCluster> settings_embedded_cluster() {
-    std::lock_guard lock(cluster_mutex());
-    return cluster_slot().lock();
+void set_embedded_brokers_resolver(EmbeddedBrokersResolver resolver) {
+    std::lock_guard lock(resolver_mutex());
+    embedded_resolver() = std::move(resolver);
 }
 
 }  // namespace kafka_log

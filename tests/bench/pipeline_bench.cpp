@@ -44,14 +44,14 @@
 #include <boost/log/trivial.hpp>
 #include <boost/make_shared.hpp>
 
+#include "accepting_producer.hpp"
 #include "bench_support.hpp"
 #include "kafka_log/boost_log/atomic_level.hpp"
 #include "kafka_log/boost_log/clock.hpp"
 #include "kafka_log/boost_log/json_formatter.hpp"
 #include "kafka_log/boost_log/kafka_sink_backend.hpp"
-#include "kafka_log/embedded_cluster.hpp"
 #include "kafka_log/kafka_writer.hpp"
-#include "kafka_log/mocks/mock_async_producer.hpp"
+#include "kafka_log/testing/embedded_cluster.hpp"
 #include "kafka_log/rdkafka_producer.hpp"
 #include "kafka_log/spool_fallback.hpp"
 
@@ -433,10 +433,7 @@ void BM_KafkaLog_RealProducerOnCallingThread(benchmark::State& state) {
 }
 
 void BM_KafkaLog_Mock(benchmark::State& state) {
-    static Pipeline p(std::make_shared<kafka_log::mocks::MockAsyncProducer>(
-                          kafka_log::mocks::gtest_reporter(),
-                          kafka_log::mocks::MockOptions{.keep_produced = false, .succeed_when_unscripted = true}),
-                      "mock");
+    static Pipeline p(std::make_shared<kafka_log::bench::AcceptingProducer>(), "mock");
     run_pipeline(state, p);
 }
 

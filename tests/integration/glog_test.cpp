@@ -27,7 +27,7 @@ namespace {
 TEST(GlogIntegrationTest, TenThreadsTenThousandLinesEachReadBack) {
     EmbeddedCluster cluster;
     const std::string topic = unique_topic();
-    cluster.create_topic(topic, 16, 1);  // the mock keeps ~5 MiB per partition (embedded_cluster.hpp)
+    cluster.create_topic(topic, 16, 1);  // the mock keeps ~5 MiB per partition (testing/embedded_cluster.hpp)
     Pipeline p(topic, test_config(cluster, 30000));
     GlogKafkaSink sink(p.writer);
     {

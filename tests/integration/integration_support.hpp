@@ -17,7 +17,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kafka_log/embedded_cluster.hpp"
+#include "kafka_log/testing/embedded_cluster.hpp"
 #include "kafka_log/fallback_writer.hpp"
 #include "kafka_log/kafka_writer.hpp"
 #include "kafka_log/rdkafka_producer.hpp"

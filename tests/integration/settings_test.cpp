@@ -30,6 +30,7 @@ class SettingsTest : public ::testing::TestWithParam<bool> {
 protected:
     static void SetUpTestSuite() {
         register_boost_log_factory();
+        enable_embedded_brokers();  // Brokers=embedded: an EmbeddedCluster of kafka_log::testing
         logging::add_common_attributes();
     }
     void TearDown() override { logging::core::get()->remove_all_sinks(); }
@@ -88,6 +89,7 @@ INSTANTIATE_TEST_SUITE_P(Frontends, SettingsTest, ::testing::Values(false, true)
 
 TEST(SettingsShutdownTest, RecordsStillQueuedWhenTheSinkIsRemovedGoToTheFallback) {
     register_boost_log_factory();
+    enable_embedded_brokers();
     TempDir dir;
     const std::string topic = unique_topic();
     // Kafka answers after 3 s, the sink waits 100 ms: at removal the records are purged into

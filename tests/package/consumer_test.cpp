@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // What a user's own test looks like: Boost.Log -> KafkaSinkBackend -> KafkaWriter on a
-// scripted MockAsyncProducer, asserting on the fallback. Built against an installed
-// kafka_log (find_package) and against its source tree (add_subdirectory).
+// scripted MockAsyncProducer, asserting on the fallback; and a settings file with
+// Brokers=embedded on kafka_log::testing's EmbeddedCluster, read back with read_topic. Built
+// against an installed kafka_log (find_package) and against its source tree (add_subdirectory).
+#include <chrono>
 #include <memory>
 #include <sstream>
 
@@ -10,14 +12,18 @@
 #include <boost/log/sinks/unlocked_frontend.hpp>
 #include <boost/log/sources/logger.hpp>
 #include <boost/log/sources/record_ostream.hpp>
+#include <boost/log/utility/setup/from_stream.hpp>
 #include <boost/make_shared.hpp>
 #include <gtest/gtest.h>
 
 #include <kafka_log/boost_log/kafka_sink_backend.hpp>
+#include <kafka_log/boost_log/settings_factory.hpp>
 #include <kafka_log/glog/glog_kafka_sink.hpp>
 #include <kafka_log/kafka_writer.hpp>
 #include <kafka_log/mocks/gmock_async_producer.hpp>
 #include <kafka_log/mocks/mock_async_producer.hpp>
+#include <kafka_log/testing/embedded_cluster.hpp>
+#include <kafka_log/testing/topic_reader.hpp>
 
 TEST(ConsumerTest, FailedRecordLandsInFallback) {
     auto producer = std::make_shared<kafka_log::mocks::MockAsyncProducer>();
@@ -64,4 +70,24 @@ TEST(ConsumerTest, GlogSinkFeedsTheWriter) {
     writer->close(std::chrono::seconds(1));
     EXPECT_EQ(writer->stats().delivered, 1u);
     EXPECT_NE(producer->produced().at(0).payload.find("\"msg\":\"from glog\""), std::string::npos);
+}
+
+TEST(ConsumerTest, SettingsWithEmbeddedBrokersReachTheTestingCluster) {
+    kafka_log::register_boost_log_factory();
+    kafka_log::enable_embedded_brokers();
+    std::istringstream settings(
+        "[Sinks.Kafka]\nDestination=Kafka\nBrokers=embedded\nTopic=consumer-embedded\n");
+    boost::log::init_from_stream(settings);
+    const std::shared_ptr<kafka_log::EmbeddedCluster> cluster = kafka_log::settings_embedded_cluster();
+    ASSERT_NE(cluster, nullptr);
+
+    boost::log::sources::logger logger;
+    BOOST_LOG(logger) << "to the embedded cluster";
+    boost::log::core::get()->flush();
+    boost::log::core::get()->remove_all_sinks();
+
+    const auto records =
+        kafka_log::read_topic(cluster->bootstrap_servers(), "consumer-embedded", std::chrono::seconds(30));
+    ASSERT_EQ(records.size(), 1u);
+    EXPECT_NE(records[0].payload.find("to the embedded cluster"), std::string::npos);
 }

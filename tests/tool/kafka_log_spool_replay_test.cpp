@@ -30,7 +30,7 @@
 
 #include <gtest/gtest.h>
 
-#include "kafka_log/embedded_cluster.hpp"
+#include "kafka_log/testing/embedded_cluster.hpp"
 #include "kafka_log/spool_drain.hpp"
 #include "kafka_log/spool_fallback.hpp"
 #include "kafka_log/spool_reader.hpp"

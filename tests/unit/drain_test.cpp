@@ -82,8 +82,8 @@ TEST(SpoolDrainTest, AWriterReplaysWhatAnEarlierProcessLeftWholeAndDeletesTheSeg
     ASSERT_EQ(left.size(), static_cast<std::size_t>(total));
     ASSERT_GT(segment_count(dir), 3u);
 
-    auto producer = std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(),
-                                                        MockOptions{.succeed_when_unscripted = true});
+    auto producer = std::make_shared<MockAsyncProducer>();
+    for (std::size_t i = 0; i < left.size(); ++i) producer->expect_input_and_succeed();
     auto spool = std::make_shared<SpoolFallback>(dir, SpoolOptions{.segment_bytes = 4096, .replay_rate = 1e6});
     KafkaWriter writer(producer, spool, WriterOptions{.topic = "live"});
     ASSERT_TRUE(test::wait_until([&] { return writer.stats().replayed == total && segment_count(dir) == 0; }, 30s))
@@ -204,8 +204,9 @@ TEST(SpoolDrainTest, ARecordSentWithoutAnAnswerIsSentAgainFlaggedPossiblyDuplica
 TEST(SpoolDrainTest, RecordsSpooledDuringAnOutageGoBackWhenTheClusterReturns) {
     TempDir tmp;
     const fs::path dir = tmp / "spool";
-    auto producer = std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(),
-                                                        MockOptions{.succeed_when_unscripted = true});
+    constexpr int total = 500;
+    auto producer = std::make_shared<MockAsyncProducer>();
+    for (int i = 0; i < total; ++i) producer->expect_input_and_succeed();
     auto spool = std::make_shared<SpoolFallback>(dir, SpoolOptions{.segment_bytes = 4096, .replay_rate = 1e6});
     WriterOptions options{.topic = "live"};
     options.breaker_backoff = 1h;  // only the cluster's own signal closes it here
@@ -213,7 +214,6 @@ TEST(SpoolDrainTest, RecordsSpooledDuringAnOutageGoBackWhenTheClusterReturns) {
     KafkaWriter writer(producer, spool, options);
     producer->set_cluster_state(ClusterState::unreachable);
     ASSERT_TRUE(writer.breaker_open());
-    constexpr int total = 500;
     for (int i = 0; i < total; ++i) writer.write("outage-" + std::to_string(i));
     WriterStats s = writer.stats();
     EXPECT_EQ(s.fallback_unreachable, static_cast<std::uint64_t>(total));
@@ -239,8 +239,7 @@ TEST(SpoolDrainTest, RecordsSpooledDuringAnOutageGoBackWhenTheClusterReturns) {
 TEST(SpoolDrainTest, WithNoLiveRecordsLeftTheDrainProbesWithOneRecordAndItsConfirmationClosesTheBreaker) {
     TempDir tmp;
     const fs::path dir = tmp / "spool";
-    auto producer = std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(),
-                                                        MockOptions{.succeed_when_unscripted = true});
+    auto producer = std::make_shared<MockAsyncProducer>();
     auto spool = std::make_shared<SpoolFallback>(dir, SpoolOptions{.segment_bytes = 1 << 20, .replay_rate = 1e6});
     WriterOptions options{.topic = "live"};
     options.breaker_backoff = 20ms;
@@ -256,7 +255,9 @@ TEST(SpoolDrainTest, WithNoLiveRecordsLeftTheDrainProbesWithOneRecordAndItsConfi
     EXPECT_TRUE(producer->produced().empty());
 
     // The drain's probe: one record, held (unanswered); nothing else goes while it is out.
+    // Then the rest, delivered.
     producer->expect_input_and_hold();
+    for (int i = 1; i < total; ++i) producer->expect_input_and_succeed();
     ASSERT_TRUE(test::wait_until([&] { return producer->produced().size() == 1; }, 10s)) << "a probe goes out";
     const std::uint64_t passes = writer.drain_stats().passes;
     ASSERT_TRUE(test::wait_until([&] { return writer.drain_stats().passes >= passes + 2; }, 10s));

@@ -131,9 +131,8 @@ TEST(JournalTest, SegmentsOfSettledCopiesAreDeletedAsTheyFillAndNothingIsLeftAft
     TempDir tmp;
     const fs::path dir = tmp / "spool";
     auto spool = std::make_shared<SpoolFallback>(dir, journal_on(4096));
-    auto producer =
-        std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(), MockOptions{.keep_produced = false,
-                                                                                 .succeed_when_unscripted = true});
+    auto producer = std::make_shared<MockAsyncProducer>();
+    for (int i = 0; i < 2000; ++i) producer->expect_input_and_succeed();
     {
         KafkaWriter writer(producer, spool, WriterOptions{.topic = "logs"});
         for (int i = 0; i < 2000; ++i) writer.write("record number " + std::to_string(i) + std::string(60, '.'));
@@ -156,11 +155,11 @@ TEST(JournalTest, ASegmentWithFallbackRecordsAndOpenCopiesGoesOnlyOnceBothAreDon
     TempDir tmp;
     const fs::path dir = tmp / "spool";
     auto spool = std::make_shared<SpoolFallback>(dir, journal_on(4096));
-    auto producer = std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(),
-                                                        MockOptions{.succeed_when_unscripted = true});
+    auto producer = std::make_shared<MockAsyncProducer>();
     producer->expect_input_and_hold()
         .expect_input_and_fail({error_codes::message_timed_out, "timed out", false})
         .expect_input_and_fail({error_codes::message_timed_out, "timed out", false});
+    for (int i = 0; i < 100; ++i) producer->expect_input_and_succeed();  // the fillers
     KafkaWriter writer(producer, spool, WriterOptions{.topic = "logs", .breaker_enabled = false});
     writer.write("held");
     writer.write("failed-1");
@@ -177,8 +176,8 @@ TEST(JournalTest, ASegmentWithFallbackRecordsAndOpenCopiesGoesOnlyOnceBothAreDon
     ASSERT_GE(segment_count(dir), 2u);
 
     // Replay the fallback records (a drain of its own, on a producer of its own).
-    auto replay_producer = std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(),
-                                                               MockOptions{.succeed_when_unscripted = true});
+    auto replay_producer = std::make_shared<MockAsyncProducer>();
+    replay_producer->expect_input_and_succeed().expect_input_and_succeed();  // failed-1, failed-2
     SpoolDrainOptions unbounded;
     unbounded.rate = 0;
     SpoolDrain drain(spool, replay_producer, unbounded);
@@ -245,8 +244,8 @@ TEST(JournalTest, RecordsInFlightWhenTheProcessIsKilledAreReplayedByTheNextWrite
     }
 
     // The next writer on the spool sends them back by itself.
-    auto producer = std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(),
-                                                        MockOptions{.succeed_when_unscripted = true});
+    auto producer = std::make_shared<MockAsyncProducer>();
+    for (std::size_t i = 0; i < left.size(); ++i) producer->expect_input_and_succeed();
     auto spool = std::make_shared<SpoolFallback>(
         dir, SpoolOptions{.segment_bytes = 4096, .replay_rate = 1e6, .journal = true});
     KafkaWriter writer(producer, spool, WriterOptions{.topic = "logs"});

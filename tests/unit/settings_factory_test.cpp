@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -58,6 +59,31 @@ TEST_F(SettingsFactoryTest, UnknownParameterIsNamedWithItsSection) {
 TEST_F(SettingsFactoryTest, MissingTopicOrBrokersIsAMissingValue) {
     EXPECT_THAT(error_of<boost::log::missing_value>("Brokers=\"127.0.0.1:1\"\n"), HasSubstr("'Topic' is required"));
     EXPECT_THAT(error_of<boost::log::missing_value>("Topic=t\n"), HasSubstr("'Brokers' is required"));
+}
+
+TEST_F(SettingsFactoryTest, EmbeddedBrokersWithoutTheTestingLibraryAreRefusedWithTheWayOut) {
+    // This binary does not link kafka_log::testing: nothing resolves Brokers=embedded.
+    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=embedded\nTopic=t\n"),
+                AllOf(HasSubstr("parameter 'Brokers'"), HasSubstr("Destination=Kafka, Topic=t"),
+                      HasSubstr("kafka_log::testing"),
+                      HasSubstr("kafka_log::enable_embedded_brokers()")));
+}
+
+TEST_F(SettingsFactoryTest, EmbeddedBrokersComeFromTheInstalledResolver) {
+    int calls = 0;
+    auto alive = std::make_shared<int>(7);
+    set_embedded_brokers_resolver([&calls, alive] {
+        ++calls;
+        return EmbeddedBrokers{"127.0.0.1:1", alive};
+    });
+    std::istringstream in("[Sinks.Kafka]\nDestination=Kafka\nBrokers=embedded\nTopic=t\n"
+                          "CloseTimeout=0\n");
+    boost::log::init_from_stream(in);
+    set_embedded_brokers_resolver({});
+    EXPECT_EQ(calls, 1);
+    EXPECT_EQ(alive.use_count(), 2) << "the test's and the sink's";
+    boost::log::core::get()->remove_all_sinks();
+    EXPECT_EQ(alive.use_count(), 1) << "released with the sink's writer";
 }
 
 TEST_F(SettingsFactoryTest, BadValuesAreNamed) {

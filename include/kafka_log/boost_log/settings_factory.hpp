@@ -4,10 +4,11 @@
 /// \file
 /// \brief `Destination=Kafka` in Boost.Log settings files.
 
+#include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 
-#include "kafka_log/embedded_cluster.hpp"
 #include "kafka_log/export.hpp"
 
 namespace kafka_log {
@@ -18,7 +19,7 @@ namespace kafka_log {
 /// \code
 ///   [Sinks.Kafka]
 ///   Destination=Kafka
-///   Brokers="broker1:9092,broker2:9092"   # or "embedded": an in-process cluster, for demos
+///   Brokers="broker1:9092,broker2:9092"   # or "embedded": see enable_embedded_brokers()
 ///   Topic=app-logs
 ///   Spool="/var/spool/app/kafka"          # a SpoolFallback directory (recommended)
 ///   SpoolMaxBytes=1073741824              # bytes; default 1 GiB
@@ -53,8 +54,27 @@ namespace kafka_log {
 /// \param destination the `Destination=` value that selects this factory.
 KAFKA_LOG_EXPORT void register_boost_log_factory(std::string_view destination = "Kafka");
 
-/// \brief The cluster that sinks with `Brokers=embedded` write to, or null when none is
-/// running. It lives while a sink uses it or a caller holds it.
-KAFKA_LOG_EXPORT std::shared_ptr<EmbeddedCluster> settings_embedded_cluster();
+/// \brief The brokers a sink with `Brokers=embedded` writes to.
+struct EmbeddedBrokers {
+    /// `host:port,...`, set as the producer's `bootstrap.servers`.
+    std::string bootstrap_servers;
+    /// Kept alive by the sink until its writer is closed (the cluster those brokers are in).
+    std::shared_ptr<void> keep_alive;
+};
+
+/// \brief Makes the brokers of a `Brokers=embedded` sink; called once per such sink, while the
+/// settings are parsed. It may throw: the exception leaves `init_from_settings` as it is.
+using EmbeddedBrokersResolver = std::function<EmbeddedBrokers()>;
+
+/// \brief Installs what `Brokers=embedded` means, replacing any earlier resolver (an empty
+/// one removes it). Without a resolver, `Brokers=embedded` throws Boost's `invalid_value`
+/// naming the parameter. Programs that link kafka_log::testing call
+/// `kafka_log::enable_embedded_brokers()` (kafka_log/testing/embedded_cluster.hpp), which
+/// installs one that runs an in-process EmbeddedCluster; the Boost.Log adapter itself never
+/// starts a cluster.
+///
+/// Thread safety: may be called from any thread; a sink being created uses the resolver
+/// installed before or after the call, never a mix.
+KAFKA_LOG_EXPORT void set_embedded_brokers_resolver(EmbeddedBrokersResolver resolver);
 
 }  // namespace kafka_log

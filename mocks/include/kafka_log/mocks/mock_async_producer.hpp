@@ -52,12 +52,6 @@ struct MockOptions {
     /// returns. true: they are delivered on the mock's own thread, as a real producer does;
     /// call `wait_until_idle()` before asserting.
     bool threaded = false;
-    /// false: inputs delivered through `succeed_when_unscripted` are not kept in `produced()`
-    /// (long load tests, benchmarks); scripted inputs still are.
-    bool keep_produced = true;
-    /// true: an input with no expectation left is accepted and reported delivered, without a
-    /// complaint (load tests, benchmarks). false (default): it is reported and failed.
-    bool succeed_when_unscripted = false;
 };
 
 /// \brief A scripted AsyncProducer: each input consumes the next expectation, in order.
@@ -147,9 +141,8 @@ private:
         std::string what;  // the builder call, for messages
     };
     struct Pending {
-        std::size_t index;  // into produced_, or unused when `owned` holds the input
+        std::size_t index;  // into produced_
         std::optional<DeliveryError> error;
-        std::shared_ptr<const ProducedMessage> owned = nullptr;  // keep_produced == false
     };
 
     MockAsyncProducer& push(Expectation expectation);

@@ -2,7 +2,8 @@
 #pragma once
 
 /// \file
-/// \brief EmbeddedCluster: librdkafka's in-process mock Kafka cluster, for tests and demos.
+/// \brief EmbeddedCluster: librdkafka's in-process mock Kafka cluster, for tests and demos
+/// (library kafka_log::testing, which no production library links).
 
 #include <chrono>
 #include <cstdint>
@@ -11,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "kafka_log/export.hpp"
-#include "kafka_log/topic_reader.hpp"
+#include "kafka_log/testing/export.hpp"
+#include "kafka_log/testing/topic_reader.hpp"
 
 namespace kafka_log {
 
@@ -33,7 +34,7 @@ class EmbeddedClusterImpl;
 /// The API is librdkafka's experimental mock API: fine for tests, not for production.
 ///
 /// Thread safety: all members may be called from any thread.
-class KAFKA_LOG_EXPORT EmbeddedCluster {
+class KAFKA_LOG_TESTING_EXPORT EmbeddedCluster {
 public:
     /// \brief Starts `brokers` brokers (ids 1..brokers).
     /// \throws std::invalid_argument for brokers < 1; std::runtime_error when the cluster
@@ -69,10 +70,30 @@ public:
     /// \brief Every record on `topic` (payload, key, headers, timestamp), partition by partition
     /// (ascending id), each in offset order; `payloads(read_all(...))` for the values alone.
     /// \throws std::runtime_error when the topic cannot be read completely within `timeout`.
-    std::vector<TopicRecord> read_all(const std::string& topic, std::chrono::milliseconds timeout) const;
+    std::vector<TopicRecord> read_all(const std::string& topic,
+                                      std::chrono::milliseconds timeout) const;
 
 private:
     std::unique_ptr<detail::EmbeddedClusterImpl> impl_;
 };
+
+/// \brief Lets Boost.Log settings files say `Brokers=embedded`: each such sink then writes to
+/// one EmbeddedCluster of this process (1 broker), started by the first sink that needs it and
+/// shared by the others (see `settings_embedded_cluster`). Call it once, before
+/// `init_from_settings` / `init_from_stream`, in a program that links kafka_log::testing;
+/// without it `Brokers=embedded` is refused. Calling it again changes nothing.
+///
+/// Available when kafka_log is built with its Boost.Log adapter (kafka_log::boost_log). It
+/// installs a resolver with `kafka_log::set_embedded_brokers_resolver`
+/// (kafka_log/boost_log/settings_factory.hpp).
+///
+/// Thread safety: may be called from any thread; sinks created concurrently see the resolver
+/// either installed or not.
+KAFKA_LOG_TESTING_EXPORT void enable_embedded_brokers();
+
+/// \brief The cluster that sinks with `Brokers=embedded` write to, or null when none is
+/// running. It lives while a sink uses it or a caller holds it. Available with
+/// `enable_embedded_brokers`.
+KAFKA_LOG_TESTING_EXPORT std::shared_ptr<EmbeddedCluster> settings_embedded_cluster();
 
 }  // namespace kafka_log

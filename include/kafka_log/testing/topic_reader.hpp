@@ -2,7 +2,8 @@
 #pragma once
 
 /// \file
-/// \brief read_topic: every record of a topic, for read-back checks in tests and demos.
+/// \brief read_topic: every record of a topic, for read-back checks in tests and demos
+/// (library kafka_log::testing).
 
 #include <chrono>
 #include <cstdint>
@@ -11,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "kafka_log/export.hpp"
 #include "kafka_log/producer_config.hpp"
+#include "kafka_log/testing/export.hpp"
 
 namespace kafka_log {
 
@@ -44,7 +45,7 @@ struct TopicRecord {
 };
 
 /// \brief The payloads of `records`, in the same order.
-KAFKA_LOG_EXPORT std::vector<std::string> payloads(const std::vector<TopicRecord>& records);
+KAFKA_LOG_TESTING_EXPORT std::vector<std::string> payloads(const std::vector<TopicRecord>& records);
 
 /// \brief Reads every record of `topic`, from each partition's low watermark up to the high
 /// watermark at the time of the call, without joining a consumer group (no offsets are
@@ -55,9 +56,9 @@ KAFKA_LOG_EXPORT std::vector<std::string> payloads(const std::vector<TopicRecord
 /// \param extra extra librdkafka consumer properties (security settings, say).
 /// \throws std::runtime_error naming the topic when its metadata or records cannot be read
 /// within `timeout`; ConfigError when a property of `extra` is rejected.
-KAFKA_LOG_EXPORT std::vector<TopicRecord> read_topic(const std::string& bootstrap_servers,
-                                                     const std::string& topic,
-                                                     std::chrono::milliseconds timeout,
-                                                     const ProducerConfig& extra = {});
+KAFKA_LOG_TESTING_EXPORT std::vector<TopicRecord> read_topic(const std::string& bootstrap_servers,
+                                                             const std::string& topic,
+                                                             std::chrono::milliseconds timeout,
+                                                             const ProducerConfig& extra = {});
 
 }  // namespace kafka_log
