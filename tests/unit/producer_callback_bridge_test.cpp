@@ -18,7 +18,7 @@
 #include "../../src/core/producer/client_handle.hpp"
 #include "../../src/core/producer/delivery_reports.hpp"
 #include "../../src/core/producer/report_fields.hpp"
-#include "kafka_log/embedded_cluster.hpp"
+#include "kafka_log/testing/embedded_cluster.hpp"
 
 namespace kafka_log::detail {
 namespace {
