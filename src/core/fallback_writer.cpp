@@ -11,13 +11,20 @@ FallbackWriter::~FallbackWriter() = default;
 
 std::string_view to_string(FallbackReason reason) noexcept {
     switch (reason) {
-        case FallbackReason::queue_full: return "queue_full";
-        case FallbackReason::too_large: return "too_large";
-        case FallbackReason::delivery_failed: return "delivery_failed";
-        case FallbackReason::closed: return "closed";
-        case FallbackReason::unreachable: return "unreachable";
-        case FallbackReason::reentrant: return "reentrant";
-        case FallbackReason::in_flight: return "in_flight";
+        case FallbackReason::queue_full:
+            return "queue_full";
+        case FallbackReason::too_large:
+            return "too_large";
+        case FallbackReason::delivery_failed:
+            return "delivery_failed";
+        case FallbackReason::closed:
+            return "closed";
+        case FallbackReason::unreachable:
+            return "unreachable";
+        case FallbackReason::reentrant:
+            return "reentrant";
+        case FallbackReason::in_flight:
+            return "in_flight";
     }
     return "unknown";
 }

@@ -21,23 +21,34 @@ namespace {
 
 Outcome outcome_of(FallbackReason reason) noexcept {
     switch (reason) {
-        case FallbackReason::queue_full: return Outcome::fallback_queue_full;
-        case FallbackReason::too_large: return Outcome::fallback_too_large;
-        case FallbackReason::delivery_failed: return Outcome::fallback_delivery_failed;
-        case FallbackReason::closed: return Outcome::fallback_closed;
-        case FallbackReason::unreachable: return Outcome::fallback_unreachable;
-        case FallbackReason::reentrant: return Outcome::fallback_reentrant;
-        case FallbackReason::in_flight: break;  // a journal copy's reason, never a record's bucket
+        case FallbackReason::queue_full:
+            return Outcome::fallback_queue_full;
+        case FallbackReason::too_large:
+            return Outcome::fallback_too_large;
+        case FallbackReason::delivery_failed:
+            return Outcome::fallback_delivery_failed;
+        case FallbackReason::closed:
+            return Outcome::fallback_closed;
+        case FallbackReason::unreachable:
+            return Outcome::fallback_unreachable;
+        case FallbackReason::reentrant:
+            return Outcome::fallback_reentrant;
+        case FallbackReason::in_flight:
+            break;  // a journal copy's reason, never a record's bucket
     }
     return Outcome::fallback_delivery_failed;
 }
 
 FallbackReason reason_of(ProduceStatus status) noexcept {
     switch (status) {
-        case ProduceStatus::accepted: break;
-        case ProduceStatus::queue_full: return FallbackReason::queue_full;
-        case ProduceStatus::too_large: return FallbackReason::too_large;
-        case ProduceStatus::closed: return FallbackReason::closed;
+        case ProduceStatus::accepted:
+            break;
+        case ProduceStatus::queue_full:
+            return FallbackReason::queue_full;
+        case ProduceStatus::too_large:
+            return FallbackReason::too_large;
+        case ProduceStatus::closed:
+            return FallbackReason::closed;
     }
     return FallbackReason::delivery_failed;  // for an out-of-range status
 }
@@ -46,7 +57,8 @@ const WriterOptions& checked(const WriterOptions& options) {
     if (options.topic.empty()) {
         throw std::invalid_argument("kafka_log::KafkaWriter: WriterOptions::topic is empty");
     }
-    if (options.breaker_backoff.count() <= 0 || options.breaker_max_backoff < options.breaker_backoff) {
+    if (options.breaker_backoff.count() <= 0 ||
+        options.breaker_max_backoff < options.breaker_backoff) {
         throw std::invalid_argument(
             "kafka_log::KafkaWriter: WriterOptions::breaker_backoff must be > 0 and <= "
             "breaker_max_backoff");
@@ -74,8 +86,8 @@ struct KafkaWriter::Impl final : FallbackLossListener {
     void on_delivery(const DeliveryReport& report) noexcept;
     void on_cluster_state(ClusterState state) noexcept;
     /// Writes to the fallback; counts the reason's bucket, or `lost` after the stderr last resort.
-    void to_fallback(const MessageView& message, FallbackReason reason, bool possibly_persisted = false,
-                     int error = 0) noexcept;
+    void to_fallback(const MessageView& message, FallbackReason reason,
+                     bool possibly_persisted = false, int error = 0) noexcept;
     /// A record `write` sends to the fallback at once (closed, reentrant, unreachable): stored
     /// first, then counted submitted and in its bucket together (one stripe lock, not two; the
     /// identity holds at every moment, as neither side has it until both do).
@@ -103,7 +115,8 @@ struct KafkaWriter::Impl final : FallbackLossListener {
 void KafkaWriter::Impl::start() {
     producer->set_delivery_handler([this](const DeliveryReport& report) { on_delivery(report); });
     if (options.breaker_enabled) {
-        producer->set_cluster_state_handler([this](ClusterState state) { on_cluster_state(state); });
+        producer->set_cluster_state_handler(
+            [this](ClusterState state) { on_cluster_state(state); });
     }
     spool = std::dynamic_pointer_cast<SpoolFallback>(fallback);
     journal = spool && spool->options().journal;
@@ -116,9 +129,12 @@ void KafkaWriter::Impl::start() {
         // that Kafka confirms closes the breaker).
         if (closing.load(std::memory_order_acquire)) return SpoolDrain::Permit::none;
         switch (breaker.state()) {
-            case detail::Breaker::State::closed: return SpoolDrain::Permit::all;
-            case detail::Breaker::State::probe_due: return SpoolDrain::Permit::one;
-            case detail::Breaker::State::open: break;
+            case detail::Breaker::State::closed:
+                return SpoolDrain::Permit::all;
+            case detail::Breaker::State::probe_due:
+                return SpoolDrain::Permit::one;
+            case detail::Breaker::State::open:
+                break;
         }
         return SpoolDrain::Permit::none;
     });
@@ -158,7 +174,8 @@ void KafkaWriter::Impl::to_fallback(const MessageView& message, FallbackReason r
     }
 }
 
-void KafkaWriter::Impl::submit_to_fallback(const MessageView& message, FallbackReason reason) noexcept {
+void KafkaWriter::Impl::submit_to_fallback(const MessageView& message,
+                                           FallbackReason reason) noexcept {
     const FallbackRecord record{
         .topic = message.topic, .key = message.key, .payload = message.payload, .reason = reason};
     Outcome outcome = outcome_of(reason);
@@ -229,7 +246,8 @@ void KafkaWriter::Impl::write(std::string_view payload, std::string_view key) no
             spool->journal(FallbackRecord{.topic = message.topic, .key = key, .payload = payload});
     }
     const ProduceStatus status = produce_with_wait(message);
-    if (probe && status != ProduceStatus::accepted) breaker.trip();  // no probe went out: wait again
+    if (probe && status != ProduceStatus::accepted)
+        breaker.trip();                             // no probe went out: wait again
     if (status == ProduceStatus::accepted) return;  // the delivery report settles it
     to_fallback(message, reason_of(status));
     if (journal) spool->settle(message.token);  // after the fallback record: never neither
@@ -308,8 +326,12 @@ SpoolDrainStats KafkaWriter::drain_stats() const {
     return impl_->drain ? impl_->drain->stats() : SpoolDrainStats{};
 }
 
-bool KafkaWriter::breaker_open() const noexcept { return impl_->breaker.is_open(); }
+bool KafkaWriter::breaker_open() const noexcept {
+    return impl_->breaker.is_open();
+}
 
-const std::string& KafkaWriter::topic() const noexcept { return impl_->options.topic; }
+const std::string& KafkaWriter::topic() const noexcept {
+    return impl_->options.topic;
+}
 
 }  // namespace kafka_log

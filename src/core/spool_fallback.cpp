@@ -58,8 +58,10 @@ SpoolFallback::SpoolFallback(std::filesystem::path directory, SpoolOptions optio
     : impl_(std::make_unique<Impl>(std::move(directory), options)) {
     Impl& s = *impl_;
     if (s.options.segment_bytes < 4096) s.options.segment_bytes = 4096;
-    if (s.options.check_interval.count() <= 0) s.options.check_interval = std::chrono::milliseconds(1000);
-    if (s.options.sync_interval.count() <= 0) s.options.sync_interval = std::chrono::milliseconds(1000);
+    if (s.options.check_interval.count() <= 0)
+        s.options.check_interval = std::chrono::milliseconds(1000);
+    if (s.options.sync_interval.count() <= 0)
+        s.options.sync_interval = std::chrono::milliseconds(1000);
     s.directory_lock.acquire();
     s.scan_directory_locked();
     // The first segment is reserved (and its pages faulted in) by the spool's thread from the
@@ -117,7 +119,8 @@ std::uint64_t SpoolFallback::journal(const FallbackRecord& record) noexcept {
 }
 
 std::size_t SpoolFallback::Impl::store_locked(const FallbackRecord& record,
-                                              FallbackLossListener* listener, bool journal) noexcept {
+                                              FallbackLossListener* listener,
+                                              bool journal) noexcept {
     if (detail::in_forked_child(generation)) adopt_fork_locked();
     const std::size_t body = sp::frame_body_size(record);
     if (body == 0) {
@@ -216,8 +219,8 @@ void SpoolFallback::Impl::settle_locked(std::uint64_t token) noexcept {
     for (auto it = sealed.begin(); it != sealed.end(); ++it) {
         if (it->sequence != sequence) continue;
         if (it->journal_open == 0 || offset + sp::frame_header_size > it->used) return;
-        [[maybe_unused]] const ssize_t n = ::pwrite(it->fd, &settled, sizeof settled,
-                                                    static_cast<off_t>(offset + sp::frame_state_offset));
+        [[maybe_unused]] const ssize_t n = ::pwrite(
+            it->fd, &settled, sizeof settled, static_cast<off_t>(offset + sp::frame_state_offset));
         --it->journal_open;
         ++stats.settled;
         if (it->journal_open == 0 && (it->entries.empty() || it->release_deferred)) {
@@ -291,9 +294,13 @@ void SpoolFallback::detach(FallbackLossListener& listener) noexcept {
     for (Impl::SegmentFile& s : impl_->sealed) forget(s.entries);
 }
 
-const std::filesystem::path& SpoolFallback::directory() const noexcept { return impl_->dir; }
+const std::filesystem::path& SpoolFallback::directory() const noexcept {
+    return impl_->dir;
+}
 
-const SpoolOptions& SpoolFallback::options() const noexcept { return impl_->options; }
+const SpoolOptions& SpoolFallback::options() const noexcept {
+    return impl_->options;
+}
 
 SpoolStats SpoolFallback::stats() const {
     std::lock_guard lock(impl_->mutex);

@@ -19,7 +19,9 @@ std::uint64_t ended(const StripedCounters::Snapshot& s) {
     return std::accumulate(s.outcomes.begin(), s.outcomes.end(), std::uint64_t{0});
 }
 
-bool balanced(const StripedCounters::Snapshot& s) { return s.submitted == ended(s) + s.in_flight; }
+bool balanced(const StripedCounters::Snapshot& s) {
+    return s.submitted == ended(s) + s.in_flight;
+}
 
 TEST(StripedCountersTest, StartsAtZero) {
     StripedCounters counters;
@@ -86,7 +88,8 @@ TEST(StripedCountersTest, SnapshotsDuringConcurrentCountingAreBalanced) {
         writers.emplace_back([&, t] {
             for (int i = 0; i < per_thread; ++i) {
                 counters.submit();
-                counters.resolve(t % 2 == 0 ? Outcome::delivered : Outcome::fallback_queue_full, false);
+                counters.resolve(t % 2 == 0 ? Outcome::delivered : Outcome::fallback_queue_full,
+                                 false);
                 counters.submit_resolved(Outcome::fallback_unreachable);
             }
         });

@@ -126,7 +126,8 @@ bool AppendFile::check() noexcept {
 }
 
 bool AppendFile::rotation_due(std::size_t bytes) const noexcept {
-    return options_.rotate_bytes != 0 && !rotation_blocked_ && size_ + bytes > options_.rotate_bytes;
+    return options_.rotate_bytes != 0 && !rotation_blocked_ &&
+           size_ + bytes > options_.rotate_bytes;
 }
 
 void AppendFile::rotate_if_due(std::size_t bytes) noexcept {
@@ -242,6 +243,8 @@ std::size_t AppendFile::append(std::string_view data, std::string_view tail,
     return 0;
 }
 
-bool AppendFile::sync() noexcept { return fd_ >= 0 && ::fsync(fd_) == 0; }
+bool AppendFile::sync() noexcept {
+    return fd_ >= 0 && ::fsync(fd_) == 0;
+}
 
 }  // namespace kafka_log::detail

@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "kafka_log/fallback_writer.hpp"
 #include "../../detail/lost_line.hpp"
 #include "append_file.hpp"
+#include "kafka_log/fallback_writer.hpp"
 
 namespace kafka_log {
 
@@ -70,9 +70,9 @@ struct FileFallback::Impl {
 FileFallback::FileFallback(std::filesystem::path path, FileFallbackOptions options)
     : impl_(std::make_unique<Impl>(std::move(path), options)) {
     if (!impl_->file.open()) {
-        throw std::system_error(errno, std::generic_category(),
-                                "kafka_log::FileFallback: cannot open '" +
-                                    impl_->file.path().string() + "'");
+        throw std::system_error(
+            errno, std::generic_category(),
+            "kafka_log::FileFallback: cannot open '" + impl_->file.path().string() + "'");
     }
     if (options.buffer_bytes > 0) {
         impl_->pending.reserve(8);
@@ -222,6 +222,8 @@ bool FileFallback::reopen() noexcept {
     return impl_->file.open();
 }
 
-const std::filesystem::path& FileFallback::path() const noexcept { return impl_->file.path(); }
+const std::filesystem::path& FileFallback::path() const noexcept {
+    return impl_->file.path();
+}
 
 }  // namespace kafka_log

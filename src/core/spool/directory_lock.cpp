@@ -10,14 +10,16 @@
 #include <string>
 #include <system_error>
 
-#include "kafka_log/spool_reader.hpp"
 #include "../../detail/spool_format.hpp"
+#include "kafka_log/spool_reader.hpp"
 
 namespace kafka_log::detail::spool {
 
 namespace {
 
-std::string errno_text(int error) { return std::system_category().message(error); }
+std::string errno_text(int error) {
+    return std::system_category().message(error);
+}
 
 }  // namespace
 
@@ -30,13 +32,14 @@ void DirectoryLock::make_directory() const {
     std::error_code ec;
     const bool made = std::filesystem::create_directories(dir_, ec);
     if (ec) {
-        throw SpoolError("kafka_log::SpoolFallback: cannot create spool directory '" + dir_.string() +
-                             "': " + ec.message(),
+        throw SpoolError("kafka_log::SpoolFallback: cannot create spool directory '" +
+                             dir_.string() + "': " + ec.message(),
                          dir_);
     }
     if (made) ::chmod(dir_.c_str(), 0700);
     if (!std::filesystem::is_directory(dir_, ec)) {
-        throw SpoolError("kafka_log::SpoolFallback: '" + dir_.string() + "' is not a directory", dir_);
+        throw SpoolError("kafka_log::SpoolFallback: '" + dir_.string() + "' is not a directory",
+                         dir_);
     }
 }
 

@@ -33,11 +33,13 @@ std::vector<SpoolSegmentRef> SpoolFallback::drainable_segments(bool seal_current
     };
     std::vector<Found> found;
     std::error_code ec;
-    for (std::filesystem::directory_iterator it(s.dir, ec), end; !ec && it != end; it.increment(ec)) {
+    for (std::filesystem::directory_iterator it(s.dir, ec), end; !ec && it != end;
+         it.increment(ec)) {
         const std::string name = it->path().filename().string();
         if (!sp::is_segment_name(name) || it->path() == s.current.path) continue;
-        const auto mine = std::find_if(s.sealed.begin(), s.sealed.end(),
-                                       [&](const Impl::SegmentFile& seg) { return seg.path == it->path(); });
+        const auto mine =
+            std::find_if(s.sealed.begin(), s.sealed.end(),
+                         [&](const Impl::SegmentFile& seg) { return seg.path == it->path(); });
         const bool own = mine != s.sealed.end();
         // One of ours with nothing to replay: journal copies only (settled by this writer), or
         // replayed already and waiting for its copies to settle.
@@ -52,9 +54,11 @@ std::vector<SpoolSegmentRef> SpoolFallback::drainable_segments(bool seal_current
             ::close(fd);
             if (n == static_cast<ssize_t>(sizeof header) &&
                 std::memcmp(header, sp::segment_magic.data(), sp::segment_magic.size()) == 0 &&
-                sp::get<std::uint32_t>(header + sp::hdr_crc) == detail::crc32c_extend(0, header, sp::hdr_crc)) {
+                sp::get<std::uint32_t>(header + sp::hdr_crc) ==
+                    detail::crc32c_extend(0, header, sp::hdr_crc)) {
                 pid = sp::get<std::uint32_t>(header + sp::hdr_pid);
-                sealed = (sp::get<std::uint32_t>(header + sp::hdr_flags) & sp::hdr_flag_sealed) != 0;
+                sealed =
+                    (sp::get<std::uint32_t>(header + sp::hdr_flags) & sp::hdr_flag_sealed) != 0;
             }
             // An unsealed segment of another live process (a forked child writing it): not yet.
             // One of this process is an earlier spool object's (this one's current is excluded).
@@ -92,7 +96,8 @@ void SpoolFallback::release_segment(const std::filesystem::path& segment) noexce
         }
     }
     if (exists && ::unlink(segment.c_str()) == 0) {
-        s.stats.bytes_on_disk -= std::min<std::uint64_t>(s.stats.bytes_on_disk, static_cast<std::uint64_t>(st.st_size));
+        s.stats.bytes_on_disk -=
+            std::min<std::uint64_t>(s.stats.bytes_on_disk, static_cast<std::uint64_t>(st.st_size));
     }
 }
 

@@ -129,7 +129,8 @@ void SpoolFallback::Impl::recover_locked(SegmentFile& removed, bool mapped) noex
             for (const RecordOwners& e : removed.entries) {
                 const std::uint64_t take = std::min(skip, e.count);
                 skip -= take;
-                if (e.count > take) rest.push_back(RecordOwners{e.listener, e.reason, e.count - take});
+                if (e.count > take)
+                    rest.push_back(RecordOwners{e.listener, e.reason, e.count - take});
             }
         } catch (...) {
             // No memory for the list: those already in it are told.
@@ -139,7 +140,8 @@ void SpoolFallback::Impl::recover_locked(SegmentFile& removed, bool mapped) noex
     sp::close_segment(removed);
 }
 
-bool SpoolFallback::Impl::append_frame_locked(std::string_view frame, FallbackLossListener* listener,
+bool SpoolFallback::Impl::append_frame_locked(std::string_view frame,
+                                              FallbackLossListener* listener,
                                               FallbackReason reason) noexcept {
     if (current.map == nullptr || current.used + frame.size() > current.size) {
         if (!roll_locked(frame.size(), false)) return false;

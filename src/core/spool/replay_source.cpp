@@ -37,11 +37,11 @@ void set_corrupt_segment_aside(const std::filesystem::path& path) noexcept {
         aside += ".corrupt";
         std::error_code ec;
         std::filesystem::rename(path, aside, ec);
-        const std::string line =
-            "kafka_log: '" + path.string() + "' had corrupt stretches; its records are on Kafka, " +
-            (ec ? "it stays where it is: " + ec.message()
-                : "the file is kept as '" + aside.string() + "'") +
-            "\n";
+        const std::string line = "kafka_log: '" + path.string() +
+                                 "' had corrupt stretches; its records are on Kafka, " +
+                                 (ec ? "it stays where it is: " + ec.message()
+                                     : "the file is kept as '" + aside.string() + "'") +
+                                 "\n";
         [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
     } catch (...) {
         // No memory for the name or the line: the segment stays where it is.

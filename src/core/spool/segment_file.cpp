@@ -23,8 +23,8 @@ constexpr std::string_view prepared_suffix = ".tmp";
 
 }  // namespace
 
-void add_owners(std::vector<RecordOwners>& owners, FallbackLossListener* listener, FallbackReason reason,
-                std::uint64_t count) {
+void add_owners(std::vector<RecordOwners>& owners, FallbackLossListener* listener,
+                FallbackReason reason, std::uint64_t count) {
     if (!owners.empty() && owners.back().listener == listener && owners.back().reason == reason) {
         owners.back().count += count;
     } else {
@@ -68,7 +68,8 @@ void fault_in_from_user_space(const SegmentFile& seg) noexcept {
     }
 }
 
-void write_segment_header(SegmentFile& seg, std::uint64_t sequence, std::uint64_t instance) noexcept {
+void write_segment_header(SegmentFile& seg, std::uint64_t sequence,
+                          std::uint64_t instance) noexcept {
     unsigned char* const map = seg.map;
     std::memcpy(map + hdr_magic, segment_magic.data(), segment_magic.size());
     put<std::uint16_t>(map + hdr_version, format_version);
@@ -95,15 +96,16 @@ void close_segment(SegmentFile& seg) noexcept {
 
 std::string segment_file_name(std::uint64_t sequence, pid_t pid) {
     char name[64];
-    std::snprintf(name, sizeof name, "seg-%012llu-%d.kls", static_cast<unsigned long long>(sequence),
-                  static_cast<int>(pid));
+    std::snprintf(name, sizeof name, "seg-%012llu-%d.kls",
+                  static_cast<unsigned long long>(sequence), static_cast<int>(pid));
     return name;
 }
 
 bool is_segment_name(const std::string& name) noexcept {
     return name.size() > segment_prefix.size() + segment_suffix.size() &&
            name.rfind(segment_prefix, 0) == 0 &&
-           name.compare(name.size() - segment_suffix.size(), segment_suffix.size(), segment_suffix) == 0;
+           name.compare(name.size() - segment_suffix.size(), segment_suffix.size(),
+                        segment_suffix) == 0;
 }
 
 std::uint64_t parse_sequence(const std::string& name) noexcept {
@@ -122,7 +124,8 @@ std::string prepared_file_name(pid_t pid) {
 pid_t prepared_pid(const std::string& name) noexcept {
     if (name.size() <= prepared_prefix.size() + prepared_suffix.size() ||
         name.rfind(prepared_prefix, 0) != 0 ||
-        name.compare(name.size() - prepared_suffix.size(), prepared_suffix.size(), prepared_suffix) != 0) {
+        name.compare(name.size() - prepared_suffix.size(), prepared_suffix.size(),
+                     prepared_suffix) != 0) {
         return 0;
     }
     int pid = 0;

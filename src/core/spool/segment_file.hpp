@@ -26,17 +26,17 @@ struct RecordOwners {
 
 /// Appends `count` records of `listener` and `reason` (merged with the last run when they match).
 /// \throws std::bad_alloc
-void add_owners(std::vector<RecordOwners>& owners, FallbackLossListener* listener, FallbackReason reason,
-                std::uint64_t count = 1);
+void add_owners(std::vector<RecordOwners>& owners, FallbackLossListener* listener,
+                FallbackReason reason, std::uint64_t count = 1);
 
 /// A segment file this spool object writes or wrote.
 struct SegmentFile {
     std::filesystem::path path;
     int fd = -1;
-    unsigned char* map = nullptr;  // the current segment only
-    std::size_t size = 0;          // mapped (reserved) bytes
-    std::size_t used = 0;          // header + frames
-    bool unsynced = false;         // frames written since its last fdatasync
+    unsigned char* map = nullptr;       // the current segment only
+    std::size_t size = 0;               // mapped (reserved) bytes
+    std::size_t used = 0;               // header + frames
+    bool unsynced = false;              // frames written since its last fdatasync
     std::vector<RecordOwners> entries;  // its fallback records (journal copies are not entries)
     std::uint64_t sequence = 0;         // from its name; journal tokens name it
     std::uint64_t journal_open = 0;     // journal copies in it not settled yet
@@ -62,7 +62,8 @@ void fault_in_from_user_space(const SegmentFile& seg) noexcept;
 
 /// Writes the segment header of a new segment (sequence, time, pid, instance, CRC) and sets
 /// `used` past it.
-void write_segment_header(SegmentFile& seg, std::uint64_t sequence, std::uint64_t instance) noexcept;
+void write_segment_header(SegmentFile& seg, std::uint64_t sequence,
+                          std::uint64_t instance) noexcept;
 
 /// Sets the header's sealed flag (a drain may take a sealed segment of a process that still
 /// runs) and its CRC again.
@@ -89,7 +90,9 @@ pid_t prepared_pid(const std::string& name) noexcept;
 constexpr std::uint64_t make_token(std::uint64_t sequence, std::size_t offset) noexcept {
     return sequence << 32 | (static_cast<std::uint64_t>(offset) >> 3);
 }
-constexpr std::uint64_t token_sequence(std::uint64_t token) noexcept { return token >> 32; }
+constexpr std::uint64_t token_sequence(std::uint64_t token) noexcept {
+    return token >> 32;
+}
 constexpr std::size_t token_offset(std::uint64_t token) noexcept {
     return static_cast<std::size_t>(token & 0xFFFF'FFFFU) << 3;
 }

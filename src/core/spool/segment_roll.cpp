@@ -52,7 +52,8 @@ std::uint64_t SpoolFallback::Impl::next_sequence_locked() const {
     return highest + 1;
 }
 
-bool SpoolFallback::Impl::roll_locked(std::size_t frame_size, bool refusal_counts, bool speak) noexcept {
+bool SpoolFallback::Impl::roll_locked(std::size_t frame_size, bool refusal_counts,
+                                      bool speak) noexcept {
     const std::size_t size = std::max<std::size_t>(
         options.segment_bytes, sp::align_up(sp::segment_header_size + frame_size));
     // What the directory would hold once the current segment is sealed (cut to its used bytes).
@@ -60,16 +61,18 @@ bool SpoolFallback::Impl::roll_locked(std::size_t frame_size, bool refusal_count
     std::uint64_t after_seal =
         stats.bytes_on_disk - std::min<std::uint64_t>(stats.bytes_on_disk, unused);
     if (prepared.map != nullptr && prepared.size >= size) {
-        after_seal -= std::min<std::uint64_t>(after_seal, prepared.size);  // it becomes the new segment
+        after_seal -=
+            std::min<std::uint64_t>(after_seal, prepared.size);  // it becomes the new segment
     }
     if (after_seal + size > options.max_bytes) {
         // Refused without sealing: smaller records that still fit go on into the current segment.
         if (refusal_counts) ++stats.refused_full;
         if (speak) {
-            sp::complain(last_full_line,
-                         "spool '" + dir.string() + "' is full (SpoolOptions::max_bytes " +
-                             std::to_string(options.max_bytes) +
-                             " bytes): new records are lost (printed to stderr) until it is replayed");
+            sp::complain(
+                last_full_line,
+                "spool '" + dir.string() + "' is full (SpoolOptions::max_bytes " +
+                    std::to_string(options.max_bytes) +
+                    " bytes): new records are lost (printed to stderr) until it is replayed");
         }
         return false;
     }
@@ -101,9 +104,9 @@ bool SpoolFallback::Impl::roll_locked(std::size_t frame_size, bool refusal_count
     } catch (const std::exception& e) {
         if (refusal_counts) ++stats.refused_error;
         if (speak) {
-            sp::complain(last_error_line, "spool '" + dir.string() + "': cannot make a new segment (" +
-                                              e.what() +
-                                              "): records are lost (printed to stderr) until it can");
+            sp::complain(last_error_line,
+                         "spool '" + dir.string() + "': cannot make a new segment (" + e.what() +
+                             "): records are lost (printed to stderr) until it can");
         }
         return false;
     }

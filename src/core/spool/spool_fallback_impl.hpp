@@ -18,10 +18,10 @@
 #include <thread>
 #include <vector>
 
-#include "kafka_log/spool_fallback.hpp"
 #include "../../detail/fork_generation.hpp"
 #include "directory_lock.hpp"
 #include "fork_guard.hpp"
+#include "kafka_log/spool_fallback.hpp"
 #include "segment_file.hpp"
 #include "settle_queue.hpp"
 
@@ -92,7 +92,8 @@ struct SpoolFallback::Impl final : detail::spool::ForkLockable {
     /// `refusal_counts`: a refusal is a new record's (refused_*), not a rewrite's (which
     /// counts in lost_after_write only).
     /// `speak`: a refusal prints its stderr line (a journal copy's caller prints its own).
-    bool roll_locked(std::size_t frame_size, bool refusal_counts = true, bool speak = true) noexcept;
+    bool roll_locked(std::size_t frame_size, bool refusal_counts = true,
+                     bool speak = true) noexcept;
     void seal_locked() noexcept;
     void prepare_unlocked(std::unique_lock<std::mutex>& lock) noexcept;
     void discard_prepared_locked(bool unlink_file) noexcept;

@@ -116,7 +116,9 @@ private:
         std::array<std::uint64_t, outcome_count> outcomes{};
     };
 
-    Stripe& my_stripe() noexcept { return stripes_[thread_number<StripeSequence>() % stripe_count]; }
+    Stripe& my_stripe() noexcept {
+        return stripes_[thread_number<StripeSequence>() % stripe_count];
+    }
 
     std::array<Stripe, stripe_count> stripes_;
 };
