@@ -82,7 +82,6 @@ struct KafkaWriter::Impl final : FallbackLossListener {
     ~Impl() = default;
 
     void start();
-    void write(std::string_view payload, std::string_view key) noexcept;
     void on_delivery(const DeliveryReport& report) noexcept;
     void on_cluster_state(ClusterState state) noexcept;
     /// Writes to the fallback; counts the reason's bucket, or `lost` after the stderr last resort.
@@ -220,37 +219,35 @@ void KafkaWriter::Impl::on_cluster_state(ClusterState state) noexcept {
 // --- writing ----------------------------------------------------------------------------
 
 void KafkaWriter::write(std::string_view payload, std::string_view key) noexcept {
-    impl_->write(payload, key);
-}
-
-void KafkaWriter::Impl::write(std::string_view payload, std::string_view key) noexcept {
-    MessageView message{options.topic, key, payload};
-    if (closing.load(std::memory_order_acquire) || detail::in_forked_child(fork_generation)) {
-        submit_to_fallback(message, FallbackReason::closed);
+    // The hottest path of the library: every record. One load reaches the writer's state.
+    Impl& s = *impl_;
+    MessageView message{s.options.topic, key, payload};
+    if (s.closing.load(std::memory_order_acquire) || detail::in_forked_child(s.fork_generation)) {
+        s.submit_to_fallback(message, FallbackReason::closed);
         return;
     }
     if (detail::in_producer_callback) {
-        submit_to_fallback(message, FallbackReason::reentrant);
+        s.submit_to_fallback(message, FallbackReason::reentrant);
         return;
     }
     bool probe = false;
-    if (options.breaker_enabled && !breaker.admits(probe)) {
-        submit_to_fallback(message, FallbackReason::unreachable);
+    if (s.options.breaker_enabled && !s.breaker.admits(probe)) {
+        s.submit_to_fallback(message, FallbackReason::unreachable);
         return;
     }
-    counters.submit();
-    if (journal) {
+    s.counters.submit();
+    if (s.journal) {
         // Crash-safe: the copy is in the spool before the producer has the record; the delivery
         // report (or the fallback record below) settles it.
-        message.token =
-            spool->journal(FallbackRecord{.topic = message.topic, .key = key, .payload = payload});
+        message.token = s.spool->journal(
+            FallbackRecord{.topic = message.topic, .key = key, .payload = payload});
     }
-    const ProduceStatus status = produce_with_wait(message);
+    const ProduceStatus status = s.produce_with_wait(message);
     if (probe && status != ProduceStatus::accepted)
-        breaker.trip();                             // no probe went out: wait again
+        s.breaker.trip();                           // no probe went out: wait again
     if (status == ProduceStatus::accepted) return;  // the delivery report settles it
-    to_fallback(message, reason_of(status));
-    if (journal) spool->settle(message.token);  // after the fallback record: never neither
+    s.to_fallback(message, reason_of(status));
+    if (s.journal) s.spool->settle(message.token);  // after the fallback record: never neither
 }
 
 void KafkaWriter::Impl::on_delivery(const DeliveryReport& report) noexcept {
