@@ -70,7 +70,7 @@ const WriterOptions& checked(const WriterOptions& options) {
 
 /// The writer's state: the producer and fallback it routes between, the breaker, the
 /// counters, and the spool's drain. It is also the listener the fallback tells of losses.
-struct KafkaWriter::Impl final : FallbackLossListener {
+struct KAFKA_LOG_NO_EXPORT KafkaWriter::Impl final : FallbackLossListener {
     Impl(std::shared_ptr<AsyncProducer> producer_in, std::shared_ptr<FallbackWriter> fallback_in,
          WriterOptions options_in)
         : producer(std::move(producer_in)),

@@ -38,7 +38,7 @@ void stderr_line(const std::string& text) noexcept {
 
 }  // namespace
 
-struct SpoolDrain::Impl {
+struct KAFKA_LOG_NO_EXPORT SpoolDrain::Impl {
     std::shared_ptr<SpoolFallback> spool;
     std::shared_ptr<AsyncProducer> producer;
     SpoolDrainOptions options;

@@ -32,7 +32,7 @@ detail::AppendFile::Options file_options(const FileFallbackOptions& options) noe
 
 }  // namespace
 
-struct FileFallback::Impl {
+struct KAFKA_LOG_NO_EXPORT FileFallback::Impl {
     /// Records in the buffer stored with the same listener and reason, in buffer order.
     struct Pending {
         FallbackLossListener* listener;

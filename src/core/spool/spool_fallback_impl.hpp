@@ -37,7 +37,7 @@ std::uint64_t random_u64() noexcept;
 
 }  // namespace detail::spool
 
-struct SpoolFallback::Impl final : detail::spool::ForkLockable {
+struct KAFKA_LOG_NO_EXPORT SpoolFallback::Impl final : detail::spool::ForkLockable {
     using SegmentFile = detail::spool::SegmentFile;
     using RecordOwners = detail::spool::RecordOwners;
 
