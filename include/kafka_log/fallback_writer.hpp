@@ -170,42 +170,11 @@ public:
     bool reopen() noexcept;
 
     /// \brief The path given to the constructor.
-    const std::filesystem::path& path() const noexcept { return path_; }
+    const std::filesystem::path& path() const noexcept;
 
 private:
-    struct Pending;
-    class Timer;
-    bool open_locked() noexcept;
-    bool check_file_locked() noexcept;
-    bool rotate_locked() noexcept;
-    bool end_fragment_locked() noexcept;
-    bool write_all_locked(std::string_view first, std::string_view second, std::size_t& written) noexcept;
-    std::size_t append_locked(std::string_view data, std::string_view tail,
-                              std::span<const std::size_t> record_ends) noexcept;
-    bool write_through_locked(std::string_view record, bool add_newline) noexcept;
-    bool buffer_locked(std::string_view record, bool add_newline, FallbackReason reason,
-                       FallbackLossListener* listener) noexcept;
-    bool flush_buffer_locked() noexcept;
-    void report_lost_locked(std::size_t records_kept) noexcept;
-    void timer_loop() noexcept;
-
-    std::filesystem::path path_;
-    FileFallbackOptions options_;
-    std::mutex mutex_;
-    int fd_ = -1;
-    std::uint64_t size_ = 0;
-    bool fragment_ = false;          // the file ends in a partial line: start the next with \n
-    bool rotation_blocked_ = false;  // path.<max_files> exists; told on stderr once
-    std::chrono::steady_clock::time_point next_path_check_{};
-    std::chrono::steady_clock::time_point removed_notice_at_{};
-    std::chrono::steady_clock::time_point sync_notice_at_{};
-    // Buffered mode: the lines not yet written, where each record ends in them, and whose
-    // records of which reason they hold.
-    std::string buffer_;
-    std::vector<std::size_t> record_ends_;
-    std::vector<Pending> pending_;
-    std::chrono::steady_clock::time_point buffer_since_{};
-    std::unique_ptr<Timer> timer_;
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
 };
 
 /// \brief Writes record payloads as lines to a std::ostream (std::cerr, a std::ostringstream

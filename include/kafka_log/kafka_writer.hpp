@@ -4,15 +4,11 @@
 /// \file
 /// \brief KafkaWriter: produce each record, or put it in the fallback; count every outcome.
 
-#include <array>
-#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "kafka_log/async_producer.hpp"
 #include "kafka_log/export.hpp"
@@ -149,101 +145,14 @@ public:
     SpoolDrainStats drain_stats() const;
 
     /// \brief True while the breaker sends new records to the fallback.
-    bool breaker_open() const noexcept { return open_until_.load(std::memory_order_acquire) != 0; }
+    bool breaker_open() const noexcept;
 
     /// \brief The topic records are produced to.
-    const std::string& topic() const noexcept { return options_.topic; }
+    const std::string& topic() const noexcept;
 
 private:
-    enum class Bucket : unsigned {
-        delivered,
-        lost,
-        fallback_queue_full,
-        fallback_too_large,
-        fallback_delivery_failed,
-        fallback_closed,
-        fallback_unreachable,
-        fallback_reentrant,
-        count_,
-    };
-
-    /// The lock of one stripe: held for a few increments, by the stripe's own thread(s) or
-    /// by `stats()`; a waiter yields. Cheaper than a mutex when, as here, it is nearly never
-    /// contended.
-    class StripeLock {
-    public:
-        void lock() noexcept {
-            while (locked_.exchange(true, std::memory_order_acquire)) {
-                while (locked_.load(std::memory_order_relaxed)) std::this_thread::yield();
-            }
-        }
-        void unlock() noexcept { locked_.store(false, std::memory_order_release); }
-
-    private:
-        std::atomic<bool> locked_{false};
-    };
-
-    /// Counters split into cache-line-sized stripes; a thread updates the stripe its number
-    /// (given in order of first use) picks. Each transition (submit, or in_flight -> bucket)
-    /// is one locked update of one stripe, so the per-stripe identity holds at every moment,
-    /// and `stats()`, which locks all stripes, reads a consistent sum.
-    struct alignas(64) Stripe {
-        mutable StripeLock mutex;
-        std::uint64_t submitted = 0;
-        std::int64_t in_flight = 0;  // a stripe's share may be negative; the sum is not
-        std::uint64_t possibly_persisted = 0;
-        std::array<std::uint64_t, static_cast<unsigned>(Bucket::count_)> buckets{};
-    };
-    static constexpr std::size_t stripe_count = 16;
-
-    Stripe& my_stripe() noexcept;
-    void count_submitted() noexcept;
-    void count_outcome(Bucket bucket, bool possibly_persisted) noexcept;
-    void on_delivery(const DeliveryReport& report) noexcept;
-    /// Writes to the fallback; counts the reason's bucket, or `lost` after the stderr last resort.
-    void to_fallback(const MessageView& message, FallbackReason reason, bool possibly_persisted = false,
-                     int error = 0) noexcept;
-    /// A record `write` sends to the fallback at once (closed, reentrant, unreachable): stored
-    /// first, then counted submitted and in its bucket together (one stripe lock, not two; the
-    /// identity holds at every moment, as neither side has it until both do).
-    void submit_to_fallback(const MessageView& message, FallbackReason reason) noexcept;
-    /// Moves `records` of `reason` from their fallback bucket to `lost`.
-    void on_fallback_loss(FallbackReason reason, std::uint64_t records) noexcept;
-    static Bucket bucket_of(FallbackReason reason) noexcept;
-    ProduceStatus produce_with_wait(const MessageView& message) noexcept;
-    /// Breaker: true when `write` may produce (closed, or this record is the probe).
-    bool breaker_admits(bool& probe) noexcept;
-    void breaker_trip() noexcept;
-    void breaker_reset() noexcept;
-    void on_cluster_state(ClusterState state) noexcept;
-
-    /// What the fallback tells of records it could not keep.
-    class LossListener final : public FallbackLossListener {
-    public:
-        explicit LossListener(KafkaWriter& writer) noexcept : writer_(writer) {}
-        void on_fallback_loss(FallbackReason reason, std::uint64_t records) noexcept override {
-            writer_.on_fallback_loss(reason, records);
-        }
-
-    private:
-        KafkaWriter& writer_;
-    };
-
-    std::shared_ptr<AsyncProducer> producer_;
-    std::shared_ptr<FallbackWriter> fallback_;
-    std::shared_ptr<SpoolFallback> spool_;  // fallback_, when it is a spool
-    std::unique_ptr<SpoolDrain> drain_;     // sends spool_'s records back (replay_rate > 0)
-    bool journal_ = false;                  // spool_ keeps a journal copy of every record
-    LossListener loss_listener_{*this};
-    std::uint64_t fork_generation_ = 0;
-    WriterOptions options_;
-    std::atomic<bool> closing_{false};
-    // Breaker state: open_until_ is a steady_clock time in ns (0: closed).
-    std::atomic<std::int64_t> open_until_{0};
-    std::atomic<bool> probe_in_flight_{false};
-    std::atomic<std::int64_t> backoff_ns_{0};
-    std::once_flag close_once_;
-    std::array<Stripe, stripe_count> stripes_;
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace kafka_log

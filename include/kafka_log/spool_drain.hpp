@@ -117,9 +117,8 @@ public:
 
     SpoolDrainStats stats() const;
 
-    struct Impl;
-
 private:
+    struct Impl;
     std::shared_ptr<Impl> impl_;
 };
 

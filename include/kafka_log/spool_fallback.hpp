@@ -170,9 +170,8 @@ public:
     void note_replayed(std::uint64_t records) noexcept;
     ///@}
 
-    struct Impl;
-
 private:
+    struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 

@@ -1,164 +1,203 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kafka_log/kafka_writer.hpp"
 
-#include <time.h>
-
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
 #include "../detail/callback_scope.hpp"
 #include "../detail/fork_generation.hpp"
 #include "../detail/lost_line.hpp"
-#include "../detail/thread_number.hpp"
+#include "writer/breaker.hpp"
+#include "writer/striped_counters.hpp"
 
 namespace kafka_log {
 
+using detail::Outcome;
+
 namespace {
 
-/// The sequence of thread numbers that picks a thread's counter stripe.
-struct WriterStripeSequence {};
+Outcome outcome_of(FallbackReason reason) noexcept {
+    switch (reason) {
+        case FallbackReason::queue_full:
+            return Outcome::fallback_queue_full;
+        case FallbackReason::too_large:
+            return Outcome::fallback_too_large;
+        case FallbackReason::delivery_failed:
+            return Outcome::fallback_delivery_failed;
+        case FallbackReason::closed:
+            return Outcome::fallback_closed;
+        case FallbackReason::unreachable:
+            return Outcome::fallback_unreachable;
+        case FallbackReason::reentrant:
+            return Outcome::fallback_reentrant;
+        case FallbackReason::in_flight:
+            break;  // a journal copy's reason, never a record's bucket
+    }
+    return Outcome::fallback_delivery_failed;
+}
 
-/// The breaker's clock: monotonic, to the kernel's tick (1–4 ms), which its deadlines (100 ms
-/// and up) do not notice. An open breaker reads it for every record it turns away, and the
-/// coarse clock costs a fifth of the precise one (no TSC read, none of a VM's clock exits).
-std::int64_t now_ns() noexcept {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+FallbackReason reason_of(ProduceStatus status) noexcept {
+    switch (status) {
+        case ProduceStatus::accepted:
+            break;
+        case ProduceStatus::queue_full:
+            return FallbackReason::queue_full;
+        case ProduceStatus::too_large:
+            return FallbackReason::too_large;
+        case ProduceStatus::closed:
+            return FallbackReason::closed;
+    }
+    return FallbackReason::delivery_failed;  // for an out-of-range status
+}
+
+const WriterOptions& checked(const WriterOptions& options) {
+    if (options.topic.empty()) {
+        throw std::invalid_argument("kafka_log::KafkaWriter: WriterOptions::topic is empty");
+    }
+    if (options.breaker_backoff.count() <= 0 ||
+        options.breaker_max_backoff < options.breaker_backoff) {
+        throw std::invalid_argument(
+            "kafka_log::KafkaWriter: WriterOptions::breaker_backoff must be > 0 and <= "
+            "breaker_max_backoff");
+    }
+    return options;
 }
 
 }  // namespace
 
+/// The writer's state: the producer and fallback it routes between, the breaker, the
+/// counters, and the spool's drain. It is also the listener the fallback tells of losses.
+struct KAFKA_LOG_NO_EXPORT KafkaWriter::Impl final : FallbackLossListener {
+    Impl(std::shared_ptr<AsyncProducer> producer_in, std::shared_ptr<FallbackWriter> fallback_in,
+         WriterOptions options_in)
+        : producer(std::move(producer_in)),
+          fallback(std::move(fallback_in)),
+          options(std::move(options_in)),
+          breaker(checked(options).breaker_backoff, options.breaker_max_backoff) {}
+    Impl(const Impl&) = delete;
+    Impl& operator=(const Impl&) = delete;
+    ~Impl() = default;
+
+    void start();
+    void on_delivery(const DeliveryReport& report) noexcept;
+    void on_cluster_state(ClusterState state) noexcept;
+    /// Writes to the fallback; counts the reason's bucket, or `lost` after the stderr last resort.
+    void to_fallback(const MessageView& message, FallbackReason reason,
+                     bool possibly_persisted = false, int error = 0) noexcept;
+    /// A record `write` sends to the fallback at once (closed, reentrant, unreachable): stored
+    /// first, then counted submitted and in its bucket together (one stripe lock, not two; the
+    /// identity holds at every moment, as neither side has it until both do).
+    void submit_to_fallback(const MessageView& message, FallbackReason reason) noexcept;
+    ProduceStatus produce_with_wait(const MessageView& message) noexcept;
+    /// Records the fallback stored and then could not keep: from their bucket to `lost`, in
+    /// one step, so the identity holds at every moment.
+    void on_fallback_loss(FallbackReason reason, std::uint64_t records) noexcept override {
+        counters.move(outcome_of(reason), Outcome::lost, records);
+    }
+
+    std::shared_ptr<AsyncProducer> producer;
+    std::shared_ptr<FallbackWriter> fallback;
+    std::shared_ptr<SpoolFallback> spool;  // fallback, when it is a spool
+    std::unique_ptr<SpoolDrain> drain;     // sends spool's records back (replay_rate > 0)
+    bool journal = false;                  // spool keeps a journal copy of every record
+    std::uint64_t fork_generation = detail::fork_generation();
+    WriterOptions options;
+    std::atomic<bool> closing{false};
+    detail::Breaker breaker;
+    std::once_flag close_once;
+    detail::StripedCounters counters;
+};
+
+void KafkaWriter::Impl::start() {
+    producer->set_delivery_handler([this](const DeliveryReport& report) { on_delivery(report); });
+    if (options.breaker_enabled) {
+        producer->set_cluster_state_handler(
+            [this](ClusterState state) { on_cluster_state(state); });
+    }
+    spool = std::dynamic_pointer_cast<SpoolFallback>(fallback);
+    journal = spool && spool->options().journal;
+    if (!spool || spool->options().replay_rate <= 0) return;
+    SpoolDrainOptions drain_options;
+    drain_options.rate = spool->options().replay_rate;
+    drain = std::make_unique<SpoolDrain>(spool, producer, std::move(drain_options), [this] {
+        // Everything while the breaker is closed; one record when its probe is due (a writer
+        // with no live records to probe with still finds the cluster back: a replayed record
+        // that Kafka confirms closes the breaker).
+        if (closing.load(std::memory_order_acquire)) return SpoolDrain::Permit::none;
+        switch (breaker.state()) {
+            case detail::Breaker::State::closed:
+                return SpoolDrain::Permit::all;
+            case detail::Breaker::State::probe_due:
+                return SpoolDrain::Permit::one;
+            case detail::Breaker::State::open:
+                break;
+        }
+        return SpoolDrain::Permit::none;
+    });
+    drain->start();
+}
+
 KafkaWriter::KafkaWriter(std::shared_ptr<AsyncProducer> producer,
-                         std::shared_ptr<FallbackWriter> fallback, WriterOptions options)
-    : producer_(std::move(producer)), fallback_(std::move(fallback)), options_(std::move(options)) {
-    if (!producer_) throw std::invalid_argument("kafka_log::KafkaWriter: producer is null");
-    if (!fallback_) throw std::invalid_argument("kafka_log::KafkaWriter: fallback is null");
-    if (options_.topic.empty()) {
-        throw std::invalid_argument("kafka_log::KafkaWriter: WriterOptions::topic is empty");
-    }
-    if (options_.breaker_backoff.count() <= 0 || options_.breaker_max_backoff < options_.breaker_backoff) {
-        throw std::invalid_argument(
-            "kafka_log::KafkaWriter: WriterOptions::breaker_backoff must be > 0 and <= breaker_max_backoff");
-    }
-    backoff_ns_.store(std::chrono::nanoseconds(options_.breaker_backoff).count());
-    fork_generation_ = detail::fork_generation();
-    producer_->set_delivery_handler([this](const DeliveryReport& report) { on_delivery(report); });
-    if (options_.breaker_enabled) {
-        producer_->set_cluster_state_handler([this](ClusterState state) { on_cluster_state(state); });
-    }
-    spool_ = std::dynamic_pointer_cast<SpoolFallback>(fallback_);
-    journal_ = spool_ && spool_->options().journal;
-    if (spool_ && spool_->options().replay_rate > 0) {
-        SpoolDrainOptions drain_options;
-        drain_options.rate = spool_->options().replay_rate;
-        drain_ = std::make_unique<SpoolDrain>(spool_, producer_, std::move(drain_options), [this] {
-            // Everything while the breaker is closed; one record when its probe is due (a
-            // writer with no live records to probe with still finds the cluster back: a
-            // replayed record that Kafka confirms closes the breaker).
-            if (closing_.load(std::memory_order_acquire)) return SpoolDrain::Permit::none;
-            const std::int64_t until = open_until_.load(std::memory_order_acquire);
-            if (until == 0) return SpoolDrain::Permit::all;
-            return now_ns() >= until ? SpoolDrain::Permit::one : SpoolDrain::Permit::none;
-        });
-        drain_->start();
-    }
+                         std::shared_ptr<FallbackWriter> fallback, WriterOptions options) {
+    if (!producer) throw std::invalid_argument("kafka_log::KafkaWriter: producer is null");
+    if (!fallback) throw std::invalid_argument("kafka_log::KafkaWriter: fallback is null");
+    impl_ = std::make_unique<Impl>(std::move(producer), std::move(fallback), std::move(options));
+    impl_->start();
 }
 
 KafkaWriter::~KafkaWriter() {
     try {
-        close(options_.close_timeout);
+        close(impl_->options.close_timeout);
     } catch (...) {
         // A destructor must not throw; close() already accounted every record it could.
     }
-    fallback_->detach(loss_listener_);  // the fallback may outlive us
+    impl_->fallback->detach(*impl_);  // the fallback may outlive us
 }
 
-KafkaWriter::Stripe& KafkaWriter::my_stripe() noexcept {
-    return stripes_[detail::thread_number<WriterStripeSequence>() % stripe_count];
-}
-
-void KafkaWriter::count_submitted() noexcept {
-    Stripe& s = my_stripe();
-    std::lock_guard lock(s.mutex);
-    ++s.submitted;
-    ++s.in_flight;
-}
-
-void KafkaWriter::count_outcome(Bucket bucket, bool possibly_persisted) noexcept {
-    Stripe& s = my_stripe();
-    std::lock_guard lock(s.mutex);
-    --s.in_flight;
-    ++s.buckets[static_cast<unsigned>(bucket)];
-    if (possibly_persisted) ++s.possibly_persisted;
-}
-
-KafkaWriter::Bucket KafkaWriter::bucket_of(FallbackReason reason) noexcept {
-    switch (reason) {
-        case FallbackReason::queue_full: return Bucket::fallback_queue_full;
-        case FallbackReason::too_large: return Bucket::fallback_too_large;
-        case FallbackReason::delivery_failed: return Bucket::fallback_delivery_failed;
-        case FallbackReason::closed: return Bucket::fallback_closed;
-        case FallbackReason::unreachable: return Bucket::fallback_unreachable;
-        case FallbackReason::reentrant: return Bucket::fallback_reentrant;
-        case FallbackReason::in_flight: break;  // a journal copy's reason, never a record's bucket
-    }
-    return Bucket::fallback_delivery_failed;
-}
-
-void KafkaWriter::on_fallback_loss(FallbackReason reason, std::uint64_t records) noexcept {
-    // Records the fallback stored and then could not keep: from their bucket to `lost`, in
-    // one step, so the identity holds at every moment.
-    Stripe& s = my_stripe();
-    std::lock_guard lock(s.mutex);
-    s.buckets[static_cast<unsigned>(bucket_of(reason))] -= records;  // a stripe's share may wrap; the sum does not
-    s.buckets[static_cast<unsigned>(Bucket::lost)] += records;
-}
-
-void KafkaWriter::to_fallback(const MessageView& message, FallbackReason reason, bool possibly_persisted,
-                              int error) noexcept {
+void KafkaWriter::Impl::to_fallback(const MessageView& message, FallbackReason reason,
+                                    bool possibly_persisted, int error) noexcept {
     const FallbackRecord record{.topic = message.topic,
                                 .key = message.key,
                                 .payload = message.payload,
                                 .reason = reason,
                                 .possibly_persisted = possibly_persisted,
                                 .error = error};
-    if (fallback_->write(record, &loss_listener_)) {
-        count_outcome(bucket_of(reason), possibly_persisted);
+    if (fallback->write(record, this)) {
+        counters.resolve(outcome_of(reason), possibly_persisted);
     } else {
         detail::write_lost_line(message.payload);
-        count_outcome(Bucket::lost, possibly_persisted);
+        counters.resolve(Outcome::lost, possibly_persisted);
     }
 }
 
-void KafkaWriter::submit_to_fallback(const MessageView& message, FallbackReason reason) noexcept {
-    const FallbackRecord record{.topic = message.topic, .key = message.key, .payload = message.payload,
-                                .reason = reason};
-    Bucket bucket = bucket_of(reason);
-    if (!fallback_->write(record, &loss_listener_)) {
+void KafkaWriter::Impl::submit_to_fallback(const MessageView& message,
+                                           FallbackReason reason) noexcept {
+    const FallbackRecord record{
+        .topic = message.topic, .key = message.key, .payload = message.payload, .reason = reason};
+    Outcome outcome = outcome_of(reason);
+    if (!fallback->write(record, this)) {
         detail::write_lost_line(message.payload);
-        bucket = Bucket::lost;
+        outcome = Outcome::lost;
     }
-    Stripe& s = my_stripe();
-    std::lock_guard lock(s.mutex);
-    ++s.submitted;
-    ++s.buckets[static_cast<unsigned>(bucket)];
+    counters.submit_resolved(outcome);
 }
 
-ProduceStatus KafkaWriter::produce_with_wait(const MessageView& message) noexcept {
+ProduceStatus KafkaWriter::Impl::produce_with_wait(const MessageView& message) noexcept {
     try {
-        ProduceStatus status = producer_->produce(message);
-        if (status != ProduceStatus::queue_full || options_.queue_full_max_wait.count() <= 0) {
+        ProduceStatus status = producer->produce(message);
+        if (status != ProduceStatus::queue_full || options.queue_full_max_wait.count() <= 0) {
             return status;
         }
         // Opt-in: wait, bounded, for room in the producer's queue.
-        const auto deadline = std::chrono::steady_clock::now() + options_.queue_full_max_wait;
+        const auto deadline = std::chrono::steady_clock::now() + options.queue_full_max_wait;
         std::chrono::microseconds pause{50};
         while (status == ProduceStatus::queue_full && std::chrono::steady_clock::now() < deadline) {
             std::this_thread::sleep_for(pause);
             pause = std::min<std::chrono::microseconds>(pause * 2, std::chrono::milliseconds(5));
-            status = producer_->produce(message);
+            status = producer->produce(message);
         }
         return status;
     } catch (...) {
@@ -168,160 +207,128 @@ ProduceStatus KafkaWriter::produce_with_wait(const MessageView& message) noexcep
     }
 }
 
-// --- breaker ----------------------------------------------------------------------------
-
-bool KafkaWriter::breaker_admits(bool& probe) noexcept {
-    probe = false;
-    const std::int64_t until = open_until_.load(std::memory_order_acquire);
-    if (until == 0) return true;  // closed: the common case costs one load
-    if (now_ns() < until) return false;
-    // Half-open: exactly one record goes through as the probe.
-    if (probe_in_flight_.exchange(true, std::memory_order_acq_rel)) return false;
-    probe = true;
-    return true;
-}
-
-void KafkaWriter::breaker_trip() noexcept {
-    const std::int64_t backoff = backoff_ns_.load(std::memory_order_relaxed);
-    open_until_.store(now_ns() + backoff, std::memory_order_release);
-    probe_in_flight_.store(false, std::memory_order_release);
-    const std::int64_t max = std::chrono::nanoseconds(options_.breaker_max_backoff).count();
-    backoff_ns_.store(std::min(backoff * 2, max), std::memory_order_relaxed);
-}
-
-void KafkaWriter::breaker_reset() noexcept {
-    if (open_until_.load(std::memory_order_acquire) == 0) return;
-    backoff_ns_.store(std::chrono::nanoseconds(options_.breaker_backoff).count(), std::memory_order_relaxed);
-    probe_in_flight_.store(false, std::memory_order_release);
-    open_until_.store(0, std::memory_order_release);
-}
-
-void KafkaWriter::on_cluster_state(ClusterState state) noexcept {
+void KafkaWriter::Impl::on_cluster_state(ClusterState state) noexcept {
     if (state == ClusterState::reachable) {
-        breaker_reset();
-        if (drain_) drain_->wake();
+        breaker.reset();
+        if (drain) drain->wake();
         return;
     }
-    // Unreachable: open a closed breaker, or reopen a half-open one whose probe is out; an
-    // open breaker keeps its deadline (repeated signals do not push it further away).
-    const std::int64_t until = open_until_.load(std::memory_order_acquire);
-    if (until == 0 || now_ns() >= until) breaker_trip();
+    breaker.on_unreachable();
 }
 
 // --- writing ----------------------------------------------------------------------------
 
 void KafkaWriter::write(std::string_view payload, std::string_view key) noexcept {
-    MessageView message{options_.topic, key, payload};
-    if (closing_.load(std::memory_order_acquire) || detail::in_forked_child(fork_generation_)) {
-        submit_to_fallback(message, FallbackReason::closed);
+    // The hottest path of the library: every record. One load reaches the writer's state.
+    Impl& s = *impl_;
+    MessageView message{s.options.topic, key, payload};
+    if (s.closing.load(std::memory_order_acquire) || detail::in_forked_child(s.fork_generation)) {
+        s.submit_to_fallback(message, FallbackReason::closed);
         return;
     }
     if (detail::in_producer_callback) {
-        submit_to_fallback(message, FallbackReason::reentrant);
+        s.submit_to_fallback(message, FallbackReason::reentrant);
         return;
     }
     bool probe = false;
-    if (options_.breaker_enabled && !breaker_admits(probe)) {
-        submit_to_fallback(message, FallbackReason::unreachable);
+    if (s.options.breaker_enabled && !s.breaker.admits(probe)) {
+        s.submit_to_fallback(message, FallbackReason::unreachable);
         return;
     }
-    count_submitted();
-    if (journal_) {
+    s.counters.submit();
+    if (s.journal) {
         // Crash-safe: the copy is in the spool before the producer has the record; the delivery
         // report (or the fallback record below) settles it.
-        message.token = spool_->journal(FallbackRecord{.topic = message.topic, .key = key, .payload = payload});
+        message.token = s.spool->journal(
+            FallbackRecord{.topic = message.topic, .key = key, .payload = payload});
     }
-    const ProduceStatus status = produce_with_wait(message);
-    if (probe && status != ProduceStatus::accepted) breaker_trip();  // no probe went out: wait again
+    const ProduceStatus status = s.produce_with_wait(message);
+    if (probe && status != ProduceStatus::accepted)
+        s.breaker.trip();                           // no probe went out: wait again
     if (status == ProduceStatus::accepted) return;  // the delivery report settles it
-    FallbackReason reason = FallbackReason::delivery_failed;  // for an out-of-range status
-    switch (status) {
-        case ProduceStatus::accepted: break;
-        case ProduceStatus::queue_full: reason = FallbackReason::queue_full; break;
-        case ProduceStatus::too_large: reason = FallbackReason::too_large; break;
-        case ProduceStatus::closed: reason = FallbackReason::closed; break;
-    }
-    to_fallback(message, reason);
-    if (journal_) spool_->settle(message.token);  // after the fallback record: never neither
+    s.to_fallback(message, reason_of(status));
+    if (s.journal) s.spool->settle(message.token);  // after the fallback record: never neither
 }
 
-void KafkaWriter::on_delivery(const DeliveryReport& report) noexcept {
-    if (drain_ && drain_->on_report(report)) {
+void KafkaWriter::Impl::on_delivery(const DeliveryReport& report) noexcept {
+    if (drain && drain->on_report(report)) {
         // A replayed record: the drain's, not a record of this writer's identity.
-        if (!report.error) breaker_reset();
+        if (!report.error) breaker.reset();
         return;
     }
     if (!report.error) {
-        breaker_reset();
-        count_outcome(Bucket::delivered, false);
-        if (journal_) spool_->settle(report.message.token);
+        breaker.reset();
+        counters.resolve(Outcome::delivered, false);
+        if (journal) spool->settle(report.message.token);
         return;
     }
+    const bool purged = error_codes::is_purge(report.error->code);
     // A failure while half-open: treat it as the probe's, and wait longer.
-    if (probe_in_flight_.load(std::memory_order_acquire) && !error_codes::is_purge(report.error->code)) {
-        breaker_trip();
-    }
-    const FallbackReason reason = error_codes::is_purge(report.error->code) ? FallbackReason::closed
-                                                                             : FallbackReason::delivery_failed;
+    if (!purged) breaker.on_failure();
+    const FallbackReason reason = purged ? FallbackReason::closed : FallbackReason::delivery_failed;
     to_fallback(report.message, reason, report.error->possibly_persisted, report.error->code);
-    if (journal_) spool_->settle(report.message.token);  // after the fallback record: never neither
+    if (journal) spool->settle(report.message.token);  // after the fallback record: never neither
 }
 
 bool KafkaWriter::flush(std::chrono::milliseconds timeout) {
-    const bool producer_done = detail::in_forked_child(fork_generation_) || producer_->flush(timeout);
-    const bool fallback_done = fallback_->flush();
+    const bool producer_done =
+        detail::in_forked_child(impl_->fork_generation) || impl_->producer->flush(timeout);
+    const bool fallback_done = impl_->fallback->flush();
     return producer_done && fallback_done;
 }
 
 void KafkaWriter::close(std::chrono::milliseconds timeout) {
-    std::call_once(close_once_, [&] {
-        closing_.store(true, std::memory_order_release);
+    Impl& s = *impl_;
+    std::call_once(s.close_once, [&] {
+        s.closing.store(true, std::memory_order_release);
         // The drain sends nothing more; what it has in flight is reported by the producer's
         // close below and stays in the spool, marked, unless Kafka confirmed it.
-        if (drain_) drain_->stop();
+        if (s.drain) s.drain->stop();
         // In a forked child the producer's threads are the parent's: nothing to close here.
-        if (!detail::in_forked_child(fork_generation_)) producer_->close(timeout);
-        fallback_->flush();
+        if (!detail::in_forked_child(s.fork_generation)) s.producer->close(timeout);
+        s.fallback->flush();
     });
 }
 
 WriterStats KafkaWriter::stats() const {
-    // Lock every stripe (always in the same order) so no transition is half-seen.
-    std::array<std::unique_lock<StripeLock>, stripe_count> locks;
-    for (std::size_t i = 0; i < stripe_count; ++i) {
-        locks[i] = std::unique_lock(stripes_[i].mutex);
-    }
+    const detail::StripedCounters::Snapshot c = impl_->counters.snapshot();
     WriterStats out;
-    std::int64_t in_flight = 0;
-    for (const Stripe& s : stripes_) {
-        out.submitted += s.submitted;
-        in_flight += s.in_flight;
-        out.possibly_persisted += s.possibly_persisted;
-        out.delivered += s.buckets[static_cast<unsigned>(Bucket::delivered)];
-        out.lost += s.buckets[static_cast<unsigned>(Bucket::lost)];
-        out.fallback_queue_full += s.buckets[static_cast<unsigned>(Bucket::fallback_queue_full)];
-        out.fallback_too_large += s.buckets[static_cast<unsigned>(Bucket::fallback_too_large)];
-        out.fallback_delivery_failed +=
-            s.buckets[static_cast<unsigned>(Bucket::fallback_delivery_failed)];
-        out.fallback_closed += s.buckets[static_cast<unsigned>(Bucket::fallback_closed)];
-        out.fallback_unreachable += s.buckets[static_cast<unsigned>(Bucket::fallback_unreachable)];
-        out.fallback_reentrant += s.buckets[static_cast<unsigned>(Bucket::fallback_reentrant)];
-    }
-    out.in_flight = static_cast<std::uint64_t>(in_flight);
-    for (auto& lock : locks) lock.unlock();
-    if (spool_) {
-        const SpoolStats spool = spool_->stats();
+    out.submitted = c.submitted;
+    out.in_flight = c.in_flight;
+    out.possibly_persisted = c.possibly_persisted;
+    out.delivered = c[Outcome::delivered];
+    out.lost = c[Outcome::lost];
+    out.fallback_queue_full = c[Outcome::fallback_queue_full];
+    out.fallback_too_large = c[Outcome::fallback_too_large];
+    out.fallback_delivery_failed = c[Outcome::fallback_delivery_failed];
+    out.fallback_closed = c[Outcome::fallback_closed];
+    out.fallback_unreachable = c[Outcome::fallback_unreachable];
+    out.fallback_reentrant = c[Outcome::fallback_reentrant];
+    if (impl_->spool) {
+        const SpoolStats spool = impl_->spool->stats();
         out.spooled = spool.held;
-        if (journal_) out.journal_open = spool.journaled - std::min(spool.journaled, spool.settled);
+        if (impl_->journal) {
+            out.journal_open = spool.journaled - std::min(spool.journaled, spool.settled);
+        }
     }
-    if (drain_) {
-        const SpoolDrainStats d = drain_->stats();
+    if (impl_->drain) {
+        const SpoolDrainStats d = impl_->drain->stats();
         out.replayed = d.replayed;
         out.replay_failures = d.failures;
     }
     return out;
 }
 
-SpoolDrainStats KafkaWriter::drain_stats() const { return drain_ ? drain_->stats() : SpoolDrainStats{}; }
+SpoolDrainStats KafkaWriter::drain_stats() const {
+    return impl_->drain ? impl_->drain->stats() : SpoolDrainStats{};
+}
+
+bool KafkaWriter::breaker_open() const noexcept {
+    return impl_->breaker.is_open();
+}
+
+const std::string& KafkaWriter::topic() const noexcept {
+    return impl_->options.topic;
+}
 
 }  // namespace kafka_log

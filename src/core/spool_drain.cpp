@@ -19,6 +19,9 @@
 #include "kafka_log/spool_reader.hpp"
 #include "../detail/fork_generation.hpp"
 #include "../detail/spool_format.hpp"
+#include "spool/replay_message.hpp"
+#include "spool/replay_segment.hpp"
+#include "spool/replay_source.hpp"
 
 namespace kafka_log {
 
@@ -33,45 +36,16 @@ void stderr_line(const std::string& text) noexcept {
     [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
 }
 
-std::string_view header_value(const MessageView& message, std::string_view name) noexcept {
-    for (const RecordHeader& h : message.headers) {
-        if (h.name == name) return h.value;
-    }
-    return {};
-}
-
 }  // namespace
 
-/// One segment being replayed: its records sent and not yet answered.
-struct SegmentProgress {
-    std::filesystem::path path;
-    int fd = -1;
-    std::uint64_t outstanding = 0;
-    bool sending_done = false;  // the pass is done sending from it
-    bool all_sent = false;      // every record of it was sent (none skipped)
-    bool failed = false;     // a record of it failed or was refused
-    bool corrupt = false;    // it has corrupt stretches: kept, renamed, once its records are on Kafka
-    SegmentProgress() = default;
-    SegmentProgress(const SegmentProgress&) = delete;
-    SegmentProgress& operator=(const SegmentProgress&) = delete;
-    ~SegmentProgress() {
-        if (fd >= 0) ::close(fd);
-    }
-    void mark(std::uint64_t offset, std::uint32_t state) const noexcept {
-        if (fd < 0) return;
-        [[maybe_unused]] const ssize_t n =
-            ::pwrite(fd, &state, sizeof state, static_cast<off_t>(offset + sp::frame_state_offset));
-    }
-};
-
-struct SpoolDrain::Impl {
+struct KAFKA_LOG_NO_EXPORT SpoolDrain::Impl {
     std::shared_ptr<SpoolFallback> spool;
     std::shared_ptr<AsyncProducer> producer;
     SpoolDrainOptions options;
     Gate gate;
 
     struct Sent {
-        std::shared_ptr<SegmentProgress> segment;
+        std::shared_ptr<sp::ReplaySegment> segment;
         std::uint64_t offset;
     };
 
@@ -79,7 +53,7 @@ struct SpoolDrain::Impl {
     std::condition_variable changed;  // a report came, stop, wake
     SpoolDrainStats stats;
     std::unordered_map<std::string, Sent> in_flight;                            // by record id
-    std::unordered_map<std::string, std::shared_ptr<SegmentProgress>> active;   // by path
+    std::unordered_map<std::string, std::shared_ptr<sp::ReplaySegment>> active;   // by path
     std::set<std::filesystem::path> seen;  // segments read at least once (counted, corrupt counted)
     std::set<std::filesystem::path> unreadable;
     std::uint64_t generation = detail::fork_generation();
@@ -92,7 +66,7 @@ struct SpoolDrain::Impl {
               bool seal_current, bool probe_only);
     bool send_segment(const SpoolSegmentRef& ref, clock::time_point& next_at,
                       const std::function<void(const SpoolDrainStats&)>& progress, bool probe_only);
-    void finish_locked(const std::shared_ptr<SegmentProgress>& segment) noexcept;
+    void finish_locked(const std::shared_ptr<sp::ReplaySegment>& segment) noexcept;
     void run() noexcept;
 };
 
@@ -258,33 +232,25 @@ bool SpoolDrain::Impl::pass(std::chrono::milliseconds wait,
 bool SpoolDrain::Impl::send_segment(const SpoolSegmentRef& ref, clock::time_point& next_at,
                                     const std::function<void(const SpoolDrainStats&)>& progress,
                                     bool probe_only) {
-    std::string bytes;
-    if (sp::read_whole_file(ref.path, bytes) != 0) return true;  // gone meanwhile
-    std::vector<SpoolRecord> records;
-    SpoolReadStats read_stats;
+    sp::ReplaySource source;
     try {
-        SpoolReader::read_segment(bytes, ref.path, [&](SpoolRecord&& r) { records.push_back(std::move(r)); },
-                                  read_stats);
+        source = sp::read_replay_source(ref);
     } catch (const std::exception& e) {
         std::lock_guard lock(mutex);
         unreadable.insert(ref.path);
         stderr_line(std::string("kafka_log: not replaying: ") + e.what());
         return true;
     }
-    bytes.clear();
-    bytes.shrink_to_fit();
-    if (ref.own) {
-        // This writer's journal copies are with its producer, which settles them: not ours to send.
-        std::erase_if(records, [](const SpoolRecord& r) { return r.reason == FallbackReason::in_flight; });
-    }
+    if (source.gone) return true;  // gone meanwhile
+    std::vector<SpoolRecord>& records = source.records;
 
-    auto segment = std::make_shared<SegmentProgress>();
+    auto segment = std::make_shared<sp::ReplaySegment>();
     segment->path = ref.path;
-    segment->corrupt = read_stats.corrupt > 0;
+    segment->corrupt = source.corrupt > 0;
     {
         std::lock_guard lock(mutex);
         if (seen.insert(ref.path).second) {
-            stats.corrupt += read_stats.corrupt;
+            stats.corrupt += source.corrupt;
             if (!ref.own) spool->note_found(records.size());
         }
         if (records.empty()) {
@@ -324,13 +290,7 @@ bool SpoolDrain::Impl::send_segment(const SpoolSegmentRef& ref, clock::time_poin
             complete = false;
             break;
         }
-        headers.clear();
-        for (const auto& [name, value] : record.headers) headers.push_back(RecordHeader{name, value});
-        headers.push_back(RecordHeader{replay_id_header, record.id});
-        headers.push_back(RecordHeader{replayed_header, record.possibly_persisted ? "possibly-duplicate" : "1"});
-        const MessageView view{options.topic.empty() ? std::string_view(record.topic) : std::string_view(options.topic),
-                               record.key ? std::string_view(*record.key) : std::string_view(), record.payload,
-                               headers, record.timestamp_ms};
+        const MessageView view = sp::replay_message(record, options.topic, headers);
         {
             std::lock_guard lock(mutex);
             in_flight.emplace(record.id, Sent{segment, record.offset});
@@ -381,17 +341,12 @@ bool SpoolDrain::Impl::send_segment(const SpoolSegmentRef& ref, clock::time_poin
     return complete && !pass_failed;
 }
 
-void SpoolDrain::Impl::finish_locked(const std::shared_ptr<SegmentProgress>& segment) noexcept {
+void SpoolDrain::Impl::finish_locked(const std::shared_ptr<sp::ReplaySegment>& segment) noexcept {
     active.erase(segment->path.string());
     if (!segment->all_sent || segment->failed) return;  // what is left stays for the next pass
     if (segment->corrupt) {
         // Every whole record of it is on Kafka; keep the damaged bytes for a person to look at.
-        std::filesystem::path aside = segment->path;
-        aside += ".corrupt";
-        std::error_code ec;
-        std::filesystem::rename(segment->path, aside, ec);
-        stderr_line("kafka_log: '" + segment->path.string() + "' had corrupt stretches; its records are on Kafka, " +
-                    (ec ? "it stays where it is: " + ec.message() : "the file is kept as '" + aside.string() + "'"));
+        sp::set_corrupt_segment_aside(segment->path);
         unreadable.insert(segment->path);
         return;
     }
@@ -403,7 +358,7 @@ bool SpoolDrain::on_report(const DeliveryReport& report) noexcept {
     if (!is_replay(report.message)) return false;
     Impl& s = *impl_;
     try {
-        const std::string id(header_value(report.message, replay_id_header));
+        const std::string id(sp::header_value(report.message, replay_id_header));
         std::lock_guard lock(s.mutex);
         const auto it = s.in_flight.find(id);
         if (it == s.in_flight.end()) return true;  // not this drain's (an earlier process's send)
