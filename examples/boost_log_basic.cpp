@@ -27,10 +27,10 @@
 #include <kafka_log/boost_log/clock.hpp>
 #include <kafka_log/boost_log/json_formatter.hpp>
 #include <kafka_log/boost_log/kafka_sink_backend.hpp>
-#include <kafka_log/testing/embedded_cluster.hpp>
-#include <kafka_log/spool_fallback.hpp>
 #include <kafka_log/kafka_writer.hpp>
 #include <kafka_log/rdkafka_producer.hpp>
+#include <kafka_log/spool_fallback.hpp>
+#include <kafka_log/testing/embedded_cluster.hpp>
 #include <kafka_log/testing/topic_reader.hpp>
 
 int main(int argc, char** argv) {
@@ -42,8 +42,10 @@ int main(int argc, char** argv) {
     std::string topic = "boost-log-basic";
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
-        if (flag == "--brokers") brokers = argv[i + 1];
-        else if (flag == "--topic") topic = argv[i + 1];
+        if (flag == "--brokers")
+            brokers = argv[i + 1];
+        else if (flag == "--topic")
+            topic = argv[i + 1];
         else {
             std::cerr << "usage: boost_log_basic [--brokers HOST:PORT,...] [--topic NAME]\n";
             return 2;
@@ -62,11 +64,14 @@ int main(int argc, char** argv) {
     auto producer = std::make_shared<kafka_log::RdKafkaProducer>(
         kafka_log::ProducerConfig{{"bootstrap.servers", brokers}, {"linger.ms", "5"}});
     // What Kafka does not take goes to the spool, whole (topic, key, reason), to be replayed.
-    const auto spool_dir = std::filesystem::temp_directory_path() / ("boost_log_basic-" + std::to_string(::getpid()));
+    const auto spool_dir =
+        std::filesystem::temp_directory_path() / ("boost_log_basic-" + std::to_string(::getpid()));
     auto writer = std::make_shared<kafka_log::KafkaWriter>(
-        producer, std::make_shared<kafka_log::SpoolFallback>(spool_dir), kafka_log::WriterOptions{.topic = topic});
+        producer, std::make_shared<kafka_log::SpoolFallback>(spool_dir),
+        kafka_log::WriterOptions{.topic = topic});
     auto sink = boost::make_shared<logging::sinks::unlocked_sink<kafka_log::KafkaSinkBackend>>(
-        boost::make_shared<kafka_log::KafkaSinkBackend>(writer, kafka_log::SinkOptions{.key_attribute = "TraceID"}));
+        boost::make_shared<kafka_log::KafkaSinkBackend>(
+            writer, kafka_log::SinkOptions{.key_attribute = "TraceID"}));
     sink->set_formatter(kafka_log::json_formatter(kafka_log::JsonOptions{.record_id_key = "id"}));
     kafka_log::AtomicLevel threshold(level::info);  // change it from any thread, any time
     sink->set_filter(threshold.filter());
@@ -95,8 +100,8 @@ int main(int argc, char** argv) {
     const auto records = kafka_log::read_topic(brokers, topic, 30s);
     std::cout << "topic '" << topic << "' holds " << records.size() << " record(s):\n";
     for (const auto& r : records) std::cout << "  " << r.payload << "\n";
-    std::cout << "submitted " << s.submitted << ", delivered " << s.delivered << ", fallback " << s.fallback_total()
-              << ", lost " << s.lost << "\n";
+    std::cout << "submitted " << s.submitted << ", delivered " << s.delivered << ", fallback "
+              << s.fallback_total() << ", lost " << s.lost << "\n";
     const bool ok = s.balanced() && s.submitted == 3 && s.lost == 0 &&
                     records.size() + s.fallback_total() >= s.submitted;
     std::cout << (ok ? "OK" : "FAILED") << "\n";

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // boost_log_from_settings: the Kafka sink declared in a Boost.Log settings file.
 //
-//   boost_log_from_settings [SETTINGS.ini]      (default: kafka_log.ini beside the program's sources)
+//   boost_log_from_settings [SETTINGS.ini]      (default: kafka_log.ini beside the program's
+//   sources)
 //
 // With Brokers=embedded the records are read back from the in-process cluster and checked.
 
@@ -18,8 +19,8 @@
 #include <boost/log/utility/setup/common_attributes.hpp>
 #include <boost/log/utility/setup/from_stream.hpp>
 
-#include <kafka_log/spool_reader.hpp>
 #include <kafka_log/boost_log/settings_factory.hpp>
+#include <kafka_log/spool_reader.hpp>
 #include <kafka_log/testing/embedded_cluster.hpp>
 
 #ifndef KAFKA_LOG_EXAMPLE_INI
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
     kafka_log::SpoolReader spool("kafka_log-spool");
     for (kafka_log::SpoolRecord r; spool.next(r);) ++in_fallback;
     const bool ok = on_topic.size() + in_fallback >= static_cast<std::size_t>(records);
-    std::cout << (ok ? "OK" : "FAILED") << ": " << on_topic.size() << " on the topic, " << in_fallback
-              << " in the spool\n";
+    std::cout << (ok ? "OK" : "FAILED") << ": " << on_topic.size() << " on the topic, "
+              << in_fallback << " in the spool\n";
     return ok ? 0 : 1;
 }

@@ -14,11 +14,11 @@
 
 #include <glog/logging.h>
 
-#include <kafka_log/testing/embedded_cluster.hpp>
-#include <kafka_log/spool_fallback.hpp>
 #include <kafka_log/glog/glog_kafka_sink.hpp>
 #include <kafka_log/kafka_writer.hpp>
 #include <kafka_log/rdkafka_producer.hpp>
+#include <kafka_log/spool_fallback.hpp>
+#include <kafka_log/testing/embedded_cluster.hpp>
 #include <kafka_log/testing/topic_reader.hpp>
 
 int main(int argc, char** argv) {
@@ -27,8 +27,10 @@ int main(int argc, char** argv) {
     std::string topic = "glog-basic";
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
-        if (flag == "--brokers") brokers = argv[i + 1];
-        else if (flag == "--topic") topic = argv[i + 1];
+        if (flag == "--brokers")
+            brokers = argv[i + 1];
+        else if (flag == "--topic")
+            topic = argv[i + 1];
         else {
             std::cerr << "usage: glog_basic [--brokers HOST:PORT,...] [--topic NAME]\n";
             return 2;
@@ -42,7 +44,8 @@ int main(int argc, char** argv) {
         cluster = std::make_unique<kafka_log::EmbeddedCluster>();
         brokers = cluster->bootstrap_servers();
     }
-    auto producer = std::make_shared<kafka_log::RdKafkaProducer>(kafka_log::ProducerConfig{{"bootstrap.servers", brokers}});
+    auto producer = std::make_shared<kafka_log::RdKafkaProducer>(
+        kafka_log::ProducerConfig{{"bootstrap.servers", brokers}});
     auto writer = std::make_shared<kafka_log::KafkaWriter>(
         producer,
         std::make_shared<kafka_log::SpoolFallback>(std::filesystem::temp_directory_path() /
@@ -63,8 +66,9 @@ int main(int argc, char** argv) {
     const auto records = kafka_log::read_topic(brokers, topic, 30s);
     std::cout << "topic '" << topic << "':\n";
     for (const auto& r : records) std::cout << "  " << r.payload << "\n";
-    const bool ok = s.balanced() && s.submitted == 3 && s.lost == 0 && records.size() + s.fallback_total() >= 3;
-    std::cout << (ok ? "OK" : "FAILED") << ": submitted " << s.submitted << ", delivered " << s.delivered
-              << ", fallback " << s.fallback_total() << "\n";
+    const bool ok =
+        s.balanced() && s.submitted == 3 && s.lost == 0 && records.size() + s.fallback_total() >= 3;
+    std::cout << (ok ? "OK" : "FAILED") << ": submitted " << s.submitted << ", delivered "
+              << s.delivered << ", fallback " << s.fallback_total() << "\n";
     return ok ? 0 : 1;
 }

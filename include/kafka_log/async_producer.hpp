@@ -70,17 +70,19 @@ struct DeliveryError {
 /// The purge and timeout codes equal librdkafka's, so a report from the real producer and
 /// one scripted in a test read the same.
 namespace error_codes {
-inline constexpr int purged_in_flight = -151;   ///< Purged by close() after it was sent.
-inline constexpr int purged_queue = -152;       ///< Purged by close() before it was sent.
-inline constexpr int message_timed_out = -192;  ///< `message.timeout.ms` expired.
-inline constexpr int transport = -195;          ///< Broker connection failed.
-inline constexpr int all_brokers_down = -187;   ///< No broker is reachable.
+inline constexpr int purged_in_flight = -151;     ///< Purged by close() after it was sent.
+inline constexpr int purged_queue = -152;         ///< Purged by close() before it was sent.
+inline constexpr int message_timed_out = -192;    ///< `message.timeout.ms` expired.
+inline constexpr int transport = -195;            ///< Broker connection failed.
+inline constexpr int all_brokers_down = -187;     ///< No broker is reachable.
 inline constexpr int producer_rejected = -10000;  ///< produce() refused for another reason.
-inline constexpr int mock_unexpected = -10001;  ///< Mock: input arrived with no expectation left.
+inline constexpr int mock_unexpected = -10001;    ///< Mock: input arrived with no expectation left.
 inline constexpr int mock_checker_failed = -10002;  ///< Mock: the expectation's checker said no.
 
 /// \brief True for the codes a producer reports for records purged by `close()`.
-constexpr bool is_purge(int code) noexcept { return code == purged_in_flight || code == purged_queue; }
+constexpr bool is_purge(int code) noexcept {
+    return code == purged_in_flight || code == purged_queue;
+}
 }  // namespace error_codes
 
 /// \brief The outcome of one accepted record.

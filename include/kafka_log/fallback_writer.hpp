@@ -87,10 +87,13 @@ public:
     /// held at all — never a part of it. A record is held, at the least, as durably as a
     /// `write(2)` (it survives the process being killed) unless the implementation documents a
     /// buffer, and then a loss of a buffered record reaches `listener`.
-    virtual bool write(const FallbackRecord& record, FallbackLossListener* listener = nullptr) noexcept = 0;
+    virtual bool write(const FallbackRecord& record,
+                       FallbackLossListener* listener = nullptr) noexcept = 0;
 
     /// \brief Stores a payload alone (no topic, no key, reason `delivery_failed`).
-    bool write(std::string_view payload) noexcept { return write(FallbackRecord{.payload = payload}); }
+    bool write(std::string_view payload) noexcept {
+        return write(FallbackRecord{.payload = payload});
+    }
 
     /// \brief Makes what was written durable (fsync for files).
     /// \return false when that failed.
@@ -159,7 +162,8 @@ public:
     ~FileFallback() override;
 
     using FallbackWriter::write;
-    bool write(const FallbackRecord& record, FallbackLossListener* listener = nullptr) noexcept override;
+    bool write(const FallbackRecord& record,
+               FallbackLossListener* listener = nullptr) noexcept override;
     /// \brief Writes the buffer (if any) and fsyncs the file. Possible failures: the buffer
     /// cannot be written, or the fsync fails (false).
     bool flush() noexcept override;
@@ -190,7 +194,8 @@ public:
     explicit StreamFallback(std::ostream& stream) noexcept : stream_(stream) {}
 
     using FallbackWriter::write;
-    bool write(const FallbackRecord& record, FallbackLossListener* listener = nullptr) noexcept override;
+    bool write(const FallbackRecord& record,
+               FallbackLossListener* listener = nullptr) noexcept override;
     bool flush() noexcept override;
 
 private:

@@ -11,9 +11,9 @@ namespace kafka_log {
 
 /// \brief How log records are laid out as JSON (shared by the Boost.Log and glog adapters).
 struct JsonOptions {
-    std::string level_key = "level";     ///< Key of the severity name.
-    std::string time_key = "logtime";    ///< Key of the record's time (RFC 3339, ms, offset).
-    std::string message_key = "msg";     ///< Key of the message text.
+    std::string level_key = "level";   ///< Key of the severity name.
+    std::string time_key = "logtime";  ///< Key of the record's time (RFC 3339, ms, offset).
+    std::string message_key = "msg";   ///< Key of the message text.
     /// Key of a record id unique per process and across hosts (`host-pid-sequence`), so a
     /// consumer can drop duplicates (an Elasticsearch document id, say). Empty: no id.
     std::string record_id_key{};

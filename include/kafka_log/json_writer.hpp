@@ -95,8 +95,7 @@ public:
     }
     /// \brief An integer, of any integral type but bool.
     template <std::integral Int>
-        requires(!std::same_as<Int, bool>)
-    [[gnu::always_inline]] void number(Int value) {
+    requires(!std::same_as<Int, bool>) [[gnu::always_inline]] void number(Int value) {
         char* at = comma_for_value(24);
         if constexpr (std::is_signed_v<Int>) {
             pos_ = std::to_chars(at, at + 24, static_cast<std::int64_t>(value)).ptr;
@@ -106,9 +105,7 @@ public:
     }
     /// \brief The shortest text that reads back exactly; NaN and the infinities, which JSON
     /// cannot hold, become the strings "NaN", "Infinity", "-Infinity".
-    void number(double value) {
-        pos_ = double_text(comma_for_value(double_room), value);
-    }
+    void number(double value) { pos_ = double_text(comma_for_value(double_room), value); }
     /// \brief `true` or `false`.
     void boolean(bool value) { raw_value(value ? std::string_view("true") : "false"); }
     /// \brief `null`.
@@ -139,7 +136,10 @@ private:
         if (static_cast<std::size_t>(end_ - pos_) < n) grow(n);
         return pos_;
     }
-    [[gnu::always_inline]] void put(char c) { *room(1) = c; ++pos_; }
+    [[gnu::always_inline]] void put(char c) {
+        *room(1) = c;
+        ++pos_;
+    }
     // A key writes the comma its member needs, and the value after it none: so a key clears
     // the flag of its container, and a value (or an array element) sets it.
     /// The comma a key needs, if any, then `n` writable bytes at the returned pointer.

@@ -52,7 +52,8 @@ struct WriterStats {
     std::uint64_t fallback_too_large = 0;        ///< Too large for the producer: in the fallback.
     std::uint64_t fallback_delivery_failed = 0;  ///< Accepted, then failed: in the fallback.
     std::uint64_t fallback_closed = 0;  ///< Written or purged after/at close: in the fallback.
-    std::uint64_t fallback_unreachable = 0;  ///< Breaker open (cluster unreachable): in the fallback.
+    std::uint64_t fallback_unreachable =
+        0;  ///< Breaker open (cluster unreachable): in the fallback.
     /// Written from inside a producer callback (say a librdkafka log line logged through the
     /// sink): never produced again from a producer thread, so in the fallback.
     std::uint64_t fallback_reentrant = 0;
@@ -66,9 +67,10 @@ struct WriterStats {
     /// sent it back to Kafka, is counted in `replayed` too. Records of earlier processes that
     /// the drain replays count in `replayed` only.
     ///@{
-    std::uint64_t spooled = 0;          ///< Records held in the spool now, waiting for replay.
-    std::uint64_t replayed = 0;         ///< Records the drain sent back and Kafka confirmed.
-    std::uint64_t replay_failures = 0;  ///< Replay sends refused or failed (the record stays spooled).
+    std::uint64_t spooled = 0;   ///< Records held in the spool now, waiting for replay.
+    std::uint64_t replayed = 0;  ///< Records the drain sent back and Kafka confirmed.
+    std::uint64_t replay_failures =
+        0;  ///< Replay sends refused or failed (the record stays spooled).
     /// With `SpoolOptions::journal`: records handed to the producer whose journal copy is not
     /// settled yet (they are in `in_flight`, or about to leave it).
     std::uint64_t journal_open = 0;
@@ -76,8 +78,8 @@ struct WriterStats {
 
     /// \brief Sum of the fallback_* buckets.
     std::uint64_t fallback_total() const noexcept {
-        return fallback_queue_full + fallback_too_large + fallback_delivery_failed + fallback_closed +
-               fallback_unreachable + fallback_reentrant;
+        return fallback_queue_full + fallback_too_large + fallback_delivery_failed +
+               fallback_closed + fallback_unreachable + fallback_reentrant;
     }
     /// \brief True when `submitted == delivered + fallback_total() + lost + in_flight`.
     bool balanced() const noexcept {

@@ -47,10 +47,11 @@ struct SpoolDrainStats {
     std::uint64_t replayed = 0;  ///< Confirmed on Kafka (and marked so in the spool).
     /// Sends Kafka refused or failed. The record stays in the spool; the next pass sends it again.
     std::uint64_t failures = 0;
-    std::uint64_t corrupt = 0;  ///< Corrupt stretches skipped (their segment is kept, renamed `*.corrupt`).
-    std::uint64_t in_flight = 0;  ///< Sent, no answer yet.
+    std::uint64_t corrupt =
+        0;  ///< Corrupt stretches skipped (their segment is kept, renamed `*.corrupt`).
+    std::uint64_t in_flight = 0;         ///< Sent, no answer yet.
     std::uint64_t segments_deleted = 0;  ///< Segments deleted once every record was on Kafka.
-    std::uint64_t sent_bytes = 0;  ///< Payload bytes sent.
+    std::uint64_t sent_bytes = 0;        ///< Payload bytes sent.
     /// Times the background drain looked at the spool (a pass, or a probe held back because
     /// one is still unanswered, or nothing permitted).
     std::uint64_t passes = 0;

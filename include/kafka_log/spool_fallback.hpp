@@ -58,11 +58,13 @@ struct SpoolOptions {
 
 /// \brief Counters of a SpoolFallback (this process's records only).
 struct SpoolStats {
-    std::uint64_t records = 0;        ///< Records stored by this object.
-    std::uint64_t refused_full = 0;   ///< Records refused because the spool was at max_bytes.
-    std::uint64_t refused_error = 0;  ///< Records refused because no segment could be made (or too big to frame).
-    std::uint64_t rewritten = 0;      ///< Records written again after their segment was removed.
-    std::uint64_t lost_after_write = 0;  ///< Stored, then gone with a removed segment, not rewritten (not in refused_*).
+    std::uint64_t records = 0;       ///< Records stored by this object.
+    std::uint64_t refused_full = 0;  ///< Records refused because the spool was at max_bytes.
+    std::uint64_t refused_error =
+        0;  ///< Records refused because no segment could be made (or too big to frame).
+    std::uint64_t rewritten = 0;  ///< Records written again after their segment was removed.
+    std::uint64_t lost_after_write =
+        0;  ///< Stored, then gone with a removed segment, not rewritten (not in refused_*).
     std::uint64_t bytes_on_disk = 0;  ///< Segment bytes in the directory, all processes.
     std::uint64_t segments = 0;       ///< Segment files this object wrote and still holds.
     /// Records a drain confirmed on Kafka whose segment it then deleted, or that it marked
@@ -120,7 +122,8 @@ public:
     ~SpoolFallback() override;
 
     using FallbackWriter::write;
-    bool write(const FallbackRecord& record, FallbackLossListener* listener = nullptr) noexcept override;
+    bool write(const FallbackRecord& record,
+               FallbackLossListener* listener = nullptr) noexcept override;
     /// \brief Syncs (`fdatasync`) every segment written since the last flush — the current one
     /// and those sealed meanwhile — and fsyncs the directory. \return false when a sync failed.
     bool flush() noexcept override;
@@ -136,8 +139,9 @@ public:
     std::uint64_t journal(const FallbackRecord& record) noexcept;
     /// \brief The record whose copy `token` names is on Kafka, or stored as a fallback record:
     /// marks the copy settled, so no replay sends it (applied with the next batch of 64, within
-    /// 100 ms, or by the next stats(), flush() or drain call). A segment whose copies are all settled
-    /// and which holds no fallback record is deleted once sealed. Unknown tokens and 0 are ignored.
+    /// 100 ms, or by the next stats(), flush() or drain call). A segment whose copies are all
+    /// settled and which holds no fallback record is deleted once sealed. Unknown tokens and 0 are
+    /// ignored.
     void settle(std::uint64_t token) noexcept;
     ///@}
 

@@ -56,9 +56,9 @@ struct SpoolRecord {
 struct SpoolSegmentInfo {
     std::filesystem::path path;
     std::uint64_t sequence = 0;
-    std::uint32_t pid = 0;           ///< The process that wrote it.
+    std::uint32_t pid = 0;  ///< The process that wrote it.
     std::int64_t created_ms = 0;
-    std::uint64_t file_bytes = 0;    ///< Its size on disk (reserved space included).
+    std::uint64_t file_bytes = 0;  ///< Its size on disk (reserved space included).
     /// Its writer finished it: nothing more will be appended (known once it was read).
     bool sealed = false;
 };
@@ -115,7 +115,8 @@ public:
     /// each whole record in order; torn or corrupt stretches are counted in `stats`.
     /// \throws SpoolError naming `name` when the header has an unknown version.
     static void read_segment(std::string_view bytes, const std::filesystem::path& name,
-                             const std::function<void(SpoolRecord&&)>& on_record, SpoolReadStats& stats);
+                             const std::function<void(SpoolRecord&&)>& on_record,
+                             SpoolReadStats& stats);
 
 private:
     struct State;

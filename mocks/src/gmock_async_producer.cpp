@@ -14,8 +14,12 @@ void GMockAsyncProducer::delegate_to_fake(ErrorReporter& reporter, MockOptions o
     ON_CALL(*this, set_delivery_handler).WillByDefault([fake](DeliveryHandler handler) {
         fake->set_delivery_handler(std::move(handler));
     });
-    ON_CALL(*this, produce).WillByDefault([fake](const MessageView& m) { return fake->produce(m); });
-    ON_CALL(*this, flush).WillByDefault([fake](std::chrono::milliseconds t) { return fake->flush(t); });
+    ON_CALL(*this, produce).WillByDefault([fake](const MessageView& m) {
+        return fake->produce(m);
+    });
+    ON_CALL(*this, flush).WillByDefault([fake](std::chrono::milliseconds t) {
+        return fake->flush(t);
+    });
     ON_CALL(*this, close).WillByDefault([fake](std::chrono::milliseconds t) { fake->close(t); });
 }
 

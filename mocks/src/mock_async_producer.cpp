@@ -23,10 +23,18 @@ std::string location(const std::source_location& where) {
 
 /// An owning copy of an input, accepted until the script says otherwise.
 ProducedMessage copy_of(const MessageView& message) {
-    ProducedMessage copy{std::string(message.topic), std::string(message.key), std::string(message.payload),
-                         {}, message.timestamp_ms, ProduceStatus::accepted, std::nullopt, false, message.token};
+    ProducedMessage copy{std::string(message.topic),
+                         std::string(message.key),
+                         std::string(message.payload),
+                         {},
+                         message.timestamp_ms,
+                         ProduceStatus::accepted,
+                         std::nullopt,
+                         false,
+                         message.token};
     copy.headers.reserve(message.headers.size());
-    for (const RecordHeader& header : message.headers) copy.headers.emplace_back(header.name, header.value);
+    for (const RecordHeader& header : message.headers)
+        copy.headers.emplace_back(header.name, header.value);
     return copy;
 }
 
@@ -46,7 +54,9 @@ MockAsyncProducer::MockAsyncProducer(ErrorReporter& reporter, MockOptions option
     if (options_.threaded) worker_ = std::thread([this] { run_worker(); });
 }
 
-MockAsyncProducer::~MockAsyncProducer() { close(std::chrono::milliseconds(0)); }
+MockAsyncProducer::~MockAsyncProducer() {
+    close(std::chrono::milliseconds(0));
+}
 
 // --- scripting --------------------------------------------------------------------------
 
@@ -57,12 +67,17 @@ MockAsyncProducer& MockAsyncProducer::push(Expectation expectation) {
 }
 
 MockAsyncProducer& MockAsyncProducer::expect_input_and_succeed(std::source_location where) {
-    return push({Kind::succeed, {}, {}, ProduceStatus::accepted, where, "expect_input_and_succeed()"});
+    return push(
+        {Kind::succeed, {}, {}, ProduceStatus::accepted, where, "expect_input_and_succeed()"});
 }
 
 MockAsyncProducer& MockAsyncProducer::expect_input_and_fail(DeliveryError error,
                                                             std::source_location where) {
-    return push({Kind::fail, {}, std::move(error), ProduceStatus::accepted, where,
+    return push({Kind::fail,
+                 {},
+                 std::move(error),
+                 ProduceStatus::accepted,
+                 where,
                  "expect_input_and_fail()"});
 }
 
@@ -75,13 +90,21 @@ MockAsyncProducer& MockAsyncProducer::expect_input_and_reject(ProduceStatus stat
             where.file_name(), static_cast<int>(where.line()));
         return expect_input_and_succeed(where);
     }
-    return push({Kind::reject, {}, {}, status, where,
+    return push({Kind::reject,
+                 {},
+                 {},
+                 status,
+                 where,
                  "expect_input_and_reject(" + std::string(to_string(status)) + ")"});
 }
 
 MockAsyncProducer& MockAsyncProducer::expect_input_with_checker_and_succeed(
     MessageChecker checker, std::source_location where) {
-    return push({Kind::succeed, std::move(checker), {}, ProduceStatus::accepted, where,
+    return push({Kind::succeed,
+                 std::move(checker),
+                 {},
+                 ProduceStatus::accepted,
+                 where,
                  "expect_input_with_checker_and_succeed()"});
 }
 
@@ -137,8 +160,8 @@ ProduceStatus MockAsyncProducer::produce(const MessageView& message) {
         lock.unlock();
         reporter_.report(what, where_.file_name(), static_cast<int>(where_.line()));
         lock.lock();
-        dispatch(lock, {index, DeliveryError{error_codes::mock_unexpected,
-                                             "mock: unexpected input", false}});
+        dispatch(lock, {index, DeliveryError{error_codes::mock_unexpected, "mock: unexpected input",
+                                             false}});
         return ProduceStatus::accepted;
     }
     Expectation expectation = std::move(expectations_.front());

@@ -13,7 +13,8 @@ public:
         : threshold_(std::move(threshold)), attribute_(attribute) {}
 
     bool operator()(const boost::log::attribute_value_set& values) const {
-        const auto level = boost::log::extract<boost::log::trivial::severity_level>(attribute_, values);
+        const auto level =
+            boost::log::extract<boost::log::trivial::severity_level>(attribute_, values);
         if (!level) return true;  // no severity: never dropped by a level
         return static_cast<int>(*level) >= threshold_->load(std::memory_order_relaxed);
     }
@@ -26,8 +27,11 @@ private:
 }  // namespace
 
 AtomicLevel::AtomicLevel(level_type level, const std::string& attribute)
-    : threshold_(std::make_shared<std::atomic<int>>(static_cast<int>(level))), attribute_(attribute) {}
+    : threshold_(std::make_shared<std::atomic<int>>(static_cast<int>(level))),
+      attribute_(attribute) {}
 
-boost::log::filter AtomicLevel::filter() const { return boost::log::filter(LevelFilter(threshold_, attribute_)); }
+boost::log::filter AtomicLevel::filter() const {
+    return boost::log::filter(LevelFilter(threshold_, attribute_));
+}
 
 }  // namespace kafka_log

@@ -18,8 +18,8 @@ const AttributeNameInfo& AttributeNameCache::learn(const JsonOptions& o,
     };
     const bool included = o.include.empty() || listed(o.include);
     const bool excluded = listed(o.exclude);
-    info.state = included && !excluded ? AttributeNameInfo::State::keep
-                                       : AttributeNameInfo::State::skip;
+    info.state =
+        included && !excluded ? AttributeNameInfo::State::keep : AttributeNameInfo::State::skip;
     const bool clashes = info.text == o.level_key || info.text == o.time_key ||
                          info.text == o.message_key ||
                          (!o.record_id_key.empty() && info.text == o.record_id_key);

@@ -41,10 +41,8 @@ struct ValueWriter {
     void operator()(char v) const { out->string(std::string_view(&v, 1)); }
     void operator()(bool v) const { out->boolean(v); }
     template <typename Int>
-        requires std::is_integral_v<Int>
-    void operator()(Int v) const {
-        out->number(v);
-    }
+    requires std::is_integral_v<Int>
+    void operator()(Int v) const { out->number(v); }
     void operator()(float v) const { out->number(static_cast<double>(v)); }
     void operator()(double v) const { out->number(v); }
     void operator()(long double v) const { out->number(static_cast<double>(v)); }

@@ -32,12 +32,14 @@ ptime now() noexcept {
         if (Convert(&ts.tv_sec, &parts) == nullptr) {
             // Out of range for struct tm (not a time a running clock gives): the epoch's own
             // arithmetic, in UTC.
-            return ptime(boost::gregorian::date(1970, 1, 1)) + boost::posix_time::seconds(static_cast<long>(ts.tv_sec));
+            return ptime(boost::gregorian::date(1970, 1, 1)) +
+                   boost::posix_time::seconds(static_cast<long>(ts.tv_sec));
         }
-        cache.start = ptime(boost::gregorian::date(static_cast<unsigned short>(parts.tm_year + 1900),
-                                                   static_cast<unsigned short>(parts.tm_mon + 1),
-                                                   static_cast<unsigned short>(parts.tm_mday)),
-                            boost::posix_time::time_duration(parts.tm_hour, parts.tm_min, parts.tm_sec));
+        cache.start =
+            ptime(boost::gregorian::date(static_cast<unsigned short>(parts.tm_year + 1900),
+                                         static_cast<unsigned short>(parts.tm_mon + 1),
+                                         static_cast<unsigned short>(parts.tm_mday)),
+                  boost::posix_time::time_duration(parts.tm_hour, parts.tm_min, parts.tm_sec));
         cache.second = ts.tv_sec;
     }
     return cache.start + boost::posix_time::microseconds(ts.tv_nsec / 1000);
@@ -50,7 +52,8 @@ ptime now() noexcept {
 struct SpareBlock {
     SpareBlock* next;
 };
-thread_local SpareBlock* t_spares = nullptr;  // trivially destructible: usable until the thread ends
+thread_local SpareBlock* t_spares =
+    nullptr;  // trivially destructible: usable until the thread ends
 thread_local unsigned t_spare_count = 0;
 thread_local bool t_spares_closed = false;
 constexpr unsigned max_spares = 64;
@@ -99,7 +102,9 @@ static_assert(sizeof(TimeValue) >= sizeof(SpareBlock));
 template <struct tm* (*Convert)(const time_t*, struct tm*)>
 class ClockImpl : public boost::log::attribute::impl {
 public:
-    boost::log::attribute_value get_value() override { return boost::log::attribute_value(new TimeValue(now<Convert>())); }
+    boost::log::attribute_value get_value() override {
+        return boost::log::attribute_value(new TimeValue(now<Convert>()));
+    }
 };
 
 }  // namespace
@@ -112,6 +117,7 @@ LocalClock::LocalClock(const boost::log::attributes::cast_source& source)
     : boost::log::attribute(source.as<Impl>()) {}
 
 UtcClock::UtcClock() : boost::log::attribute(new Impl()) {}
-UtcClock::UtcClock(const boost::log::attributes::cast_source& source) : boost::log::attribute(source.as<Impl>()) {}
+UtcClock::UtcClock(const boost::log::attributes::cast_source& source)
+    : boost::log::attribute(source.as<Impl>()) {}
 
 }  // namespace kafka_log

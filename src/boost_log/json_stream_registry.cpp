@@ -11,8 +11,8 @@ JsonStreamRegistry& JsonStreamRegistry::instance() {
 void JsonStreamRegistry::add(const boost::typeindex::type_index& type,
                              JsonStreamRenderer renderer) {
     std::lock_guard lock(mutex_);
-    auto next = published_.empty() ? std::make_unique<Map>()
-                                   : std::make_unique<Map>(*published_.back());
+    auto next =
+        published_.empty() ? std::make_unique<Map>() : std::make_unique<Map>(*published_.back());
     (*next)[type] = renderer;
     published_.push_back(std::move(next));
     current_.store(published_.back().get(), std::memory_order_release);

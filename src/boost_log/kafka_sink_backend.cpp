@@ -27,9 +27,11 @@ struct KeyRenderer {
 
     void operator()(const std::string& v) const noexcept { *out = v; }
     void operator()(std::string_view v) const noexcept { *out = v; }
-    void operator()(const char* v) const noexcept { *out = v ? std::string_view(v) : std::string_view(); }
+    void operator()(const char* v) const noexcept {
+        *out = v ? std::string_view(v) : std::string_view();
+    }
     template <typename Int>
-        requires std::is_integral_v<Int>
+    requires std::is_integral_v<Int>
     void operator()(Int v) const noexcept {
         const auto result = std::to_chars(buffer, buffer + capacity, v);
         *out = std::string_view(buffer, static_cast<std::size_t>(result.ptr - buffer));
@@ -44,7 +46,8 @@ KafkaSinkBackend::KafkaSinkBackend(std::shared_ptr<KafkaWriter> writer, SinkOpti
     if (!options_.key_attribute.empty()) key_name_.emplace(options_.key_attribute);
 }
 
-void KafkaSinkBackend::consume(const boost::log::record_view& record, const string_type& formatted) {
+void KafkaSinkBackend::consume(const boost::log::record_view& record,
+                               const string_type& formatted) {
     std::string_view key;
     char buffer[24];
     if (key_name_) {
@@ -58,6 +61,8 @@ void KafkaSinkBackend::consume(const boost::log::record_view& record, const stri
     writer_->write(formatted, key);
 }
 
-void KafkaSinkBackend::flush() { writer_->flush(options_.flush_timeout); }
+void KafkaSinkBackend::flush() {
+    writer_->flush(options_.flush_timeout);
+}
 
 }  // namespace kafka_log

@@ -12,7 +12,6 @@ namespace kafka_log::detail {
 /// `t` (not special) as a point on the system clock: `is_utc` says whether it holds UTC
 /// (`utc_clock`) or the local wall-clock time (`local_clock`), which is turned into UTC through
 /// the local zone, once per second per thread.
-std::chrono::system_clock::time_point to_time_point(const boost::posix_time::ptime& t,
-                                                    bool is_utc);
+std::chrono::system_clock::time_point to_time_point(const boost::posix_time::ptime& t, bool is_utc);
 
 }  // namespace kafka_log::detail

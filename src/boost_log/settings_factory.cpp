@@ -15,20 +15,20 @@
 #include <boost/log/sinks/block_on_overflow.hpp>
 #include <boost/log/sinks/bounded_fifo_queue.hpp>
 #include <boost/log/sinks/unlocked_frontend.hpp>
+#include <boost/log/trivial.hpp>
 #include <boost/log/utility/setup/filter_parser.hpp>
 #include <boost/log/utility/setup/formatter_parser.hpp>
 #include <boost/log/utility/setup/from_settings.hpp>
-#include <boost/log/trivial.hpp>
 #include <boost/make_shared.hpp>
 
 #include "kafka_log/boost_log/json_formatter.hpp"
 #include "kafka_log/boost_log/kafka_sink_backend.hpp"
 #include "kafka_log/errors.hpp"
 #include "kafka_log/fallback_writer.hpp"
-#include "kafka_log/spool_fallback.hpp"
 #include "kafka_log/kafka_writer.hpp"
 #include "kafka_log/producer_config.hpp"
 #include "kafka_log/rdkafka_producer.hpp"
+#include "kafka_log/spool_fallback.hpp"
 
 namespace kafka_log {
 
@@ -42,8 +42,9 @@ constexpr std::size_t async_queue_records = 65536;
 /// The asynchronous frontend the factory builds. When it is destroyed (remove_all_sinks),
 /// records still queued are fed to the backend first, so none is dropped.
 class DrainingAsyncSink final
-    : public sinks::asynchronous_sink<KafkaSinkBackend,
-                                      sinks::bounded_fifo_queue<async_queue_records, sinks::block_on_overflow>> {
+    : public sinks::asynchronous_sink<
+          KafkaSinkBackend,
+          sinks::bounded_fifo_queue<async_queue_records, sinks::block_on_overflow>> {
 public:
     using asynchronous_sink::asynchronous_sink;
     ~DrainingAsyncSink() {
@@ -73,9 +74,10 @@ EmbeddedBrokers resolve_embedded_brokers(const std::string& where) {
     }
     if (!resolver) {
         throw boost::log::invalid_value(
-            where + ": parameter 'Brokers': 'embedded' needs an in-process cluster: link "
-                    "kafka_log::testing and call kafka_log::enable_embedded_brokers() before "
-                    "parsing the settings");
+            where +
+            ": parameter 'Brokers': 'embedded' needs an in-process cluster: link "
+            "kafka_log::testing and call kafka_log::enable_embedded_brokers() before "
+            "parsing the settings");
     }
     return resolver();
 }
@@ -95,12 +97,26 @@ public:
         const ptree& tree = settings.property_tree();
         const std::string where = describe(tree);
 
-        static const char* const known[] = {"Destination",  "Brokers",          "Topic",       "Fallback",
-                                            "Spool",        "SpoolMaxBytes",    "SpoolSegmentBytes", "SpoolJournal", "SpoolReplayRate",
-                                            "FallbackRotationSize", "FallbackMaxFiles", "FallbackBufferSize",
-                                            "Format",       "Filter",
-                                            "KeyAttribute", "Asynchronous",     "ProducerConfigFile",
-                                            "Producer",     "FlushTimeout",     "CloseTimeout"};
+        static const char* const known[] = {"Destination",
+                                            "Brokers",
+                                            "Topic",
+                                            "Fallback",
+                                            "Spool",
+                                            "SpoolMaxBytes",
+                                            "SpoolSegmentBytes",
+                                            "SpoolJournal",
+                                            "SpoolReplayRate",
+                                            "FallbackRotationSize",
+                                            "FallbackMaxFiles",
+                                            "FallbackBufferSize",
+                                            "Format",
+                                            "Filter",
+                                            "KeyAttribute",
+                                            "Asynchronous",
+                                            "ProducerConfigFile",
+                                            "Producer",
+                                            "FlushTimeout",
+                                            "CloseTimeout"};
         for (const auto& [key, child] : tree) {
             if (std::find(std::begin(known), std::end(known), key) == std::end(known)) {
                 throw boost::log::invalid_value(where + ": unknown parameter '" + key + "'");
@@ -131,26 +147,33 @@ public:
 
         FileFallbackOptions fallback_options;
         fallback_options.rotate_bytes = number(tree, "FallbackRotationSize", where, 0);
-        fallback_options.max_files = static_cast<unsigned>(number(tree, "FallbackMaxFiles", where, 5));
-        fallback_options.buffer_bytes = static_cast<std::size_t>(number(tree, "FallbackBufferSize", where, 0));
+        fallback_options.max_files =
+            static_cast<unsigned>(number(tree, "FallbackMaxFiles", where, 5));
+        fallback_options.buffer_bytes =
+            static_cast<std::size_t>(number(tree, "FallbackBufferSize", where, 0));
         std::shared_ptr<FallbackWriter> fallback;
         const auto spool_dir = optional_value(tree, "Spool");
         const auto fallback_path = optional_value(tree, "Fallback");
         if (spool_dir && fallback_path) {
-            throw boost::log::invalid_value(where + ": Spool and Fallback are both set; give one of them");
+            throw boost::log::invalid_value(where +
+                                            ": Spool and Fallback are both set; give one of them");
         }
-        for (const char* spool_key : {"SpoolMaxBytes", "SpoolSegmentBytes", "SpoolJournal", "SpoolReplayRate"}) {
+        for (const char* spool_key :
+             {"SpoolMaxBytes", "SpoolSegmentBytes", "SpoolJournal", "SpoolReplayRate"}) {
             if (!spool_dir && optional_value(tree, spool_key)) {
-                throw boost::log::invalid_value(where + ": parameter '" + spool_key + "' needs Spool (a spool directory)");
+                throw boost::log::invalid_value(where + ": parameter '" + spool_key +
+                                                "' needs Spool (a spool directory)");
             }
         }
         if (spool_dir) {
             SpoolOptions spool_options;
             spool_options.max_bytes = number(tree, "SpoolMaxBytes", where, spool_options.max_bytes);
-            spool_options.segment_bytes = number(tree, "SpoolSegmentBytes", where, spool_options.segment_bytes);
+            spool_options.segment_bytes =
+                number(tree, "SpoolSegmentBytes", where, spool_options.segment_bytes);
             spool_options.journal = boolean(tree, "SpoolJournal", where, false);
-            spool_options.replay_rate = static_cast<double>(
-                number(tree, "SpoolReplayRate", where, static_cast<std::uint64_t>(spool_options.replay_rate)));
+            spool_options.replay_rate =
+                static_cast<double>(number(tree, "SpoolReplayRate", where,
+                                           static_cast<std::uint64_t>(spool_options.replay_rate)));
             try {
                 fallback = std::make_shared<SpoolFallback>(*spool_dir, spool_options);
             } catch (const SpoolError& e) {
@@ -168,22 +191,26 @@ public:
 
         WriterOptions writer_options;
         writer_options.topic = topic;
-        writer_options.close_timeout = std::chrono::milliseconds(number(tree, "CloseTimeout", where, 5000));
+        writer_options.close_timeout =
+            std::chrono::milliseconds(number(tree, "CloseTimeout", where, 5000));
         SinkOptions sink_options;
-        sink_options.flush_timeout = std::chrono::milliseconds(number(tree, "FlushTimeout", where, 5000));
+        sink_options.flush_timeout =
+            std::chrono::milliseconds(number(tree, "FlushTimeout", where, 5000));
         if (auto key = optional_value(tree, "KeyAttribute")) sink_options.key_attribute = *key;
 
         std::shared_ptr<RdKafkaProducer> producer;
         try {
             producer = std::make_shared<RdKafkaProducer>(config);
         } catch (const ConfigError& e) {
-            const std::string param = e.key().empty() ? std::string("Producer") : "Producer." + e.key();
+            const std::string param =
+                e.key().empty() ? std::string("Producer") : "Producer." + e.key();
             throw boost::log::invalid_value(where + ": " + param + ": " + e.what());
         }
         auto holder = std::make_shared<WriterHolder>();
         holder->brokers = std::move(embedded);
         holder->writer = std::make_shared<KafkaWriter>(producer, fallback, writer_options);
-        std::shared_ptr<KafkaWriter> writer(holder, holder->writer.get());  // keeps the holder alive
+        std::shared_ptr<KafkaWriter> writer(holder,
+                                            holder->writer.get());  // keeps the holder alive
         auto backend = boost::make_shared<KafkaSinkBackend>(std::move(writer), sink_options);
 
         const bool asynchronous = boolean(tree, "Asynchronous", where, false);
@@ -210,13 +237,15 @@ public:
         } else {
             sink->set_formatter(boost::log::parse_formatter(format));
         }
-        if (auto filter = optional_value(tree, "Filter")) sink->set_filter(boost::log::parse_filter(*filter));
+        if (auto filter = optional_value(tree, "Filter"))
+            sink->set_filter(boost::log::parse_filter(*filter));
         return sink;
     }
 
 private:
     static std::string lower(std::string s) {
-        std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        std::transform(s.begin(), s.end(), s.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
         return s;
     }
 
@@ -239,7 +268,8 @@ private:
         return *value;
     }
 
-    static std::uint64_t number(const ptree& tree, const char* key, const std::string& where, std::uint64_t fallback) {
+    static std::uint64_t number(const ptree& tree, const char* key, const std::string& where,
+                                std::uint64_t fallback) {
         const auto value = optional_value(tree, key);
         if (!value) return fallback;
         try {
@@ -248,17 +278,19 @@ private:
             if (used == value->size() && (*value)[0] != '-') return n;
         } catch (...) {
         }
-        throw boost::log::invalid_value(where + ": parameter '" + key + "' must be a non-negative integer, got '" +
-                                        *value + "'");
+        throw boost::log::invalid_value(where + ": parameter '" + key +
+                                        "' must be a non-negative integer, got '" + *value + "'");
     }
 
-    static bool boolean(const ptree& tree, const char* key, const std::string& where, bool fallback) {
+    static bool boolean(const ptree& tree, const char* key, const std::string& where,
+                        bool fallback) {
         const auto value = optional_value(tree, key);
         if (!value) return fallback;
         const std::string v = lower(*value);
         if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
         if (v == "false" || v == "0" || v == "no" || v == "off") return false;
-        throw boost::log::invalid_value(where + ": parameter '" + key + "' must be true or false, got '" + *value + "'");
+        throw boost::log::invalid_value(where + ": parameter '" + key +
+                                        "' must be true or false, got '" + *value + "'");
     }
 
     /// `Producer.linger.ms=5` arrives as nested nodes Producer -> linger -> ms.
@@ -280,8 +312,10 @@ void register_boost_log_factory(std::string_view destination) {
     boost::log::register_sink_factory(name.c_str(), boost::make_shared<KafkaSinkFactory>(name));
     // So that `Filter="%Severity% >= info"` and `%Severity%` in a Format work out of the box
     // with boost::log::trivial; an application with its own severity type registers it after.
-    boost::log::register_simple_filter_factory<boost::log::trivial::severity_level, char>("Severity");
-    boost::log::register_simple_formatter_factory<boost::log::trivial::severity_level, char>("Severity");
+    boost::log::register_simple_filter_factory<boost::log::trivial::severity_level, char>(
+        "Severity");
+    boost::log::register_simple_formatter_factory<boost::log::trivial::severity_level, char>(
+        "Severity");
 }
 
 void set_embedded_brokers_resolver(EmbeddedBrokersResolver resolver) {

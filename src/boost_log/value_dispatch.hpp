@@ -24,9 +24,9 @@ namespace kafka_log::detail {
 
 /// The value types rendered natively; a value's kind is its type's index here.
 using KnownTypes =
-    std::tuple<std::string, int, long long, unsigned, unsigned long long, double, bool,
-               const char*, boost::log::string_literal, char, signed char, unsigned char, short,
-               unsigned short, long, unsigned long, float, long double, boost::posix_time::ptime,
+    std::tuple<std::string, int, long long, unsigned, unsigned long long, double, bool, const char*,
+               boost::log::string_literal, char, signed char, unsigned char, short, unsigned short,
+               long, unsigned long, float, long double, boost::posix_time::ptime,
                boost::log::trivial::severity_level, boost::log::attributes::named_scope_list,
                boost::log::aux::thread::id, boost::log::aux::process::id, std::string_view>;
 
@@ -101,11 +101,16 @@ inline std::optional<long long> severity_number(const CaptureDispatcher& capture
     switch (captured.kind()) {
         case kind_of<boost::log::trivial::severity_level>:
             return static_cast<long long>(captured.as<boost::log::trivial::severity_level>());
-        case kind_of<int>: return captured.as<int>();
-        case kind_of<long long>: return captured.as<long long>();
-        case kind_of<unsigned>: return static_cast<long long>(captured.as<unsigned>());
-        case kind_of<long>: return captured.as<long>();
-        default: return std::nullopt;
+        case kind_of<int>:
+            return captured.as<int>();
+        case kind_of<long long>:
+            return captured.as<long long>();
+        case kind_of<unsigned>:
+            return static_cast<long long>(captured.as<unsigned>());
+        case kind_of<long>:
+            return captured.as<long>();
+        default:
+            return std::nullopt;
     }
 }
 

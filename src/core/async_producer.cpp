@@ -9,10 +9,14 @@ void AsyncProducer::set_cluster_state_handler(ClusterStateHandler /*handler*/) {
 
 std::string_view to_string(ProduceStatus status) noexcept {
     switch (status) {
-        case ProduceStatus::accepted: return "accepted";
-        case ProduceStatus::queue_full: return "queue_full";
-        case ProduceStatus::too_large: return "too_large";
-        case ProduceStatus::closed: return "closed";
+        case ProduceStatus::accepted:
+            return "accepted";
+        case ProduceStatus::queue_full:
+            return "queue_full";
+        case ProduceStatus::too_large:
+            return "too_large";
+        case ProduceStatus::closed:
+            return "closed";
     }
     return "unknown";
 }

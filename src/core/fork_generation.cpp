@@ -11,7 +11,9 @@ namespace {
 
 std::atomic<std::uint64_t> generation{0};
 
-void on_fork_in_child() noexcept { generation.fetch_add(1, std::memory_order_relaxed); }
+void on_fork_in_child() noexcept {
+    generation.fetch_add(1, std::memory_order_relaxed);
+}
 
 // Registered at static initialization, so that a fork() before any writer exists is counted
 // the same as one after.

@@ -55,8 +55,8 @@ constexpr bool has_special_byte(std::uint64_t word) noexcept {
     const auto has_zero = [](std::uint64_t v) { return (v - ones) & ~v & highs; };
     const std::uint64_t non_ascii = word & highs;
     const std::uint64_t control = (word - 0x20 * ones) & ~word & highs;
-    return (non_ascii | control | has_zero(word ^ ('"' * ones)) |
-            has_zero(word ^ ('\\' * ones))) != 0;
+    return (non_ascii | control | has_zero(word ^ ('"' * ones)) | has_zero(word ^ ('\\' * ones))) !=
+           0;
 }
 
 }  // namespace
@@ -102,16 +102,30 @@ void JsonWriter::write_escaped(std::string_view value) {
         }
         flush_plain();
         switch (c) {
-            case '"': write("\\\""); break;
-            case '\\': write("\\\\"); break;
-            case '\n': write("\\n"); break;
-            case '\r': write("\\r"); break;
-            case '\t': write("\\t"); break;
-            case '\b': write("\\b"); break;
-            case '\f': write("\\f"); break;
+            case '"':
+                write("\\\"");
+                break;
+            case '\\':
+                write("\\\\");
+                break;
+            case '\n':
+                write("\\n");
+                break;
+            case '\r':
+                write("\\r");
+                break;
+            case '\t':
+                write("\\t");
+                break;
+            case '\b':
+                write("\\b");
+                break;
+            case '\f':
+                write("\\f");
+                break;
             default: {
-                const char escaped[] = {'\\', 'u', '0', '0', hex_digits[c >> 4],
-                                        hex_digits[c & 0xF]};
+                const char escaped[] = {
+                    '\\', 'u', '0', '0', hex_digits[c >> 4], hex_digits[c & 0xF]};
                 write(std::string_view(escaped, sizeof escaped));
             }
         }

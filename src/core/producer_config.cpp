@@ -153,14 +153,15 @@ ProducerConfig ProducerConfig::from_string(std::string_view text, std::string_vi
             const std::string word = first_word_if_printable(line);
             throw ConfigError(where + "expected key=value" +
                                   (word.empty() ? std::string(not_shown)
-                                                : " (the line starts with '" + word + "'; the rest is not shown)"),
+                                                : " (the line starts with '" + word +
+                                                      "'; the rest is not shown)"),
                               word, line_number, std::string(source));
         }
         const std::string key(trim(line.substr(0, eq)));
         const std::string value(trim(line.substr(eq + 1)));
         if (key.empty()) {
-            throw ConfigError(where + "empty key before '='" + std::string(not_shown), {}, line_number,
-                              std::string(source));
+            throw ConfigError(where + "empty key before '='" + std::string(not_shown), {},
+                              line_number, std::string(source));
         }
         if (!is_key_name(key)) {
             throw ConfigError(where + "a key may hold only letters, digits, '.', '_' and '-'" +

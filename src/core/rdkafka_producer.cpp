@@ -175,7 +175,9 @@ RdKafkaProducerImpl::Route RdKafkaProducerImpl::make_route(const RdKafkaOptions&
         client_.limits(), options.handoff_slots);
 }
 
-RdKafkaProducerImpl::~RdKafkaProducerImpl() { close(close_timeout_); }
+RdKafkaProducerImpl::~RdKafkaProducerImpl() {
+    close(close_timeout_);
+}
 
 template <typename AnyRoute>
 void RdKafkaProducerImpl::poll_loop(AnyRoute& route) noexcept {
@@ -250,10 +252,20 @@ void RdKafkaProducer::set_cluster_state_handler(ClusterStateHandler handler) {
 ProduceStatus RdKafkaProducer::produce(const MessageView& message) {
     return impl_->produce(message);
 }
-bool RdKafkaProducer::flush(std::chrono::milliseconds timeout) { return impl_->flush(timeout); }
-void RdKafkaProducer::close(std::chrono::milliseconds timeout) { impl_->close(timeout); }
-std::string RdKafkaProducer::redacted_config() const { return impl_->redacted_config(); }
-std::uint64_t RdKafkaProducer::in_flight() const noexcept { return impl_->in_flight(); }
-bool RdKafkaProducer::cluster_unreachable() const noexcept { return impl_->cluster_unreachable(); }
+bool RdKafkaProducer::flush(std::chrono::milliseconds timeout) {
+    return impl_->flush(timeout);
+}
+void RdKafkaProducer::close(std::chrono::milliseconds timeout) {
+    impl_->close(timeout);
+}
+std::string RdKafkaProducer::redacted_config() const {
+    return impl_->redacted_config();
+}
+std::uint64_t RdKafkaProducer::in_flight() const noexcept {
+    return impl_->in_flight();
+}
+bool RdKafkaProducer::cluster_unreachable() const noexcept {
+    return impl_->cluster_unreachable();
+}
 
 }  // namespace kafka_log

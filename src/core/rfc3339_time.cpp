@@ -53,11 +53,10 @@ const TimeText& time_text(std::int64_t seconds, bool utc) noexcept {
         gmtoff = tm.tm_gmtoff;
     }
     const long abs_offset = gmtoff < 0 ? -gmtoff : gmtoff;
-    const int n = std::snprintf(cache.text, sizeof cache.text,
-                                "\"%04d-%02d-%02dT%02d:%02d:%02d.000%c%02ld:%02ld\"",
-                                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                                tm.tm_min, tm.tm_sec, gmtoff < 0 ? '-' : '+', abs_offset / 3600,
-                                (abs_offset % 3600) / 60);
+    const int n = std::snprintf(
+        cache.text, sizeof cache.text, "\"%04d-%02d-%02dT%02d:%02d:%02d.000%c%02ld:%02ld\"",
+        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+        gmtoff < 0 ? '-' : '+', abs_offset / 3600, (abs_offset % 3600) / 60);
     cache.size = n > 0 ? std::min(static_cast<std::size_t>(n), sizeof cache.text - 1) : 0;
     const char* dot = static_cast<const char*>(std::memchr(cache.text + 1, '.', cache.size));
     cache.millis_at = dot != nullptr ? static_cast<std::size_t>(dot - cache.text) + 1 : 0;

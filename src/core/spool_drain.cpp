@@ -16,9 +16,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "kafka_log/spool_reader.hpp"
 #include "../detail/fork_generation.hpp"
 #include "../detail/spool_format.hpp"
+#include "kafka_log/spool_reader.hpp"
 #include "spool/replay_message.hpp"
 #include "spool/replay_segment.hpp"
 #include "spool/replay_source.hpp"
@@ -52,8 +52,8 @@ struct KAFKA_LOG_NO_EXPORT SpoolDrain::Impl {
     mutable std::mutex mutex;
     std::condition_variable changed;  // a report came, stop, wake
     SpoolDrainStats stats;
-    std::unordered_map<std::string, Sent> in_flight;                            // by record id
-    std::unordered_map<std::string, std::shared_ptr<sp::ReplaySegment>> active;   // by path
+    std::unordered_map<std::string, Sent> in_flight;                             // by record id
+    std::unordered_map<std::string, std::shared_ptr<sp::ReplaySegment>> active;  // by path
     std::set<std::filesystem::path> seen;  // segments read at least once (counted, corrupt counted)
     std::set<std::filesystem::path> unreadable;
     std::uint64_t generation = detail::fork_generation();
@@ -62,16 +62,18 @@ struct KAFKA_LOG_NO_EXPORT SpoolDrain::Impl {
     bool pass_failed = false;
     std::thread thread;
 
-    bool pass(std::chrono::milliseconds wait, const std::function<void(const SpoolDrainStats&)>& progress,
-              bool seal_current, bool probe_only);
+    bool pass(std::chrono::milliseconds wait,
+              const std::function<void(const SpoolDrainStats&)>& progress, bool seal_current,
+              bool probe_only);
     bool send_segment(const SpoolSegmentRef& ref, clock::time_point& next_at,
                       const std::function<void(const SpoolDrainStats&)>& progress, bool probe_only);
     void finish_locked(const std::shared_ptr<sp::ReplaySegment>& segment) noexcept;
     void run() noexcept;
 };
 
-SpoolDrain::SpoolDrain(std::shared_ptr<SpoolFallback> spool, std::shared_ptr<AsyncProducer> producer,
-                       SpoolDrainOptions options, Gate gate)
+SpoolDrain::SpoolDrain(std::shared_ptr<SpoolFallback> spool,
+                       std::shared_ptr<AsyncProducer> producer, SpoolDrainOptions options,
+                       Gate gate)
     : impl_(std::make_shared<Impl>()) {
     if (!spool) throw std::invalid_argument("kafka_log::SpoolDrain: spool is null");
     if (!producer) throw std::invalid_argument("kafka_log::SpoolDrain: producer is null");
@@ -82,7 +84,9 @@ SpoolDrain::SpoolDrain(std::shared_ptr<SpoolFallback> spool, std::shared_ptr<Asy
     impl_->gate = std::move(gate);
 }
 
-SpoolDrain::~SpoolDrain() { stop(); }
+SpoolDrain::~SpoolDrain() {
+    stop();
+}
 
 void SpoolDrain::start() {
     std::lock_guard lock(impl_->mutex);
@@ -177,8 +181,8 @@ void SpoolDrain::Impl::run() noexcept {
 }
 
 bool SpoolDrain::Impl::pass(std::chrono::milliseconds wait,
-                            const std::function<void(const SpoolDrainStats&)>& progress, bool seal_current,
-                            bool probe_only) {
+                            const std::function<void(const SpoolDrainStats&)>& progress,
+                            bool seal_current, bool probe_only) {
     {
         std::lock_guard lock(mutex);
         pass_failed = false;
@@ -199,7 +203,8 @@ bool SpoolDrain::Impl::pass(std::chrono::milliseconds wait,
             // An earlier pass's records of it are still being answered (a probe, say): wait for
             // them, so that no later segment overtakes the rest of this one.
             const std::string key = ref.path.string();
-            if (!changed.wait_for(lock, std::chrono::seconds(5), [&] { return stopping || active.count(key) == 0; })) {
+            if (!changed.wait_for(lock, std::chrono::seconds(5),
+                                  [&] { return stopping || active.count(key) == 0; })) {
                 ok = false;
                 break;
             }
@@ -275,7 +280,9 @@ bool SpoolDrain::Impl::send_segment(const SpoolSegmentRef& ref, clock::time_poin
         // went away (the gate closed, or a record failed).
         {
             std::unique_lock lock(mutex);
-            changed.wait(lock, [this] { return stopping || pass_failed || in_flight.size() < options.max_in_flight; });
+            changed.wait(lock, [this] {
+                return stopping || pass_failed || in_flight.size() < options.max_in_flight;
+            });
             if (options.rate > 0) {
                 changed.wait_until(lock, next_at, [this] { return stopping; });
                 next_at = std::max(next_at, clock::now() - std::chrono::milliseconds(100)) +
@@ -303,7 +310,9 @@ bool SpoolDrain::Impl::send_segment(const SpoolSegmentRef& ref, clock::time_poin
             // A full queue: live records come first; wait a little for room, a few times.
             for (int attempt = 0; status == ProduceStatus::queue_full && attempt < 50; ++attempt) {
                 std::unique_lock lock(mutex);
-                if (changed.wait_for(lock, std::chrono::milliseconds(20), [this] { return stopping; })) break;
+                if (changed.wait_for(lock, std::chrono::milliseconds(20),
+                                     [this] { return stopping; }))
+                    break;
                 lock.unlock();
                 status = producer->produce(view);
             }
@@ -321,7 +330,8 @@ bool SpoolDrain::Impl::send_segment(const SpoolSegmentRef& ref, clock::time_poin
             }
         } else {
             // Not taken: no report follows. The record stays in the spool as it was.
-            segment->mark(record.offset, record.replay_unconfirmed ? sp::state_replaying : sp::state_held);
+            segment->mark(record.offset,
+                          record.replay_unconfirmed ? sp::state_replaying : sp::state_held);
             std::lock_guard lock(mutex);
             in_flight.erase(record.id);
             --segment->outstanding;
@@ -369,7 +379,8 @@ bool SpoolDrain::on_report(const DeliveryReport& report) noexcept {
             ++s.stats.replayed;
             s.spool->note_replayed(1);
         } else {
-            sent.segment->mark(sent.offset, report.error->possibly_persisted ? sp::state_replaying : sp::state_held);
+            sent.segment->mark(sent.offset, report.error->possibly_persisted ? sp::state_replaying
+                                                                             : sp::state_held);
             ++s.stats.failures;
             sent.segment->failed = true;
             s.pass_failed = true;

@@ -22,12 +22,14 @@ namespace sp = detail::spool;
 namespace detail::spool {
 
 bool frame_at(std::string_view bytes, std::size_t pos, Frame& out) noexcept {
-    if (pos % frame_alignment != 0 || pos > bytes.size() || bytes.size() - pos < frame_header_size) return false;
+    if (pos % frame_alignment != 0 || pos > bytes.size() || bytes.size() - pos < frame_header_size)
+        return false;
     const auto* at = reinterpret_cast<const unsigned char*>(bytes.data()) + pos;
     if (get<std::uint32_t>(at) != frame_magic) return false;
     const std::size_t length = get<std::uint32_t>(at + 4);
     if (length < body_fixed_size || length > bytes.size() - pos - frame_header_size) return false;
-    if (crc32c_extend(0, at + frame_header_size, length) != get<std::uint32_t>(at + 8)) return false;
+    if (crc32c_extend(0, at + frame_header_size, length) != get<std::uint32_t>(at + 8))
+        return false;
     out.offset = pos;
     out.length = length;
     out.total = std::min(align_up(frame_header_size + length), bytes.size() - pos);
@@ -134,7 +136,8 @@ bool parse_body(std::string_view body, SpoolRecord& out) {
 // --- one segment --------------------------------------------------------------------------
 
 void SpoolReader::read_segment(std::string_view bytes, const std::filesystem::path& name,
-                               const std::function<void(SpoolRecord&&)>& on_record, SpoolReadStats& stats) {
+                               const std::function<void(SpoolRecord&&)>& on_record,
+                               SpoolReadStats& stats) {
     ++stats.segments;
     if (bytes.size() < sp::segment_header_size) {
         if (!sp::zero_from(bytes, 0)) ++stats.corrupt;  // a header cut short
@@ -145,11 +148,13 @@ void SpoolReader::read_segment(std::string_view bytes, const std::filesystem::pa
         // Made, never written (the process died between reserving and writing the header):
         // nothing to read, unless records follow, which the scan below still finds.
     } else if (bytes.substr(0, sp::segment_magic.size()) == sp::segment_magic &&
-               sp::get<std::uint32_t>(h + sp::hdr_crc) == detail::crc32c_extend(0, h, sp::hdr_crc)) {
+               sp::get<std::uint32_t>(h + sp::hdr_crc) ==
+                   detail::crc32c_extend(0, h, sp::hdr_crc)) {
         const std::uint16_t version = sp::get<std::uint16_t>(h + sp::hdr_version);
         if (version != sp::format_version) {
-            throw SpoolError("kafka_log::SpoolReader: '" + name.string() + "' has spool format version " +
-                                 std::to_string(version) + "; this library reads version " +
+            throw SpoolError("kafka_log::SpoolReader: '" + name.string() +
+                                 "' has spool format version " + std::to_string(version) +
+                                 "; this library reads version " +
                                  std::to_string(sp::format_version),
                              name);
         }
@@ -172,8 +177,8 @@ void SpoolReader::read_segment(std::string_view bytes, const std::filesystem::pa
             continue;
         }
         const std::uint32_t state =
-            sp::get<std::uint32_t>(reinterpret_cast<const unsigned char*>(bytes.data()) + r.found.offset +
-                                   sp::frame_state_offset);
+            sp::get<std::uint32_t>(reinterpret_cast<const unsigned char*>(bytes.data()) +
+                                   r.found.offset + sp::frame_state_offset);
         if (state == sp::state_replayed) {
             ++stats.replayed;  // on Kafka already; its segment goes once all of it is
             continue;
@@ -210,7 +215,8 @@ namespace {
 bool parse_segment_name(const std::string& name, std::uint64_t& sequence, std::uint32_t& pid) {
     if (name.size() <= sp::segment_prefix.size() + sp::segment_suffix.size() ||
         name.rfind(sp::segment_prefix, 0) != 0 ||
-        name.compare(name.size() - sp::segment_suffix.size(), sp::segment_suffix.size(), sp::segment_suffix) != 0) {
+        name.compare(name.size() - sp::segment_suffix.size(), sp::segment_suffix.size(),
+                     sp::segment_suffix) != 0) {
         return false;
     }
     const char* p = name.data() + sp::segment_prefix.size();
@@ -224,8 +230,8 @@ bool parse_segment_name(const std::string& name, std::uint64_t& sequence, std::u
 std::string read_file(const std::filesystem::path& path) {
     std::string bytes;
     if (const int error = sp::read_whole_file(path, bytes); error != 0) {
-        throw SpoolError("kafka_log::SpoolReader: cannot read '" + path.string() + "': " +
-                             std::system_category().message(error),
+        throw SpoolError("kafka_log::SpoolReader: cannot read '" + path.string() +
+                             "': " + std::system_category().message(error),
                          path);
     }
     return bytes;
@@ -242,7 +248,8 @@ int detail::spool::read_whole_file(const std::filesystem::path& path, std::strin
     std::size_t done = 0;
     int error = 0;
     while (done < bytes.size()) {
-        const ssize_t n = ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+        const ssize_t n =
+            ::pread(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) error = errno;
         if (n <= 0) break;
@@ -257,13 +264,15 @@ SpoolReader::SpoolReader(std::filesystem::path directory) : state_(std::make_uni
     state_->directory = std::move(directory);
     std::error_code ec;
     if (!std::filesystem::is_directory(state_->directory, ec)) {
-        throw SpoolError("kafka_log::SpoolReader: '" + state_->directory.string() + "' is not a spool directory" +
+        throw SpoolError("kafka_log::SpoolReader: '" + state_->directory.string() +
+                             "' is not a spool directory" +
                              (ec ? ": " + ec.message() : std::string()),
                          state_->directory);
     }
     std::filesystem::directory_iterator it(state_->directory, ec);
     if (ec) {
-        throw SpoolError("kafka_log::SpoolReader: cannot list '" + state_->directory.string() + "': " + ec.message(),
+        throw SpoolError("kafka_log::SpoolReader: cannot list '" + state_->directory.string() +
+                             "': " + ec.message(),
                          state_->directory);
     }
     for (std::filesystem::directory_iterator end; it != end; it.increment(ec)) {
@@ -294,7 +303,8 @@ bool SpoolReader::next(SpoolRecord& record) {
             bytes = read_file(info.path);
         } catch (const SpoolError&) {
             std::error_code ec;
-            if (!std::filesystem::exists(info.path, ec)) continue;  // replayed and deleted meanwhile
+            if (!std::filesystem::exists(info.path, ec))
+                continue;  // replayed and deleted meanwhile
             throw;
         }
         if (bytes.size() >= sp::segment_header_size &&
@@ -303,15 +313,21 @@ bool SpoolReader::next(SpoolRecord& record) {
             info.created_ms = sp::get<std::int64_t>(h + sp::hdr_created);
             info.sealed = (sp::get<std::uint32_t>(h + sp::hdr_flags) & sp::hdr_flag_sealed) != 0;
         }
-        read_segment(bytes, info.path, [&s](SpoolRecord&& r) { s.pending.push_back(std::move(r)); }, s.stats);
+        read_segment(
+            bytes, info.path, [&s](SpoolRecord&& r) { s.pending.push_back(std::move(r)); },
+            s.stats);
     }
     record = std::move(s.pending.front());
     s.pending.pop_front();
     return true;
 }
 
-const std::vector<SpoolSegmentInfo>& SpoolReader::segments() const noexcept { return state_->segments; }
+const std::vector<SpoolSegmentInfo>& SpoolReader::segments() const noexcept {
+    return state_->segments;
+}
 
-const SpoolReadStats& SpoolReader::stats() const noexcept { return state_->stats; }
+const SpoolReadStats& SpoolReader::stats() const noexcept {
+    return state_->stats;
+}
 
 }  // namespace kafka_log

@@ -11,7 +11,9 @@ inline thread_local bool in_producer_callback = false;
 
 class ProducerCallbackScope {
 public:
-    ProducerCallbackScope() noexcept : previous_(in_producer_callback) { in_producer_callback = true; }
+    ProducerCallbackScope() noexcept : previous_(in_producer_callback) {
+        in_producer_callback = true;
+    }
     ~ProducerCallbackScope() { in_producer_callback = previous_; }
     ProducerCallbackScope(const ProducerCallbackScope&) = delete;
     ProducerCallbackScope& operator=(const ProducerCallbackScope&) = delete;

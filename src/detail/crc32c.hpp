@@ -13,6 +13,8 @@ namespace kafka_log::detail {
 /// otherwise; both give the same values.
 std::uint32_t crc32c_extend(std::uint32_t crc, const void* data, std::size_t size) noexcept;
 
-inline std::uint32_t crc32c(std::string_view bytes) noexcept { return crc32c_extend(0, bytes.data(), bytes.size()); }
+inline std::uint32_t crc32c(std::string_view bytes) noexcept {
+    return crc32c_extend(0, bytes.data(), bytes.size());
+}
 
 }  // namespace kafka_log::detail

@@ -13,6 +13,8 @@ namespace kafka_log::detail {
 std::uint64_t fork_generation() noexcept;
 
 /// True when an object made in `generation` is now in a forked child.
-inline bool in_forked_child(std::uint64_t generation) noexcept { return fork_generation() != generation; }
+inline bool in_forked_child(std::uint64_t generation) noexcept {
+    return fork_generation() != generation;
+}
 
 }  // namespace kafka_log::detail

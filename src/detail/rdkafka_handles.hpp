@@ -42,7 +42,8 @@ using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, Partit
 /// Replaces every occurrence of `secret` in `text` with ***.
 inline std::string redact_value(std::string text, std::string_view secret) {
     if (secret.empty()) return text;
-    for (std::size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + 3)) {
+    for (std::size_t pos = text.find(secret); pos != std::string::npos;
+         pos = text.find(secret, pos + 3)) {
         text.replace(pos, secret.size(), "***");
     }
     return text;

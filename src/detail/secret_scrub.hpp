@@ -50,9 +50,11 @@ inline void mask_pieces(std::string& text, std::string_view value) {
     while (i < text.size()) {
         std::size_t length = 0;
         const std::string_view rest = std::string_view(text).substr(i);
-        if (rest.size() >= min_piece && value.find(rest.substr(0, min_piece)) != std::string_view::npos) {
+        if (rest.size() >= min_piece &&
+            value.find(rest.substr(0, min_piece)) != std::string_view::npos) {
             length = min_piece;
-            while (length < rest.size() && value.find(rest.substr(0, length + 1)) != std::string_view::npos) {
+            while (length < rest.size() &&
+                   value.find(rest.substr(0, length + 1)) != std::string_view::npos) {
                 ++length;
             }
         }
@@ -94,7 +96,8 @@ inline std::string scrub_value(std::string text, std::string_view value) {
     // "value <n> is outside allowed range": the value as librdkafka parsed it.
     constexpr std::string_view range = " is outside allowed range";
     constexpr std::string_view before = "value ";
-    for (std::size_t at = text.find(range); at != std::string::npos; at = text.find(range, at + range.size())) {
+    for (std::size_t at = text.find(range); at != std::string::npos;
+         at = text.find(range, at + range.size())) {
         std::size_t begin = at;
         while (begin > 0 && text[begin - 1] != ' ') --begin;
         if (begin < at && begin >= before.size() &&
@@ -116,7 +119,8 @@ inline std::string scrub_reason(std::string reason, std::string_view key, std::s
 /// values first, so that a value containing another is masked whole. Values shorter than
 /// `min_value` (after trimming) are left alone: for lines that are not about configuration
 /// (librdkafka's log and error lines), masking `1` or `true` everywhere would hide the line.
-inline std::string scrub_config(std::string text, const ProducerConfig& config, std::size_t min_value = 1) {
+inline std::string scrub_config(std::string text, const ProducerConfig& config,
+                                std::size_t min_value = 1) {
     std::vector<std::string_view> values;
     for (const auto& [key, value] : config.properties()) {
         if (!ProducerConfig::is_printable(key) && trim_spaces(value).size() >= min_value) {

@@ -16,13 +16,14 @@
 
 namespace kafka_log::detail::spool {
 
-static_assert(std::endian::native == std::endian::little, "the spool is read and written in place: little-endian hosts only");
+static_assert(std::endian::native == std::endian::little,
+              "the spool is read and written in place: little-endian hosts only");
 
 inline constexpr std::string_view segment_magic{"KLSPOOL\0", 8};
 inline constexpr std::uint16_t format_version = 1;
 inline constexpr std::size_t segment_header_size = 64;
 inline constexpr std::uint32_t frame_magic = 0x3152'4C4BU;  // "KLR1" as bytes
-inline constexpr std::size_t frame_header_size = 16;         // magic, length, crc, state
+inline constexpr std::size_t frame_header_size = 16;        // magic, length, crc, state
 inline constexpr std::size_t frame_alignment = 8;
 inline constexpr std::size_t record_id_size = 16;
 /// Bytes of the body before the variable parts: reason, flags, header count, error,
@@ -43,16 +44,16 @@ inline constexpr std::size_t frame_state_offset = 12;
 inline constexpr std::uint32_t hdr_flag_sealed = 0x1;
 
 // Segment header layout (offsets).
-inline constexpr std::size_t hdr_magic = 0;       // 8 bytes
-inline constexpr std::size_t hdr_version = 8;     // u16
-inline constexpr std::size_t hdr_size = 10;       // u16: segment_header_size
-inline constexpr std::size_t hdr_flags = 12;      // u32: hdr_flag_*
-inline constexpr std::size_t hdr_sequence = 16;   // u64
-inline constexpr std::size_t hdr_created = 24;    // i64 ms since the epoch
-inline constexpr std::size_t hdr_pid = 32;        // u32
-inline constexpr std::size_t hdr_reserved = 36;   // u32: 0
-inline constexpr std::size_t hdr_instance = 40;   // u64: random, one per writer instance
-inline constexpr std::size_t hdr_crc = 60;        // u32: CRC-32C of bytes 0..59
+inline constexpr std::size_t hdr_magic = 0;      // 8 bytes
+inline constexpr std::size_t hdr_version = 8;    // u16
+inline constexpr std::size_t hdr_size = 10;      // u16: segment_header_size
+inline constexpr std::size_t hdr_flags = 12;     // u32: hdr_flag_*
+inline constexpr std::size_t hdr_sequence = 16;  // u64
+inline constexpr std::size_t hdr_created = 24;   // i64 ms since the epoch
+inline constexpr std::size_t hdr_pid = 32;       // u32
+inline constexpr std::size_t hdr_reserved = 36;  // u32: 0
+inline constexpr std::size_t hdr_instance = 40;  // u64: random, one per writer instance
+inline constexpr std::size_t hdr_crc = 60;       // u32: CRC-32C of bytes 0..59
 
 /// Reads the whole file at `path` into `bytes` (defined in spool_reader.cpp).
 /// \return 0, or the errno of the open or read that failed.
@@ -76,17 +77,17 @@ inline T get(const unsigned char* at) noexcept {
 
 /// A frame found at a position of a segment's bytes.
 struct Frame {
-    std::size_t offset = 0;     // of the frame header
-    std::size_t length = 0;     // of the body
-    std::size_t total = 0;      // header + body + padding: the next frame's distance
+    std::size_t offset = 0;  // of the frame header
+    std::size_t length = 0;  // of the body
+    std::size_t total = 0;   // header + body + padding: the next frame's distance
     std::string_view body;
 };
 
 /// What `scan` found at a position.
 struct ScanResult {
     enum Kind { frame, corrupt, torn, end } kind = end;
-    Frame found;             // for `frame`
-    std::size_t next = 0;    // where to scan next (`frame`, `corrupt`)
+    Frame found;           // for `frame`
+    std::size_t next = 0;  // where to scan next (`frame`, `corrupt`)
 };
 
 inline bool zero_from(std::string_view bytes, std::size_t pos) noexcept {

@@ -18,11 +18,16 @@ namespace {
 
 std::string_view level_name(google::LogSeverity severity) noexcept {
     switch (severity) {
-        case google::GLOG_INFO: return "info";
-        case google::GLOG_WARNING: return "warning";
-        case google::GLOG_ERROR: return "error";
-        case google::GLOG_FATAL: return "fatal";
-        default: return "unknown";
+        case google::GLOG_INFO:
+            return "info";
+        case google::GLOG_WARNING:
+            return "warning";
+        case google::GLOG_ERROR:
+            return "error";
+        case google::GLOG_FATAL:
+            return "fatal";
+        default:
+            return "unknown";
     }
 }
 
@@ -43,15 +48,18 @@ GlogKafkaSink::GlogKafkaSink(std::shared_ptr<KafkaWriter> writer, GlogSinkOption
     if (!writer_) throw std::invalid_argument("kafka_log::GlogKafkaSink: writer is null");
 }
 
-void GlogKafkaSink::format(std::string& out, google::LogSeverity severity, const char* base_filename, int line,
-                           const google::LogMessageTime& time, const char* message, std::size_t message_len) const {
+void GlogKafkaSink::format(std::string& out, google::LogSeverity severity,
+                           const char* base_filename, int line, const google::LogMessageTime& time,
+                           const char* message, std::size_t message_len) const {
     const JsonOptions& o = options_.json;
     JsonWriter json(out, 256);
     json.begin_object();
     json.key(o.level_key);
     json.string(level_name(severity));
     json.key(o.time_key);
-    json.time(std::chrono::system_clock::from_time_t(time.timestamp()) + std::chrono::microseconds(time.usec()), o.utc);
+    json.time(std::chrono::system_clock::from_time_t(time.timestamp()) +
+                  std::chrono::microseconds(time.usec()),
+              o.utc);
     json.key(o.message_key);
     json.string(std::string_view(message ? message : "", message ? message_len : 0));
     if (!o.record_id_key.empty()) {
@@ -67,15 +75,17 @@ void GlogKafkaSink::format(std::string& out, google::LogSeverity severity, const
     json.end_object();
 }
 
-void GlogKafkaSink::send(google::LogSeverity severity, const char* /*full_filename*/, const char* base_filename,
-                         int line, const google::LogMessageTime& time, const char* message, std::size_t message_len) {
+void GlogKafkaSink::send(google::LogSeverity severity, const char* /*full_filename*/,
+                         const char* base_filename, int line, const google::LogMessageTime& time,
+                         const char* message, std::size_t message_len) {
     // No LOG() here: glog holds its mutex while it calls us.
     thread_local std::string record;
     record.clear();
     try {
         format(record, severity, base_filename, line, time, message, message_len);
     } catch (...) {
-        record.assign(message ? message : "", message ? message_len : 0);  // out of memory: the raw line
+        record.assign(message ? message : "",
+                      message ? message_len : 0);  // out of memory: the raw line
     }
     writer_->write(record);
     if (severity >= google::GLOG_FATAL) close_before_abort();

@@ -22,7 +22,8 @@ inline double rss_mib() {
     long pages_total = 0;
     long pages_resident = 0;
     statm >> pages_total >> pages_resident;
-    return static_cast<double>(pages_resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+    return static_cast<double>(pages_resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) /
+           (1024.0 * 1024.0);
 }
 
 /// Peak RSS (VmHWM) in MiB; reset_peak_rss() starts a new measurement.
@@ -33,6 +34,8 @@ inline double peak_rss_mib() {
     }
     return 0;
 }
-inline void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+inline void reset_peak_rss() {
+    std::ofstream("/proc/self/clear_refs") << "5";
+}
 
 }  // namespace kafka_log::bench

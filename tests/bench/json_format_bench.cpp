@@ -39,7 +39,9 @@ struct KeepLast : logging::sinks::basic_sink_backend<logging::sinks::concurrent_
 struct OrderId {
     unsigned long long value;
 };
-std::ostream& operator<<(std::ostream& os, const OrderId& id) { return os << "ord-" << id.value; }
+std::ostream& operator<<(std::ostream& os, const OrderId& id) {
+    return os << "ord-" << id.value;
+}
 
 logging::record_view make_record(bool streamed = false) {
     auto backend = boost::make_shared<KeepLast>();
@@ -50,7 +52,8 @@ logging::record_view make_record(bool streamed = false) {
                                           boost::posix_time::microsec_clock::local_time()));
     logger.add_attribute("Service", logging::attributes::constant<std::string>("checkout"));
     logger.add_attribute("Answer", logging::attributes::constant<int>(42));
-    if (streamed) logger.add_attribute("Order", logging::attributes::constant<OrderId>(OrderId{20261203}));
+    if (streamed)
+        logger.add_attribute("Order", logging::attributes::constant<OrderId>(OrderId{20261203}));
     BOOST_LOG_SEV(logger, level::info) << "order placed for customer 1234";
     logging::core::get()->remove_sink(sink);
     return backend->last;
@@ -69,13 +72,18 @@ void run(benchmark::State& state, const logging::formatter& formatter, bool stre
     state.counters["bytes"] = static_cast<double>(line.size());
 }
 
-void BM_KafkaLogJsonFormatter(benchmark::State& state) { run(state, kafka_log::json_formatter()); }
+void BM_KafkaLogJsonFormatter(benchmark::State& state) {
+    run(state, kafka_log::json_formatter());
+}
 
 void BM_BoostTextFormatter(benchmark::State& state) {
-    const logging::formatter text =
-        expr::stream << "[" << expr::format_date_time<boost::posix_time::ptime>("TimeStamp", "%Y-%m-%d %H:%M:%S.%f")
-                     << "] [" << logging::trivial::severity << "] " << expr::smessage << " Service="
-                     << expr::attr<std::string>("Service") << " Answer=" << expr::attr<int>("Answer");
+    const logging::formatter text = expr::stream
+                                    << "["
+                                    << expr::format_date_time<boost::posix_time::ptime>(
+                                           "TimeStamp", "%Y-%m-%d %H:%M:%S.%f")
+                                    << "] [" << logging::trivial::severity << "] " << expr::smessage
+                                    << " Service=" << expr::attr<std::string>("Service")
+                                    << " Answer=" << expr::attr<int>("Answer");
     run(state, text);
 }
 
@@ -87,7 +95,8 @@ void BM_KafkaLogJsonFormatterStreamedType(benchmark::State& state) {
 }
 
 void BM_KafkaLogJsonFormatterRecordId(benchmark::State& state) {
-    static const logging::formatter formatter = kafka_log::json_formatter(kafka_log::JsonOptions{.record_id_key = "id"});
+    static const logging::formatter formatter =
+        kafka_log::json_formatter(kafka_log::JsonOptions{.record_id_key = "id"});
     run(state, formatter);
 }
 

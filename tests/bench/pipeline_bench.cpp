@@ -51,9 +51,9 @@
 #include "kafka_log/boost_log/json_formatter.hpp"
 #include "kafka_log/boost_log/kafka_sink_backend.hpp"
 #include "kafka_log/kafka_writer.hpp"
-#include "kafka_log/testing/embedded_cluster.hpp"
 #include "kafka_log/rdkafka_producer.hpp"
 #include "kafka_log/spool_fallback.hpp"
+#include "kafka_log/testing/embedded_cluster.hpp"
 
 // --- allocation counter: malloc interposed for the whole process -----------------------------
 extern "C" {
@@ -76,7 +76,9 @@ extern "C" void* realloc(void* p, std::size_t n) {
     ++t_allocations;
     return __libc_realloc(p, n);
 }
-std::uint64_t kafka_log::bench::thread_allocations() noexcept { return t_allocations; }
+std::uint64_t kafka_log::bench::thread_allocations() noexcept {
+    return t_allocations;
+}
 
 namespace {
 
@@ -139,7 +141,8 @@ kafka_log::ProducerConfig producer_config(const std::string& bootstrap) {
 enum class TimeSource { boost_local_clock, kafka_log_local_clock };
 
 /// Timestamp, severity, message, two attributes.
-logging::sources::severity_logger<level> make_logger(TimeSource time = TimeSource::boost_local_clock) {
+logging::sources::severity_logger<level> make_logger(
+    TimeSource time = TimeSource::boost_local_clock) {
     logging::sources::severity_logger<level> logger;
     if (time == TimeSource::boost_local_clock) {
         logger.add_attribute("TimeStamp", logging::attributes::local_clock());
@@ -157,17 +160,20 @@ void log_one(logging::sources::severity_logger<level>& logger) {
 
 /// The JSON line kafka_log makes of that record (the raw baseline produces the same bytes).
 std::string sample_json_line() {
-    return R"({"level":"info","logtime":"2026-11-24T23:10:46.518+00:00","msg":"order placed for customer 1234","Answer":42,"Service":"checkout"})";
+    return R"({"level":"info","logtime":"2026-11-24T23:10:46.518+00:00",)"
+           R"("msg":"order placed for customer 1234","Answer":42,"Service":"checkout"})";
 }
 
 void report(benchmark::State& state, std::uint64_t allocations) {
     state.counters["allocs_per_record"] =
         benchmark::Counter(static_cast<double>(allocations), benchmark::Counter::kAvgIterations);
-    state.counters["rss_MiB"] = benchmark::Counter(kafka_log::bench::rss_mib(), benchmark::Counter::kAvgThreads);
+    state.counters["rss_MiB"] =
+        benchmark::Counter(kafka_log::bench::rss_mib(), benchmark::Counter::kAvgThreads);
 }
 
 std::filesystem::path temp_file(const std::string& name) {
-    return std::filesystem::temp_directory_path() / ("kafka_log_bench-" + name + "-" + std::to_string(::getpid()));
+    return std::filesystem::temp_directory_path() /
+           ("kafka_log_bench-" + name + "-" + std::to_string(::getpid()));
 }
 
 // --- raw librdkafka --------------------------------------------------------------------------
@@ -184,9 +190,11 @@ struct RawProducer {
             rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err);
         }
         rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof err);
-        rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
-            if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) static_cast<RawProducer*>(opaque)->delivered.fetch_add(1);
-        });
+        rd_kafka_conf_set_dr_msg_cb(
+            conf, [](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+                if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                    static_cast<RawProducer*>(opaque)->delivered.fetch_add(1);
+            });
         rd_kafka_conf_set_opaque(conf, this);
         rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
         topic = rd_kafka_topic_new(rk, topic_name.c_str(), nullptr);
@@ -206,7 +214,8 @@ struct RawProducer {
     }
     void produce(const std::string& payload) {
         rd_kafka_producev(rk, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                          RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()), RD_KAFKA_V_END);
+                          RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
+                          RD_KAFKA_V_END);
     }
     rd_kafka_t* rk = nullptr;
     rd_kafka_topic_t* topic = nullptr;
@@ -259,7 +268,8 @@ void run_bursts(benchmark::State& state, Log log, Settle settle) {
 void BM_Raw_ProducevBursts(benchmark::State& state) {
     RawProducer& producer = raw_producer();
     const std::string payload = sample_json_line();
-    run_bursts(state, [&] { producer.produce(payload); }, [&] { rd_kafka_flush(producer.rk, 60000); });
+    run_bursts(
+        state, [&] { producer.produce(payload); }, [&] { rd_kafka_flush(producer.rk, 60000); });
 }
 
 // --- Boost.Log baselines -----------------------------------------------------------------------
@@ -270,10 +280,14 @@ using TextSink = sinks::synchronous_sink<sinks::text_file_backend>;
 /// auto_flush (its default), writing to temp_file(name). Not yet added to the core.
 boost::shared_ptr<TextSink> make_text_sink(const std::string& name) {
     auto backend = boost::make_shared<sinks::text_file_backend>(
-        logging::keywords::file_name = temp_file(name).string(), logging::keywords::auto_flush = false);
+        logging::keywords::file_name = temp_file(name).string(),
+        logging::keywords::auto_flush = false);
     auto sink = boost::make_shared<TextSink>(backend);
-    sink->set_formatter(expr::stream << "[" << expr::format_date_time<boost::posix_time::ptime>("TimeStamp", "%Y-%m-%d %H:%M:%S.%f")
-                                     << "] [" << logging::trivial::severity << "] " << expr::smessage);
+    sink->set_formatter(expr::stream << "["
+                                     << expr::format_date_time<boost::posix_time::ptime>(
+                                            "TimeStamp", "%Y-%m-%d %H:%M:%S.%f")
+                                     << "] [" << logging::trivial::severity << "] "
+                                     << expr::smessage);
     return sink;
 }
 
@@ -295,7 +309,8 @@ void BM_BoostLog_TextFileSink(benchmark::State& state) {
 }
 
 void BM_BoostLog_CoreFilteredRecord(benchmark::State& state) {
-    auto backend = boost::make_shared<sinks::text_file_backend>(logging::keywords::file_name = temp_file("filtered").string());
+    auto backend = boost::make_shared<sinks::text_file_backend>(logging::keywords::file_name =
+                                                                    temp_file("filtered").string());
     auto sink = boost::make_shared<sinks::synchronous_sink<sinks::text_file_backend>>(backend);
     logging::core::get()->add_sink(sink);
     logging::core::get()->set_filter(logging::trivial::severity >= level::warning);
@@ -310,9 +325,10 @@ void BM_BoostLog_CoreFilteredRecord(benchmark::State& state) {
 
 /// Where the time goes: the same record through an unlocked sink whose backend discards the
 /// formatted line, formatted as the text sink formats it, or as kafka_log's JSON.
-struct DiscardingBackend
-    : sinks::basic_formatted_sink_backend<char, sinks::concurrent_feeding> {
-    void consume(const logging::record_view&, const string_type& line) { benchmark::DoNotOptimize(line.data()); }
+struct DiscardingBackend : sinks::basic_formatted_sink_backend<char, sinks::concurrent_feeding> {
+    void consume(const logging::record_view&, const string_type& line) {
+        benchmark::DoNotOptimize(line.data());
+    }
 };
 
 /// One sink for all threads of a run (set up by thread 0 before the threads start together).
@@ -332,12 +348,19 @@ void run_discarding(benchmark::State& state, logging::formatter formatter,
 }
 
 void BM_BoostLog_DiscardText(benchmark::State& state) {
-    run_discarding(state, expr::stream << "[" << expr::format_date_time<boost::posix_time::ptime>("TimeStamp", "%Y-%m-%d %H:%M:%S.%f")
-                                       << "] [" << logging::trivial::severity << "] " << expr::smessage);
+    run_discarding(state, expr::stream << "["
+                                       << expr::format_date_time<boost::posix_time::ptime>(
+                                              "TimeStamp", "%Y-%m-%d %H:%M:%S.%f")
+                                       << "] [" << logging::trivial::severity << "] "
+                                       << expr::smessage);
 }
 
-void BM_BoostLog_DiscardJson(benchmark::State& state) { run_discarding(state, kafka_log::json_formatter()); }
-void BM_BoostLog_DiscardMsg(benchmark::State& state) { run_discarding(state, expr::stream << expr::smessage); }
+void BM_BoostLog_DiscardJson(benchmark::State& state) {
+    run_discarding(state, kafka_log::json_formatter());
+}
+void BM_BoostLog_DiscardMsg(benchmark::State& state) {
+    run_discarding(state, expr::stream << expr::smessage);
+}
 void BM_BoostLog_DiscardJsonLocalClock(benchmark::State& state) {
     run_discarding(state, kafka_log::json_formatter(), TimeSource::kafka_log_local_clock);
 }
@@ -348,17 +371,20 @@ using KafkaSink = sinks::unlocked_sink<kafka_log::KafkaSinkBackend>;
 
 struct Pipeline {
     Pipeline(std::shared_ptr<kafka_log::AsyncProducer> producer, const std::string& name,
-             std::chrono::milliseconds close_wait = 30s, kafka_log::FileFallbackOptions fallback_options = {},
+             std::chrono::milliseconds close_wait = 30s,
+             kafka_log::FileFallbackOptions fallback_options = {},
              const std::string& topic = "bench-kafka_log", bool spool = false, bool journal = false)
         : close_timeout(close_wait),
           fallback_path(temp_file(name)),
           writer(std::make_shared<kafka_log::KafkaWriter>(
               std::move(producer),
-              spool ? std::shared_ptr<kafka_log::FallbackWriter>(std::make_shared<kafka_log::SpoolFallback>(
-                          fallback_path, kafka_log::SpoolOptions{.journal = journal}))
+              spool ? std::shared_ptr<kafka_log::FallbackWriter>(
+                          std::make_shared<kafka_log::SpoolFallback>(
+                              fallback_path, kafka_log::SpoolOptions{.journal = journal}))
                     : std::make_shared<kafka_log::FileFallback>(fallback_path, fallback_options),
               kafka_log::WriterOptions{.topic = topic})),
-          sink(boost::make_shared<KafkaSink>(boost::make_shared<kafka_log::KafkaSinkBackend>(writer))) {
+          sink(boost::make_shared<KafkaSink>(
+              boost::make_shared<kafka_log::KafkaSinkBackend>(writer))) {
         sink->set_formatter(kafka_log::json_formatter());
         // Warm, as the raw baseline is: metadata known and a connection up before anything is
         // timed (a cluster-down pipeline has nothing to warm).
@@ -378,11 +404,13 @@ struct Pipeline {
 };
 
 Pipeline& real_pipeline() {
-    static Pipeline p(std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap)), "real");
+    static Pipeline p(std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap)),
+                      "real");
     return p;
 }
 
-void run_pipeline(benchmark::State& state, Pipeline& p, TimeSource time = TimeSource::boost_local_clock) {
+void run_pipeline(benchmark::State& state, Pipeline& p,
+                  TimeSource time = TimeSource::boost_local_clock) {
     if (state.thread_index() == 0) logging::core::get()->add_sink(p.sink);
     auto logger = make_logger(time);
     const std::uint64_t before = thread_allocations();
@@ -399,7 +427,9 @@ void run_pipeline(benchmark::State& state, Pipeline& p, TimeSource time = TimeSo
     }
 }
 
-void BM_KafkaLog_RealProducer(benchmark::State& state) { run_pipeline(state, real_pipeline()); }
+void BM_KafkaLog_RealProducer(benchmark::State& state) {
+    run_pipeline(state, real_pipeline());
+}
 void BM_KafkaLog_RealProducerLocalClock(benchmark::State& state) {
     run_pipeline(state, real_pipeline(), TimeSource::kafka_log_local_clock);
 }
@@ -408,7 +438,8 @@ void run_pipeline_bursts(benchmark::State& state, TimeSource time) {
     Pipeline& p = real_pipeline();
     logging::core::get()->add_sink(p.sink);
     auto logger = make_logger(time);
-    run_bursts(state, [&] { log_one(logger); }, [&] { p.writer->flush(60s); });
+    run_bursts(
+        state, [&] { log_one(logger); }, [&] { p.writer->flush(60s); });
     logging::core::get()->remove_sink(p.sink);
     const auto s = p.writer->stats();
     state.counters["fallback"] = static_cast<double>(s.fallback_total());
@@ -426,8 +457,9 @@ void BM_KafkaLog_RealProducerOnCallingThread(benchmark::State& state) {
     static Pipeline p = [] {
         kafka_log::RdKafkaOptions options;
         options.produce_on = kafka_log::ProduceOn::calling_thread;
-        return Pipeline(std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap), options),
-                        "calling-thread");
+        return Pipeline(
+            std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap), options),
+            "calling-thread");
     }();
     run_pipeline(state, p);
 }
@@ -439,12 +471,14 @@ void BM_KafkaLog_Mock(benchmark::State& state) {
 
 /// Nothing listens on port 1 of the loopback: the client reports every broker down, the
 /// breaker opens, and records go straight to the file fallback.
-Pipeline make_down_pipeline(const std::string& name, kafka_log::FileFallbackOptions fallback_options = {},
+Pipeline make_down_pipeline(const std::string& name,
+                            kafka_log::FileFallbackOptions fallback_options = {},
                             bool spool = false) {
     return Pipeline(std::make_shared<kafka_log::RdKafkaProducer>(
                         producer_config("127.0.0.1:1"),
-                        kafka_log::RdKafkaOptions{.log_callback = [](int, std::string_view, std::string_view) {},
-                                                  .error_callback = [](int, std::string_view) {}}),
+                        kafka_log::RdKafkaOptions{
+                            .log_callback = [](int, std::string_view, std::string_view) {},
+                            .error_callback = [](int, std::string_view) {}}),
                     name, 0s, fallback_options, "bench-kafka_log", spool);
 }
 
@@ -453,13 +487,15 @@ bool open_breaker(Pipeline& p) {
     const auto deadline = std::chrono::steady_clock::now() + 20s;
     auto logger = make_logger();
     logging::core::get()->add_sink(p.sink);
-    while (!p.writer->breaker_open() && std::chrono::steady_clock::now() < deadline) log_one(logger);
+    while (!p.writer->breaker_open() && std::chrono::steady_clock::now() < deadline)
+        log_one(logger);
     logging::core::get()->remove_sink(p.sink);
     return p.writer->breaker_open();
 }
 
 void run_cluster_down(benchmark::State& state, Pipeline& p) {
-    if (state.thread_index() == 0 && !open_breaker(p)) state.SkipWithError("the breaker did not open");
+    if (state.thread_index() == 0 && !open_breaker(p))
+        state.SkipWithError("the breaker did not open");
     run_pipeline(state, p);
 }
 
@@ -472,7 +508,8 @@ Pipeline& down_pipeline() {
 /// FileFallback with a 64 KiB buffer: the durability of the text sink it is compared with
 /// (Boost.Log's text_file_backend without auto_flush).
 Pipeline& down_buffered_pipeline() {
-    static Pipeline p = make_down_pipeline("down-buffered", kafka_log::FileFallbackOptions{.buffer_bytes = 64 * 1024});
+    static Pipeline p = make_down_pipeline(
+        "down-buffered", kafka_log::FileFallbackOptions{.buffer_bytes = 64 * 1024});
     return p;
 }
 
@@ -483,8 +520,12 @@ Pipeline& down_spool_pipeline() {
     return p;
 }
 
-void BM_KafkaLog_ClusterDown(benchmark::State& state) { run_cluster_down(state, down_pipeline()); }
-void BM_KafkaLog_ClusterDownSpool(benchmark::State& state) { run_cluster_down(state, down_spool_pipeline()); }
+void BM_KafkaLog_ClusterDown(benchmark::State& state) {
+    run_cluster_down(state, down_pipeline());
+}
+void BM_KafkaLog_ClusterDownSpool(benchmark::State& state) {
+    run_cluster_down(state, down_spool_pipeline());
+}
 void BM_KafkaLog_ClusterDownBufferedFallback(benchmark::State& state) {
     run_cluster_down(state, down_buffered_pipeline());
 }
@@ -517,9 +558,9 @@ void BM_KafkaLog_AtomicLevelSinkFilter(benchmark::State& state) {
 /// One path of a side-by-side run.
 struct PairedPath {
     std::string name;
-    std::function<void()> begin;          ///< Untimed, before a chunk (say, add its sink).
-    std::function<void(int records)> run; ///< Timed: log `records` records.
-    std::function<void()> end;            ///< Untimed, after a chunk (remove the sink, deliver).
+    std::function<void()> begin;           ///< Untimed, before a chunk (say, add its sink).
+    std::function<void(int records)> run;  ///< Timed: log `records` records.
+    std::function<void()> end;             ///< Untimed, after a chunk (remove the sink, deliver).
 };
 
 /// A ratio reported per round: the time of path `numerator` over that of `denominator`.
@@ -546,8 +587,8 @@ double median(std::vector<double> values) {
 /// rotates by one path per round. Counters: `<path>_ns` and `<path>_cpu_ns` (the median over
 /// rounds of the calling thread's wall-clock and CPU time per record) and `<ratio>` (the
 /// median over rounds of the per-round wall-clock ratio).
-void run_paired(benchmark::State& state, const std::vector<PairedPath>& paths, const std::vector<PairedRatio>& ratios,
-                int chunk) {
+void run_paired(benchmark::State& state, const std::vector<PairedPath>& paths,
+                const std::vector<PairedRatio>& ratios, int chunk) {
     std::vector<std::vector<double>> wall(paths.size()), cpu(paths.size());
     std::size_t round = 0;
     for (auto _ : state) {
@@ -587,16 +628,16 @@ void run_paired(benchmark::State& state, const std::vector<PairedPath>& paths, c
 /// A path that logs `logger`'s record through `sink` (added to the core for the chunk only),
 /// then runs `settle`.
 PairedPath boost_path(std::string name, boost::shared_ptr<sinks::sink> sink,
-                      std::shared_ptr<logging::sources::severity_logger<level>> logger, std::function<void()> settle) {
-    return PairedPath{
-        std::move(name), [sink] { logging::core::get()->add_sink(sink); },
-        [logger](int records) {
-            for (int n = 0; n < records; ++n) log_one(*logger);
-        },
-        [sink, settle = std::move(settle)] {
-            logging::core::get()->remove_sink(sink);
-            if (settle) settle();
-        }};
+                      std::shared_ptr<logging::sources::severity_logger<level>> logger,
+                      std::function<void()> settle) {
+    return PairedPath{std::move(name), [sink] { logging::core::get()->add_sink(sink); },
+                      [logger](int records) {
+                          for (int n = 0; n < records; ++n) log_one(*logger);
+                      },
+                      [sink, settle = std::move(settle)] {
+                          logging::core::get()->remove_sink(sink);
+                          if (settle) settle();
+                      }};
 }
 
 PairedPath raw_path() {
@@ -611,12 +652,15 @@ PairedPath raw_path() {
 
 PairedPath kafka_log_path(const std::string& name, TimeSource time) {
     Pipeline& p = real_pipeline();
-    return boost_path(name, p.sink, std::make_shared<logging::sources::severity_logger<level>>(make_logger(time)),
+    return boost_path(name, p.sink,
+                      std::make_shared<logging::sources::severity_logger<level>>(make_logger(time)),
                       [&p] { p.writer->flush(60s); });
 }
 
 PairedPath text_path(const boost::shared_ptr<TextSink>& sink) {
-    return boost_path("text", sink, std::make_shared<logging::sources::severity_logger<level>>(make_logger()), nullptr);
+    return boost_path("text", sink,
+                      std::make_shared<logging::sources::severity_logger<level>>(make_logger()),
+                      nullptr);
 }
 
 /// Checks, after a paired run, that kafka_log's writers kept the no-loss identity.
@@ -630,9 +674,9 @@ void report_identity(benchmark::State& state, std::initializer_list<Pipeline*> p
 /// kafka_log (Boost.Log's local_clock, and kafka_log::LocalClock) and the text file sink.
 void BM_SideBySide_Bursts(benchmark::State& state) {
     const auto text_sink = make_text_sink("text-paired-bursts");
-    const std::vector<PairedPath> paths{raw_path(), kafka_log_path("kafka_log", TimeSource::boost_local_clock),
-                                        kafka_log_path("kafka_log_lc", TimeSource::kafka_log_local_clock),
-                                        text_path(text_sink)};
+    const std::vector<PairedPath> paths{
+        raw_path(), kafka_log_path("kafka_log", TimeSource::boost_local_clock),
+        kafka_log_path("kafka_log_lc", TimeSource::kafka_log_local_clock), text_path(text_sink)};
     run_paired(state, paths,
                {{"kafka_log_over_raw", 1, 0},
                 {"kafka_log_lc_over_raw", 2, 0},
@@ -656,12 +700,13 @@ void BM_SideBySide_FlatOut(benchmark::State& state) {
     }
     const auto text_sink = make_text_sink("text-paired-flat");
     auto logger = std::make_shared<logging::sources::severity_logger<level>>(make_logger());
-    const std::vector<PairedPath> paths{raw_path(),
-                                        kafka_log_path("kafka_log", TimeSource::boost_local_clock),
-                                        kafka_log_path("kafka_log_lc", TimeSource::kafka_log_local_clock),
-                                        text_path(text_sink),
-                                        boost_path("down_buffered", down_buffered.sink, logger, nullptr),
-                                        boost_path("down", down.sink, logger, nullptr)};
+    const std::vector<PairedPath> paths{
+        raw_path(),
+        kafka_log_path("kafka_log", TimeSource::boost_local_clock),
+        kafka_log_path("kafka_log_lc", TimeSource::kafka_log_local_clock),
+        text_path(text_sink),
+        boost_path("down_buffered", down_buffered.sink, logger, nullptr),
+        boost_path("down", down.sink, logger, nullptr)};
     run_paired(state, paths,
                {{"kafka_log_over_raw", 1, 0},
                 {"kafka_log_lc_over_raw", 2, 0},
@@ -687,9 +732,10 @@ void BM_SideBySide_ClusterDown(benchmark::State& state) {
     }
     const auto text_sink = make_text_sink("text-paired-down");
     auto logger = std::make_shared<logging::sources::severity_logger<level>>(make_logger());
-    const std::vector<PairedPath> paths{text_path(text_sink), boost_path("spool", down_spool.sink, logger, nullptr),
-                                        boost_path("down", down.sink, logger, nullptr),
-                                        boost_path("down_buffered", down_buffered.sink, logger, nullptr)};
+    const std::vector<PairedPath> paths{
+        text_path(text_sink), boost_path("spool", down_spool.sink, logger, nullptr),
+        boost_path("down", down.sink, logger, nullptr),
+        boost_path("down_buffered", down_buffered.sink, logger, nullptr)};
     run_paired(state, paths,
                {{"spool_over_text", 1, 0},
                 {"spool_over_file", 1, 2},
@@ -706,17 +752,21 @@ void BM_SideBySide_ClusterDown(benchmark::State& state) {
 /// fallback without and with the journal (a copy of every record in the spool before the
 /// producer has it, settled on delivery), and the file fallback, in the same rounds.
 void BM_SideBySide_Journal(benchmark::State& state) {
-    static Pipeline spool(std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap)), "up-spool", 30s,
-                          {}, "bench-kafka_log", true, false);
-    static Pipeline journal(std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap)),
-                            "up-journal", 30s, {}, "bench-kafka_log", true, true);
+    static Pipeline spool(
+        std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap)), "up-spool", 30s,
+        {}, "bench-kafka_log", true, false);
+    static Pipeline journal(
+        std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap)), "up-journal",
+        30s, {}, "bench-kafka_log", true, true);
     auto logger = std::make_shared<logging::sources::severity_logger<level>>(make_logger());
     const std::vector<PairedPath> paths{
         kafka_log_path("kafka_log", TimeSource::boost_local_clock),
         boost_path("spool", spool.sink, logger, [] { spool.writer->flush(60s); }),
         boost_path("journal", journal.sink, logger, [] { journal.writer->flush(60s); })};
-    run_paired(state, paths, {{"journal_over_spool", 2, 1}, {"journal_over_file", 2, 0}, {"spool_over_file", 1, 0}},
-               burst_records);
+    run_paired(
+        state, paths,
+        {{"journal_over_spool", 2, 1}, {"journal_over_file", 2, 0}, {"spool_over_file", 1, 0}},
+        burst_records);
     const auto s = journal.writer->stats();
     state.counters["journal_open"] = static_cast<double>(s.journal_open);
     state.counters["journal_fallback"] = static_cast<double>(s.fallback_total());
@@ -737,7 +787,8 @@ void BM_SideBySide_Filtered(benchmark::State& state) {
         PairedPath{"boost_filtered",
                    [text_sink] {
                        logging::core::get()->add_sink(text_sink);
-                       logging::core::get()->set_filter(logging::trivial::severity >= level::warning);
+                       logging::core::get()->set_filter(logging::trivial::severity >=
+                                                        level::warning);
                    },
                    run,
                    [text_sink] {
@@ -783,18 +834,20 @@ void BM_E2E_Raw(benchmark::State& state) {
         }
         for (auto& t : threads) t.join();
         rd_kafka_flush(producer.rk, 60000);
-        if (producer.delivered.load() != static_cast<std::uint64_t>(e2e_threads) * e2e_records + warm_up_records) {
+        if (producer.delivered.load() !=
+            static_cast<std::uint64_t>(e2e_threads) * e2e_records + warm_up_records) {
             state.SkipWithError("not every record was delivered");
         }
     }
     state.counters["records_per_s"] =
-        benchmark::Counter(static_cast<double>(e2e_threads) * e2e_records, benchmark::Counter::kIsIterationInvariantRate);
+        benchmark::Counter(static_cast<double>(e2e_threads) * e2e_records,
+                           benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void BM_E2E_KafkaLog(benchmark::State& state) {
     for (auto _ : state) {
-        Pipeline p(std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap)), "e2e", 30s, {},
-                   next_e2e_topic("kafka_log"));
+        Pipeline p(std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap)),
+                   "e2e", 30s, {}, next_e2e_topic("kafka_log"));
         logging::core::get()->add_sink(p.sink);
         std::vector<std::thread> threads;
         for (int t = 0; t < e2e_threads; ++t) {
@@ -806,12 +859,14 @@ void BM_E2E_KafkaLog(benchmark::State& state) {
         for (auto& t : threads) t.join();
         logging::core::get()->remove_sink(p.sink);
         p.sink->flush();
-        if (p.writer->stats().delivered != static_cast<std::uint64_t>(e2e_threads) * e2e_records + warm_up_records) {
+        if (p.writer->stats().delivered !=
+            static_cast<std::uint64_t>(e2e_threads) * e2e_records + warm_up_records) {
             state.SkipWithError("not every record was delivered");
         }
     }
     state.counters["records_per_s"] =
-        benchmark::Counter(static_cast<double>(e2e_threads) * e2e_records, benchmark::Counter::kIsIterationInvariantRate);
+        benchmark::Counter(static_cast<double>(e2e_threads) * e2e_records,
+                           benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // --- memory: 1 000 000 records with the cluster down, then up ------------------------------
@@ -820,13 +875,15 @@ void BM_Memory_ClusterDown_1M(benchmark::State& state) {
     for (auto _ : state) {
         Pipeline p(std::make_shared<kafka_log::RdKafkaProducer>(
                        producer_config("127.0.0.1:1"),
-                       kafka_log::RdKafkaOptions{.log_callback = [](int, std::string_view, std::string_view) {},
-                                                 .error_callback = [](int, std::string_view) {}}),
+                       kafka_log::RdKafkaOptions{
+                           .log_callback = [](int, std::string_view, std::string_view) {},
+                           .error_callback = [](int, std::string_view) {}}),
                    "memory-down", 0s);
         logging::core::get()->add_sink(p.sink);
         auto logger = make_logger();
         const auto deadline = std::chrono::steady_clock::now() + 20s;
-        while (!p.writer->breaker_open() && std::chrono::steady_clock::now() < deadline) log_one(logger);
+        while (!p.writer->breaker_open() && std::chrono::steady_clock::now() < deadline)
+            log_one(logger);
         kafka_log::bench::reset_peak_rss();
         const double start = kafka_log::bench::rss_mib();
         for (int i = 0; i < 1000000; ++i) log_one(logger);

@@ -15,14 +15,15 @@
 
 namespace {
 
-#define CHECK(condition)                   \
-    do {                                   \
+#define CHECK(condition)                    \
+    do {                                    \
         if (!(condition)) __builtin_trap(); \
     } while (false)
 
 std::uint32_t u32_at(std::string_view bytes, std::size_t pos) {
     std::uint32_t v = 0;
-    for (int i = 3; i >= 0; --i) v = v << 8 | static_cast<unsigned char>(bytes[pos + static_cast<std::size_t>(i)]);
+    for (int i = 3; i >= 0; --i)
+        v = v << 8 | static_cast<unsigned char>(bytes[pos + static_cast<std::size_t>(i)]);
     return v;
 }
 
@@ -39,8 +40,9 @@ std::size_t body_length(const kafka_log::SpoolRecord& r) {
 
 bool same(const kafka_log::SpoolRecord& a, const kafka_log::SpoolRecord& b) {
     return a.id == b.id && a.topic == b.topic && a.key == b.key && a.headers == b.headers &&
-           a.timestamp_ms == b.timestamp_ms && a.reason == b.reason && a.possibly_persisted == b.possibly_persisted &&
-           a.error == b.error && a.payload == b.payload && a.segment == b.segment && a.offset == b.offset;
+           a.timestamp_ms == b.timestamp_ms && a.reason == b.reason &&
+           a.possibly_persisted == b.possibly_persisted && a.error == b.error &&
+           a.payload == b.payload && a.segment == b.segment && a.offset == b.offset;
 }
 
 struct Read {
@@ -53,7 +55,9 @@ Read read(std::string_view bytes, const std::filesystem::path& name) {
     Read result;
     try {
         kafka_log::SpoolReader::read_segment(
-            bytes, name, [&](kafka_log::SpoolRecord&& r) { result.records.push_back(std::move(r)); }, result.stats);
+            bytes, name,
+            [&](kafka_log::SpoolRecord&& r) { result.records.push_back(std::move(r)); },
+            result.stats);
     } catch (const kafka_log::SpoolError& e) {
         CHECK(e.path() == name);
         CHECK(std::string_view(e.what()).find(name.string()) != std::string_view::npos);
@@ -72,10 +76,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     CHECK(first.stats.segments == 1);
     CHECK(first.stats.records == first.records.size());
-    if (!first.threw && first.records.empty() && first.stats.corrupt == 0 && first.stats.torn == 0 &&
-        first.stats.replayed == 0) {
-        // Nothing read, nothing wrong, nothing torn, nothing already replayed: a valid (or all-zero)
-        // header and zeros after it.
+    if (!first.threw && first.records.empty() && first.stats.corrupt == 0 &&
+        first.stats.torn == 0 && first.stats.replayed == 0) {
+        // Nothing read, nothing wrong, nothing torn, nothing already replayed: a valid (or
+        // all-zero) header and zeros after it.
         for (std::size_t i = segment_header; i < size; ++i) CHECK(bytes[i] == 0);
     }
 
@@ -94,7 +98,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::size_t body = r.offset + frame_header;
         CHECK(bytes.substr(body + body_fixed + 2, r.topic.size()) == r.topic);
         CHECK(bytes.substr(body + length - r.payload.size(), r.payload.size()) == r.payload);
-        // A frame a replay marked as on its way is returned flagged; one marked as on Kafka is not returned.
+        // A frame a replay marked as on its way is returned flagged; one marked as on Kafka is not
+        // returned.
         const std::uint32_t state = u32_at(bytes, r.offset + 12);
         CHECK(state != 2);
         CHECK(r.replay_unconfirmed == (state == 1));
@@ -110,6 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     CHECK(second.records.size() == first.records.size());
     CHECK(second.stats.corrupt == first.stats.corrupt);
     CHECK(second.stats.replayed == first.stats.replayed);
-    for (std::size_t i = 0; i < first.records.size(); ++i) CHECK(same(first.records[i], second.records[i]));
+    for (std::size_t i = 0; i < first.records.size(); ++i)
+        CHECK(same(first.records[i], second.records[i]));
     return 0;
 }

@@ -57,7 +57,8 @@ struct Arguments {
 
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
-                 "kafka_log_chaos_child: %s\nusage: kafka_log_chaos_child <bootstrap> <topic> <spool-dir> <run> "
+                 "kafka_log_chaos_child: %s\nusage: kafka_log_chaos_child <bootstrap> <topic> "
+                 "<spool-dir> <run> "
                  "<counts-file> <threads> [--rate N] [--no-journal]\n",
                  why);
     std::_Exit(2);
@@ -109,10 +110,11 @@ void log_loop(kafka_log::KafkaWriter& writer, int run, int thread, double per_th
         if (period.count() > 0 && seq % 32 == 0) {
             // Pacing (the load's own rate, not a wait for the code under test).
             std::this_thread::sleep_until(
-                start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(period * static_cast<double>(seq)));
+                start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                            period * static_cast<double>(seq)));
         }
-        const int n = std::snprintf(payload, sizeof payload, "run=%02d thread=%d seq=%06llu", run, thread,
-                                    static_cast<unsigned long long>(seq));
+        const int n = std::snprintf(payload, sizeof payload, "run=%02d thread=%d seq=%06llu", run,
+                                    thread, static_cast<unsigned long long>(seq));
         writer.write(std::string_view(payload, static_cast<std::size_t>(n)));
         published.store(seq + 1, std::memory_order_release);
     }
@@ -137,7 +139,8 @@ int main(int argc, char** argv) {
                                          {"message.timeout.ms", "3000"}};
         auto producer = std::make_shared<kafka_log::RdKafkaProducer>(std::move(config));
         kafka_log::SpoolOptions spool_options;
-        spool_options.segment_bytes = std::uint64_t{1} << 20;  // many segments: seals and deletes under fire
+        spool_options.segment_bytes = std::uint64_t{1}
+                                      << 20;  // many segments: seals and deletes under fire
         spool_options.journal = args.journal;
         auto spool = std::make_shared<kafka_log::SpoolFallback>(args.spool_dir, spool_options);
         kafka_log::WriterOptions writer_options;
@@ -148,14 +151,15 @@ int main(int argc, char** argv) {
         const double per_thread_rate = args.rate > 0 ? args.rate / args.threads : 0;
         std::vector<std::thread> threads;
         for (int t = 0; t < args.threads; ++t) {
-            std::uint64_t& slot = counts[static_cast<std::size_t>(t) * (slot_stride / sizeof(std::uint64_t))];
+            std::uint64_t& slot =
+                counts[static_cast<std::size_t>(t) * (slot_stride / sizeof(std::uint64_t))];
             threads.emplace_back([writer, &args, t, per_thread_rate, &slot] {
                 log_loop(*writer, args.run, t, per_thread_rate, slot);
             });
         }
         std::this_thread::sleep_for(lifetime_bound);  // the test kills this process long before
-        std::fprintf(stderr, "kafka_log_chaos_child: run %d was not killed within %lld s\n", args.run,
-                     static_cast<long long>(lifetime_bound.count()));
+        std::fprintf(stderr, "kafka_log_chaos_child: run %d was not killed within %lld s\n",
+                     args.run, static_cast<long long>(lifetime_bound.count()));
         std::_Exit(3);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "kafka_log_chaos_child: set-up failed: %s\n", e.what());

@@ -54,7 +54,8 @@ TEST(DeliveryTest, HundredThousandRecordsFromTenThreadsEachReadBackExactlyOnce) 
     ASSERT_EQ(on_topic.size(), 100000u);
     for (int t = 0; t < threads; ++t) {
         for (int i = 0; i < per_thread; i += 997) {
-            const std::string record = "{\"thread\":" + std::to_string(t) + ",\"seq\":" + std::to_string(i) + "}";
+            const std::string record =
+                "{\"thread\":" + std::to_string(t) + ",\"seq\":" + std::to_string(i) + "}";
             const auto it = on_topic.find(record);
             ASSERT_NE(it, on_topic.end()) << record;
             EXPECT_EQ(it->second, 1) << record;
@@ -197,15 +198,19 @@ TEST(DeliveryTest, PartitionLeaderMovesMidStreamNothingLost) {
 TEST(RealClusterTest, DeliversToTheClusterNamedByTheEnvironment) {
     const char* brokers = std::getenv("KAFKA_LOG_TEST_BROKERS");
     if (brokers == nullptr || *brokers == '\0') {
-        GTEST_SKIP() << "skipped: set KAFKA_LOG_TEST_BROKERS=host:port,... to run against a real cluster";
+        GTEST_SKIP()
+            << "skipped: set KAFKA_LOG_TEST_BROKERS=host:port,... to run against a real cluster";
     }
-    const std::string topic = std::getenv("KAFKA_LOG_TEST_TOPIC") ? std::getenv("KAFKA_LOG_TEST_TOPIC")
-                                                                   : "kafka_log-integration";
+    const std::string topic = std::getenv("KAFKA_LOG_TEST_TOPIC")
+                                  ? std::getenv("KAFKA_LOG_TEST_TOPIC")
+                                  : "kafka_log-integration";
     ClientLog log;
-    auto producer = std::make_shared<RdKafkaProducer>(ProducerConfig{{"bootstrap.servers", brokers}}, log.options());
+    auto producer = std::make_shared<RdKafkaProducer>(
+        ProducerConfig{{"bootstrap.servers", brokers}}, log.options());
     TempDir dir;
-    auto writer = std::make_shared<KafkaWriter>(producer, std::make_shared<FileFallback>(dir / "fallback.log"),
-                                                WriterOptions{.topic = topic});
+    auto writer = std::make_shared<KafkaWriter>(
+        producer, std::make_shared<FileFallback>(dir / "fallback.log"),
+        WriterOptions{.topic = topic});
     for (int i = 0; i < 100; ++i) writer->write("real-cluster-" + std::to_string(i));
     EXPECT_TRUE(writer->flush(60s));
     writer->close(5s);
@@ -227,7 +232,9 @@ void queue_full_and_too_large_answered_at_once(ProduceOn mode) {
     const std::string topic = unique_topic();
     cluster.create_topic(topic, 1, 1);
     ProducerConfig config = test_config(cluster, 30000);
-    config.set("queue.buffering.max.messages", "50").set("linger.ms", "200").set("message.max.bytes", "10000");
+    config.set("queue.buffering.max.messages", "50")
+        .set("linger.ms", "200")
+        .set("message.max.bytes", "10000");
     Pipeline p(topic, config, {}, [mode](RdKafkaOptions& o) { o.produce_on = mode; });
 
     std::vector<std::string> sent;
@@ -269,9 +276,10 @@ TEST(ProduceOnTest, CallingThreadAnswersQueueFullAndTooLargeAtOnce) {
 /// produced queued for `linger_ms`.
 struct BoundedQueue {
     BoundedQueue(std::uint64_t bound, const std::string& linger_ms)
-        : pipeline(topic_of(cluster), test_config(cluster, 30000)
-                                          .set("queue.buffering.max.messages", std::to_string(bound))
-                                          .set("linger.ms", linger_ms)) {}
+        : pipeline(topic_of(cluster),
+                   test_config(cluster, 30000)
+                       .set("queue.buffering.max.messages", std::to_string(bound))
+                       .set("linger.ms", linger_ms)) {}
     static std::string topic_of(EmbeddedCluster& cluster) {
         std::string topic = unique_topic();
         cluster.create_topic(topic, 1, 1);
@@ -301,9 +309,11 @@ TEST(ProduceOnTest, QueueBoundHoldsAcrossThreadsAndEachThreadStaysInOrder) {
         for (int t = 0; t < threads; ++t) {
             workers.emplace_back([&, t] {
                 for (int i = 0; i < per_round; ++i) {
-                    sent[t].push_back("t" + std::to_string(t) + "-" + std::to_string(round * per_round + i));
+                    sent[t].push_back("t" + std::to_string(t) + "-" +
+                                      std::to_string(round * per_round + i));
                     p.writer->write(sent[t].back());
-                    const std::uint64_t now = p.writer->stats().in_flight;  // one consistent snapshot
+                    const std::uint64_t now =
+                        p.writer->stats().in_flight;  // one consistent snapshot
                     std::uint64_t seen = most_in_flight.load();
                     while (now > seen && !most_in_flight.compare_exchange_weak(seen, now)) {
                     }
@@ -327,14 +337,16 @@ TEST(ProduceOnTest, QueueBoundHoldsAcrossThreadsAndEachThreadStaysInOrder) {
     const WriterStats s = p.writer->stats();
     EXPECT_TRUE(Balanced(s));
     EXPECT_EQ(s.in_flight, 0u);
-    EXPECT_EQ(s.delivered + s.fallback_queue_full, static_cast<std::uint64_t>(threads * 2 * per_round));
+    EXPECT_EQ(s.delivered + s.fallback_queue_full,
+              static_cast<std::uint64_t>(threads * 2 * per_round));
     const auto on_topic = payloads(cluster.read_all(p.topic, 30s));
     EXPECT_EQ(on_topic.size(), s.delivered);
     std::vector<std::string> everything = on_topic;
     const auto fallback = p.fallback_lines();
     everything.insert(everything.end(), fallback.begin(), fallback.end());
     std::vector<std::string> all_sent;
-    for (const auto& records : sent) all_sent.insert(all_sent.end(), records.begin(), records.end());
+    for (const auto& records : sent)
+        all_sent.insert(all_sent.end(), records.begin(), records.end());
     EXPECT_THAT(everything, UnorderedElementsAreArray(all_sent)) << "each record exactly once";
     // Per thread, the records on the topic keep the order they were logged in.
     std::vector<int> last(threads, -1);
@@ -388,13 +400,15 @@ TEST(ProduceOnTest, AFullHandoffRingLeavesNoRecordBehind) {
     EmbeddedCluster cluster;
     const std::string topic = unique_topic();
     cluster.create_topic(topic, 4, 1);
-    Pipeline p(topic, test_config(cluster, 30000), {}, [](RdKafkaOptions& o) { o.handoff_slots = 2; });
+    Pipeline p(topic, test_config(cluster, 30000), {},
+               [](RdKafkaOptions& o) { o.handoff_slots = 2; });
     constexpr int threads = 4;
     constexpr int per_thread = 5000;
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t) {
         workers.emplace_back([&, t] {
-            for (int i = 0; i < per_thread; ++i) p.writer->write("ring-" + std::to_string(t) + "-" + std::to_string(i));
+            for (int i = 0; i < per_thread; ++i)
+                p.writer->write("ring-" + std::to_string(t) + "-" + std::to_string(i));
         });
     }
     for (auto& w : workers) w.join();
@@ -441,7 +455,8 @@ TEST(ProduceOnTest, AThreadThatFindsItsRingFullEmptiesItInOrder) {
     ASSERT_EQ(producer.produce({topic, "", sent.back()}), ProduceStatus::accepted);
     {
         std::unique_lock lock(mutex);
-        ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return held; })) << "the first record was never reported";
+        ASSERT_TRUE(cv.wait_for(lock, 30s, [&] { return held; }))
+            << "the first record was never reported";
     }
     for (int i = 1; i < records; ++i) {
         sent.push_back("ordered-" + std::to_string(i));

@@ -39,7 +39,8 @@ struct ChildOutcome {
 /// Forks; the child runs `body` (which returns what failed, empty when nothing did), writes
 /// that to a pipe and _exits. The parent reads the pipe until EOF, polling with `deadline`
 /// (no sleep); past it the child is killed.
-ChildOutcome run_in_child(const std::function<std::string()>& body, std::chrono::milliseconds deadline) {
+ChildOutcome run_in_child(const std::function<std::string()>& body,
+                          std::chrono::milliseconds deadline) {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) {
         ADD_FAILURE() << "pipe2: " << std::strerror(errno);
@@ -75,7 +76,8 @@ ChildOutcome run_in_child(const std::function<std::string()>& body, std::chrono:
     const auto end = std::chrono::steady_clock::now() + deadline;
     bool eof = false;
     while (!eof) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            end - std::chrono::steady_clock::now());
         if (left.count() <= 0) break;
         pollfd pfd{fds[0], POLLIN, 0};
         const int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
@@ -95,8 +97,8 @@ ChildOutcome run_in_child(const std::function<std::string()>& body, std::chrono:
         ::kill(pid, SIGKILL);
         int status = 0;
         ::waitpid(pid, &status, 0);
-        ADD_FAILURE() << "the forked child did not finish within " << deadline.count() << " ms (killed); it said: '"
-                      << outcome.report << "'";
+        ADD_FAILURE() << "the forked child did not finish within " << deadline.count()
+                      << " ms (killed); it said: '" << outcome.report << "'";
         return outcome;
     }
     int status = 0;
@@ -117,7 +119,8 @@ class ChildChecks {
 public:
     template <typename A, typename B>
     void equal(const char* what, const A& actual, const B& expected) {
-        if (!(actual == expected)) out_ << what << ": got " << actual << ", expected " << expected << "\n";
+        if (!(actual == expected))
+            out_ << what << ": got " << actual << ", expected " << expected << "\n";
     }
     void check(const char* what, bool ok) {
         if (!ok) out_ << what << "\n";
@@ -150,7 +153,8 @@ TEST(ForkTest, ChildRecordsGoToTheFallbackAndTheParentKeepsProducing) {
         sent_by_parent.push_back("parent-before-" + std::to_string(i));
         p.writer->write(sent_by_parent.back());
     }
-    ASSERT_TRUE(p.writer->flush(30s));  // nothing in flight at the fork: the child's stats are its own
+    ASSERT_TRUE(
+        p.writer->flush(30s));  // nothing in flight at the fork: the child's stats are its own
     ASSERT_EQ(p.writer->stats().delivered, static_cast<std::uint64_t>(parent_records));
 
     const ChildOutcome child = run_in_child(
@@ -160,11 +164,13 @@ TEST(ForkTest, ChildRecordsGoToTheFallbackAndTheParentKeepsProducing) {
             const auto start = std::chrono::steady_clock::now();
             p.writer->close(2s);
             const auto took = std::chrono::steady_clock::now() - start;
-            c.check("writer.close(2s) in the child waited (it has nothing of its own in flight)", took < 1s);
+            c.check("writer.close(2s) in the child waited (it has nothing of its own in flight)",
+                    took < 1s);
             const WriterStats s = p.writer->stats();
             c.check(("identity broken: " + stats_text(s)).c_str(), static_cast<bool>(Balanced(s)));
             c.equal("submitted", s.submitted, std::uint64_t{parent_records + child_records});
-            c.equal("delivered (the parent's, before the fork)", s.delivered, std::uint64_t{parent_records});
+            c.equal("delivered (the parent's, before the fork)", s.delivered,
+                    std::uint64_t{parent_records});
             c.equal("fallback_closed", s.fallback_closed, std::uint64_t{child_records});
             c.equal("fallback_total", s.fallback_total(), std::uint64_t{child_records});
             c.equal("lost", s.lost, std::uint64_t{0});
@@ -194,7 +200,8 @@ TEST(ForkTest, ChildRecordsGoToTheFallbackAndTheParentKeepsProducing) {
     const auto in_fallback = counts(fallback);
     for (int i = 0; i < child_records; ++i) {
         const auto it = in_fallback.find("child-" + std::to_string(i));
-        ASSERT_TRUE(it != in_fallback.end() && it->second == 1) << "child-" << i << " not in the fallback once";
+        ASSERT_TRUE(it != in_fallback.end() && it->second == 1)
+            << "child-" << i << " not in the fallback once";
     }
 
     // The parent's producer is unharmed by the fork: it still delivers.
@@ -208,7 +215,8 @@ TEST(ForkTest, ChildRecordsGoToTheFallbackAndTheParentKeepsProducing) {
     EXPECT_TRUE(Balanced(s));
     EXPECT_EQ(s.delivered, static_cast<std::uint64_t>(2 * parent_records));
     EXPECT_EQ(s.fallback_total() + s.lost + s.in_flight, 0u);
-    EXPECT_THAT(payloads(cluster.read_all(topic, 30s)), ::testing::UnorderedElementsAreArray(sent_by_parent));
+    EXPECT_THAT(payloads(cluster.read_all(topic, 30s)),
+                ::testing::UnorderedElementsAreArray(sent_by_parent));
 }
 
 // A fork while another thread of the parent produces flat out (the poll thread busy, rings and
@@ -228,7 +236,8 @@ TEST(ForkTest, ProducerInChildNeverWaitsOnTheParentsThreads) {
     std::thread busy([&] {
         for (std::uint64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
             const std::string payload = "busy-" + std::to_string(i);
-            if (producer->produce(MessageView{topic, {}, payload}) == ProduceStatus::accepted) ++accepted;
+            if (producer->produce(MessageView{topic, {}, payload}) == ProduceStatus::accepted)
+                ++accepted;
         }
     });
     ASSERT_TRUE(wait_until([&] { return reports.load() >= 1000; }));  // the poll thread is at work
@@ -237,12 +246,14 @@ TEST(ForkTest, ProducerInChildNeverWaitsOnTheParentsThreads) {
         [&]() -> std::string {
             ChildChecks c;
             for (int i = 0; i < 100; ++i) {
-                c.check("produce in the child is not `closed`",
-                        producer->produce(MessageView{topic, {}, "child"}) == ProduceStatus::closed);
+                c.check(
+                    "produce in the child is not `closed`",
+                    producer->produce(MessageView{topic, {}, "child"}) == ProduceStatus::closed);
             }
             c.check("flush in the child is not true", producer->flush(5s));
             c.equal("in_flight in the child", producer->in_flight(), std::uint64_t{0});
-            producer->set_delivery_handler([](const DeliveryReport&) {});  // would lock handler_mutex_
+            producer->set_delivery_handler(
+                [](const DeliveryReport&) {});  // would lock handler_mutex_
             producer->close(5s);
             producer.reset();  // the last reference in the child: the destructor runs here
             return c.text();

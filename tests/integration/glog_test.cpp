@@ -27,7 +27,8 @@ namespace {
 TEST(GlogIntegrationTest, TenThreadsTenThousandLinesEachReadBack) {
     EmbeddedCluster cluster;
     const std::string topic = unique_topic();
-    cluster.create_topic(topic, 16, 1);  // the mock keeps ~5 MiB per partition (testing/embedded_cluster.hpp)
+    cluster.create_topic(topic, 16,
+                         1);  // the mock keeps ~5 MiB per partition (testing/embedded_cluster.hpp)
     Pipeline p(topic, test_config(cluster, 30000));
     GlogKafkaSink sink(p.writer);
     {
@@ -52,7 +53,8 @@ TEST(GlogIntegrationTest, TenThreadsTenThousandLinesEachReadBack) {
     const auto on_topic = payloads(cluster.read_all(topic, 60s));
     ASSERT_EQ(on_topic.size(), 100000u);
     std::map<std::string, int> messages;
-    for (const auto& line : on_topic) ++messages[nlohmann::json::parse(line)["msg"].get<std::string>()];
+    for (const auto& line : on_topic)
+        ++messages[nlohmann::json::parse(line)["msg"].get<std::string>()];
     ASSERT_EQ(messages.size(), 100000u) << "every line exactly once";
     EXPECT_EQ(messages.count("glog 9-9999"), 1u);
 }
@@ -73,8 +75,9 @@ TEST(GlogIntegrationTest, LibrdkafkaLogRoutedIntoGlogNeitherRecursesNorDeadlocks
     config.set("debug", "msg,broker");
     auto producer = std::make_shared<RdKafkaProducer>(config, options);
     TempDir dir;
-    auto writer = std::make_shared<KafkaWriter>(producer, std::make_shared<FileFallback>(dir / "fallback.log"),
-                                                WriterOptions{.topic = topic});
+    auto writer = std::make_shared<KafkaWriter>(
+        producer, std::make_shared<FileFallback>(dir / "fallback.log"),
+        WriterOptions{.topic = topic});
     GlogKafkaSink sink(writer);
     {
         ScopedGlogSink scoped(sink);
@@ -98,7 +101,8 @@ TEST(GlogIntegrationTest, LibrdkafkaLogRoutedIntoGlogNeitherRecursesNorDeadlocks
     const auto on_topic = cluster.read_all(topic, 30s);
     EXPECT_EQ(on_topic.size(), 2000u);
     for (const auto& line : read_lines(dir / "fallback.log")) {
-        EXPECT_EQ(nlohmann::json::parse(line)["msg"].get<std::string>().rfind("librdkafka ", 0), 0u) << line;
+        EXPECT_EQ(nlohmann::json::parse(line)["msg"].get<std::string>().rfind("librdkafka ", 0), 0u)
+            << line;
     }
 }
 
@@ -129,11 +133,14 @@ TEST(GlogIntegrationTest, FatalWithKafkaDownPutsEveryQueuedLineAndTheFatalOneInT
             cluster.create_topic(topic, 1, 1);
             for (int id = 1; id <= cluster.brokers(); ++id) cluster.set_broker_down(id);
             ClientLog log;
-            auto producer = std::make_shared<RdKafkaProducer>(test_config(cluster, 60000), log.options());
-            auto writer = std::make_shared<KafkaWriter>(producer, std::make_shared<FileFallback>(fallback_path),
-                                                        WriterOptions{.topic = topic, .breaker_enabled = false});
+            auto producer =
+                std::make_shared<RdKafkaProducer>(test_config(cluster, 60000), log.options());
+            auto writer = std::make_shared<KafkaWriter>(
+                producer, std::make_shared<FileFallback>(fallback_path),
+                WriterOptions{.topic = topic, .breaker_enabled = false});
             // Never destroyed: glog aborts with the sink registered.
-            static GlogKafkaSink* sink = new GlogKafkaSink(writer, GlogSinkOptions{.fatal_flush_timeout = 500ms});
+            static GlogKafkaSink* sink =
+                new GlogKafkaSink(writer, GlogSinkOptions{.fatal_flush_timeout = 500ms});
             google::AddLogSink(sink);
             for (int i = 0; i < queued_lines; ++i) LOG(ERROR) << "queued " << i;
             // The producer has held them for at least a second, and still does.
@@ -141,7 +148,8 @@ TEST(GlogIntegrationTest, FatalWithKafkaDownPutsEveryQueuedLineAndTheFatalOneInT
             bool held = true;
             wait_until(
                 [&] {
-                    held = held && writer->stats().in_flight == static_cast<std::uint64_t>(queued_lines);
+                    held = held &&
+                           writer->stats().in_flight == static_cast<std::uint64_t>(queued_lines);
                     return !held || std::chrono::steady_clock::now() - logged >= 1s;
                 },
                 10s);
@@ -161,7 +169,8 @@ TEST(GlogIntegrationTest, FatalWithKafkaDownPutsEveryQueuedLineAndTheFatalOneInT
     const auto end = std::chrono::steady_clock::now() + 60s;
     bool eof = false;
     while (!eof) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            end - std::chrono::steady_clock::now());
         if (left.count() <= 0) break;
         pollfd pfd{fds[0], POLLIN, 0};
         const int ready = ::poll(&pfd, 1, static_cast<int>(left.count()));
@@ -190,7 +199,8 @@ TEST(GlogIntegrationTest, FatalWithKafkaDownPutsEveryQueuedLineAndTheFatalOneInT
     const auto lines = read_lines(fallback_path);
     ASSERT_EQ(lines.size(), static_cast<std::size_t>(queued_lines + 1)) << said;
     std::multiset<std::string> messages;
-    for (const auto& line : lines) messages.insert(nlohmann::json::parse(line)["msg"].get<std::string>());
+    for (const auto& line : lines)
+        messages.insert(nlohmann::json::parse(line)["msg"].get<std::string>());
     std::multiset<std::string> expected{"the last words"};
     for (int i = 0; i < queued_lines; ++i) expected.insert("queued " + std::to_string(i));
     EXPECT_EQ(messages, expected);

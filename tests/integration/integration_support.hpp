@@ -17,10 +17,10 @@
 
 #include <gtest/gtest.h>
 
-#include "kafka_log/testing/embedded_cluster.hpp"
 #include "kafka_log/fallback_writer.hpp"
 #include "kafka_log/kafka_writer.hpp"
 #include "kafka_log/rdkafka_producer.hpp"
+#include "kafka_log/testing/embedded_cluster.hpp"
 #include "test_support.hpp"
 
 namespace kafka_log::test {
@@ -33,7 +33,8 @@ public:
     RdKafkaOptions options() {
         RdKafkaOptions o;
         o.log_callback = [this](int level, std::string_view facility, std::string_view line) {
-            add("log[" + std::to_string(level) + "] " + std::string(facility) + ": " + std::string(line));
+            add("log[" + std::to_string(level) + "] " + std::string(facility) + ": " +
+                std::string(line));
         };
         o.error_callback = [this](int code, std::string_view reason) {
             add("error " + std::to_string(code) + ": " + std::string(reason));
@@ -65,10 +66,11 @@ inline ProducerConfig test_config(const EmbeddedCluster& cluster, int message_ti
 
 /// A writer on a real producer with a file fallback, for one topic.
 struct Pipeline {
-    Pipeline(std::string topic_name, ProducerConfig config,
-             WriterOptions writer_options = {}, const std::function<void(RdKafkaOptions&)>& tune = {})
+    Pipeline(std::string topic_name, ProducerConfig config, WriterOptions writer_options = {},
+             const std::function<void(RdKafkaOptions&)>& tune = {})
         : topic(std::move(topic_name)),
-          producer(std::make_shared<RdKafkaProducer>(std::move(config), tuned(client_log.options(), tune))),
+          producer(std::make_shared<RdKafkaProducer>(std::move(config),
+                                                     tuned(client_log.options(), tune))),
           fallback_path(dir / "fallback.log"),
           fallback(std::make_shared<FileFallback>(fallback_path)) {
         writer_options.topic = topic;
@@ -76,13 +78,15 @@ struct Pipeline {
     }
     ~Pipeline() {
         if (::testing::Test::HasFailure()) {
-            for (const auto& line : client_log.lines()) std::cerr << "  librdkafka: " << line << "\n";
+            for (const auto& line : client_log.lines())
+                std::cerr << "  librdkafka: " << line << "\n";
         }
     }
 
     std::vector<std::string> fallback_lines() const { return read_lines(fallback_path); }
 
-    static RdKafkaOptions tuned(RdKafkaOptions options, const std::function<void(RdKafkaOptions&)>& tune) {
+    static RdKafkaOptions tuned(RdKafkaOptions options,
+                                const std::function<void(RdKafkaOptions&)>& tune) {
         if (tune) tune(options);
         return options;
     }
@@ -115,7 +119,8 @@ inline std::string unique_topic() {
 
 /// Checks "sent ⊆ topic ∪ fallback", that nothing unknown appeared, and that a record is
 /// in both places only as often as librdkafka said "possibly persisted".
-inline void expect_accounted(const std::vector<std::string>& sent, const std::vector<std::string>& topic,
+inline void expect_accounted(const std::vector<std::string>& sent,
+                             const std::vector<std::string>& topic,
                              const std::vector<std::string>& fallback, const WriterStats& stats) {
     const auto on_topic = counts(topic);
     const auto in_fallback = counts(fallback);

@@ -97,9 +97,12 @@ struct Settings {
 enum class Mode { up, down, flapping };
 const char* name_of(Mode m) {
     switch (m) {
-        case Mode::up: return "up";
-        case Mode::down: return "down";
-        case Mode::flapping: return "flapping";
+        case Mode::up:
+            return "up";
+        case Mode::down:
+            return "down";
+        case Mode::flapping:
+            return "flapping";
     }
     return "?";
 }
@@ -112,9 +115,11 @@ std::string read_text(const fs::path& path) {
 /// The counts file a child publishes into, mapped shared here too.
 class SharedCounts {
 public:
-    SharedCounts(const fs::path& path, int threads) : threads_(threads), bytes_(slot_stride * threads) {
+    SharedCounts(const fs::path& path, int threads)
+        : threads_(threads), bytes_(slot_stride * threads) {
         const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(bytes_)) != 0) throw std::runtime_error("counts file");
+        if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(bytes_)) != 0)
+            throw std::runtime_error("counts file");
         void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         ::close(fd);
         if (p == MAP_FAILED) throw std::runtime_error("mmap counts file");
@@ -125,7 +130,8 @@ public:
     SharedCounts& operator=(const SharedCounts&) = delete;
 
     std::uint64_t of(int thread) const {
-        return std::atomic_ref<std::uint64_t>(base_[static_cast<std::size_t>(thread) * (slot_stride / 8)])
+        return std::atomic_ref<std::uint64_t>(
+                   base_[static_cast<std::size_t>(thread) * (slot_stride / 8)])
             .load(std::memory_order_acquire);
     }
     std::uint64_t total() const {
@@ -154,10 +160,12 @@ public:
         argv.push_back(const_cast<char*>(KAFKA_LOG_CHAOS_CHILD));
         for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
         argv.push_back(nullptr);
-        const int error = ::posix_spawn(&pid_, KAFKA_LOG_CHAOS_CHILD, &actions, nullptr, argv.data(), environ);
+        const int error =
+            ::posix_spawn(&pid_, KAFKA_LOG_CHAOS_CHILD, &actions, nullptr, argv.data(), environ);
         posix_spawn_file_actions_destroy(&actions);
         if (error != 0) {
-            ADD_FAILURE() << "posix_spawn " << KAFKA_LOG_CHAOS_CHILD << ": " << std::strerror(error);
+            ADD_FAILURE() << "posix_spawn " << KAFKA_LOG_CHAOS_CHILD << ": "
+                          << std::strerror(error);
             pid_ = -1;
         }
     }
@@ -205,7 +213,8 @@ public:
                   }
                   ++toggles_;
                   // The fault's own timing, not a wait for the code under test.
-                  wake_.wait_for(lock, std::chrono::milliseconds(pause_ms(rng)), [this] { return stop_; });
+                  wake_.wait_for(lock, std::chrono::milliseconds(pause_ms(rng)),
+                                 [this] { return stop_; });
               }
               cluster.set_broker_up(1);
           }) {}
@@ -240,7 +249,9 @@ std::vector<std::string> names_in(const fs::path& dir) {
     }
     return names;
 }
-bool is_segment(const std::string& name) { return name.starts_with("seg-") && name.ends_with(".kls"); }
+bool is_segment(const std::string& name) {
+    return name.starts_with("seg-") && name.ends_with(".kls");
+}
 std::uint64_t segments_in(const fs::path& dir) {
     std::uint64_t n = 0;
     for (const auto& name : names_in(dir)) n += is_segment(name) ? 1 : 0;
@@ -249,15 +260,15 @@ std::uint64_t segments_in(const fs::path& dir) {
 
 /// What a round measured, for the summary line.
 struct Figures {
-    std::uint64_t published = 0;     // records whose write returned and was published
-    std::uint64_t on_topic = 0;      // records read back
-    std::uint64_t duplicates = 0;    // copies beyond the first of a record
-    std::uint64_t flagged = 0;       // copies on the topic flagged possibly-duplicate
-    std::uint64_t live = 0;          // copies on the topic without the replay header (sent live)
-    std::uint64_t live_twice = 0;    // extra live copies of a record (the broker's, see above)
-    std::uint64_t lost = 0;          // published records not on the topic
+    std::uint64_t published = 0;       // records whose write returned and was published
+    std::uint64_t on_topic = 0;        // records read back
+    std::uint64_t duplicates = 0;      // copies beyond the first of a record
+    std::uint64_t flagged = 0;         // copies on the topic flagged possibly-duplicate
+    std::uint64_t live = 0;            // copies on the topic without the replay header (sent live)
+    std::uint64_t live_twice = 0;      // extra live copies of a record (the broker's, see above)
+    std::uint64_t lost = 0;            // published records not on the topic
     std::uint64_t final_replayed = 0;  // records the last writer replayed
-    std::array<int, 3> kills{};      // per Mode
+    std::array<int, 3> kills{};        // per Mode
 };
 
 /// One round: `kills` children on one cluster, topic and spool, then the final drain and checks.
@@ -271,7 +282,8 @@ void run_round(const Settings& settings, int round, int first_run, int kills, st
 
     std::vector<std::vector<std::uint64_t>> published(static_cast<std::size_t>(kills));
     const double log_min = std::log(static_cast<double>(settings.min_records));
-    const double log_max = std::log(static_cast<double>(std::max(settings.max_records, settings.min_records)));
+    const double log_max =
+        std::log(static_cast<double>(std::max(settings.max_records, settings.min_records)));
     std::uniform_real_distribution<double> log_threshold(log_min, log_max);
 
     for (int i = 0; i < kills; ++i) {
@@ -284,14 +296,20 @@ void run_round(const Settings& settings, int round, int first_run, int kills, st
         SharedCounts counts(counts_path, settings.threads);
 
         if (mode == Mode::down) cluster.set_broker_down(1);
-        std::vector<std::string> args{cluster.bootstrap_servers(), topic, spool_dir.string(),
-                                      std::to_string(run), counts_path.string(),
-                                      std::to_string(settings.threads), "--rate", std::to_string(rate)};
+        std::vector<std::string> args{cluster.bootstrap_servers(),
+                                      topic,
+                                      spool_dir.string(),
+                                      std::to_string(run),
+                                      counts_path.string(),
+                                      std::to_string(settings.threads),
+                                      "--rate",
+                                      std::to_string(rate)};
         if (!settings.journal) args.emplace_back("--no-journal");
         Child child(args, stderr_path);
         std::unique_ptr<Flapper> flapper;
         if (mode == Mode::flapping) flapper = std::make_unique<Flapper>(cluster, rng());
-        const bool reached = wait_until([&] { return counts.total() >= threshold || !child.running(); }, 60s);
+        const bool reached =
+            wait_until([&] { return counts.total() >= threshold || !child.running(); }, 60s);
         const bool alive = child.running();
         child.kill_and_reap();
         if (flapper) flapper->stop();
@@ -300,15 +318,14 @@ void run_round(const Settings& settings, int round, int first_run, int kills, st
 
         auto& mine = published[static_cast<std::size_t>(i)];
         for (int t = 0; t < settings.threads; ++t) mine.push_back(counts.of(t));
-        ASSERT_TRUE(reached && alive) << "run " << run << " (" << name_of(mode) << "): "
-                                      << (alive ? "threshold not reached within 60 s"
-                                                : "the child ended by itself, status " +
-                                                      std::to_string(child.status()))
-                                      << "; published " << counts.total() << " of " << threshold
-                                      << "; its stderr:\n"
-                                      << read_text(stderr_path);
-        std::cout << "  run " << run << " " << name_of(mode) << " rate " << rate << ": killed after "
-                  << counts.total() << " records\n";
+        ASSERT_TRUE(reached && alive)
+            << "run " << run << " (" << name_of(mode) << "): "
+            << (alive ? "threshold not reached within 60 s"
+                      : "the child ended by itself, status " + std::to_string(child.status()))
+            << "; published " << counts.total() << " of " << threshold << "; its stderr:\n"
+            << read_text(stderr_path);
+        std::cout << "  run " << run << " " << name_of(mode) << " rate " << rate
+                  << ": killed after " << counts.total() << " records\n";
     }
 
     // The last writer: the cluster up, the same spool, the journal on; it drains the rest.
@@ -316,13 +333,17 @@ void run_round(const Settings& settings, int round, int first_run, int kills, st
     WriterStats stats;
     SpoolDrainStats drain;
     {
-        auto producer = std::make_shared<RdKafkaProducer>(test_config(cluster), client_log.options());
+        auto producer =
+            std::make_shared<RdKafkaProducer>(test_config(cluster), client_log.options());
         auto spool = std::make_shared<SpoolFallback>(
-            spool_dir, SpoolOptions{.segment_bytes = 1 << 20, .replay_rate = 200000, .journal = true});
+            spool_dir,
+            SpoolOptions{.segment_bytes = 1 << 20, .replay_rate = 200000, .journal = true});
         KafkaWriter writer(producer, spool, WriterOptions{.topic = topic});
         const bool drained = wait_until([&] { return segments_in(spool_dir) == 0; }, 60s);
-        EXPECT_TRUE(drained) << segments_in(spool_dir) << " segment files left after 60 s; drain: replayed "
-                             << writer.drain_stats().replayed << ", failures " << writer.drain_stats().failures;
+        EXPECT_TRUE(drained) << segments_in(spool_dir)
+                             << " segment files left after 60 s; drain: replayed "
+                             << writer.drain_stats().replayed << ", failures "
+                             << writer.drain_stats().failures;
         writer.close(5s);
         stats = writer.stats();
         drain = writer.drain_stats();
@@ -351,7 +372,8 @@ void run_round(const Settings& settings, int round, int first_run, int kills, st
     for (int i = 0; i < kills; ++i) {
         for (int t = 0; t < settings.threads; ++t) {
             // seq == published may be on the topic: its write returned, the store did not happen.
-            const std::size_t size = published[static_cast<std::size_t>(i)][static_cast<std::size_t>(t)] + 1;
+            const std::size_t size =
+                published[static_cast<std::size_t>(i)][static_cast<std::size_t>(t)] + 1;
             copies[static_cast<std::size_t>(i)].push_back(Copies{std::vector<std::uint16_t>(size),
                                                                  std::vector<std::uint16_t>(size),
                                                                  std::vector<std::uint16_t>(size)});
@@ -363,13 +385,17 @@ void run_round(const Settings& settings, int round, int first_run, int kills, st
         int thread = -1;
         unsigned long long seq = 0;
         char again[64];
-        const bool parsed = std::sscanf(r.payload.c_str(), "run=%d thread=%d seq=%llu", &run, &thread, &seq) == 3 &&
-                            std::snprintf(again, sizeof again, "run=%02d thread=%d seq=%06llu", run, thread, seq) > 0 &&
-                            r.payload == again;
+        const bool parsed =
+            std::sscanf(r.payload.c_str(), "run=%d thread=%d seq=%llu", &run, &thread, &seq) == 3 &&
+            std::snprintf(again, sizeof again, "run=%02d thread=%d seq=%06llu", run, thread, seq) >
+                0 &&
+            r.payload == again;
         const int i = run - first_run;
         if (!parsed || i < 0 || i >= kills || thread < 0 || thread >= settings.threads ||
-            seq >= copies[static_cast<std::size_t>(i)][static_cast<std::size_t>(thread)].all.size()) {
-            if (++unknown <= 5) ADD_FAILURE() << "unknown record on the topic: '" << r.payload << "'";
+            seq >=
+                copies[static_cast<std::size_t>(i)][static_cast<std::size_t>(thread)].all.size()) {
+            if (++unknown <= 5)
+                ADD_FAILURE() << "unknown record on the topic: '" << r.payload << "'";
             continue;
         }
         Copies& c = copies[static_cast<std::size_t>(i)][static_cast<std::size_t>(thread)];
@@ -388,21 +414,23 @@ void run_round(const Settings& settings, int round, int first_run, int kills, st
     for (int i = 0; i < kills; ++i) {
         for (int t = 0; t < settings.threads; ++t) {
             const Copies& c = copies[static_cast<std::size_t>(i)][static_cast<std::size_t>(t)];
-            const std::uint64_t returned = published[static_cast<std::size_t>(i)][static_cast<std::size_t>(t)];
+            const std::uint64_t returned =
+                published[static_cast<std::size_t>(i)][static_cast<std::size_t>(t)];
             figures.published += returned;
             for (std::size_t seq = 0; seq < c.all.size(); ++seq) {
                 if (c.all[seq] > 1) figures.duplicates += c.all[seq] - 1u;
                 if (c.unflagged[seq] > 1 && c.plain_replays[seq] == 0) {
                     figures.live_twice += c.unflagged[seq] - 1u;  // the broker's (see the top)
                 } else if (c.unflagged[seq] > 1 && ++unflagged_duplicates <= 5) {
-                    ADD_FAILURE() << "run " << first_run + i << " thread " << t << " seq " << seq << ": "
-                                  << c.all[seq] << " copies, " << c.unflagged[seq]
+                    ADD_FAILURE() << "run " << first_run + i << " thread " << t << " seq " << seq
+                                  << ": " << c.all[seq] << " copies, " << c.unflagged[seq]
                                   << " not flagged possibly-duplicate, " << c.plain_replays[seq]
                                   << " of them sent again by kafka_log";
                 }
                 if (seq < returned && c.all[seq] == 0 && ++lost <= 5) {
-                    ADD_FAILURE() << "lost: run " << first_run + i << " thread " << t << " seq " << seq
-                                  << " (its write returned; " << returned << " returned in that thread)";
+                    ADD_FAILURE() << "lost: run " << first_run + i << " thread " << t << " seq "
+                                  << seq << " (its write returned; " << returned
+                                  << " returned in that thread)";
                 }
             }
         }
@@ -410,8 +438,8 @@ void run_round(const Settings& settings, int round, int first_run, int kills, st
     figures.lost += lost;
     figures.on_topic += records.size();
     EXPECT_EQ(lost, 0u) << "records whose write returned that are not on the topic";
-    EXPECT_EQ(unflagged_duplicates, 0u)
-        << "records kafka_log sent again without the possibly-duplicate flag that are on the topic twice";
+    EXPECT_EQ(unflagged_duplicates, 0u) << "records kafka_log sent again without the "
+                                           "possibly-duplicate flag that are on the topic twice";
     if (unflagged_duplicates > 0) {
         // Where each copy of the first of them is, and how it got there (live: no header).
         std::string first;
@@ -421,8 +449,8 @@ void run_round(const Settings& settings, int round, int first_run, int kills, st
                 for (std::size_t seq = 0; seq < c.all.size() && first.empty(); ++seq) {
                     if (c.unflagged[seq] > 1 && c.plain_replays[seq] > 0) {
                         char text[64];
-                        std::snprintf(text, sizeof text, "run=%02d thread=%d seq=%06llu", first_run + i, t,
-                                      static_cast<unsigned long long>(seq));
+                        std::snprintf(text, sizeof text, "run=%02d thread=%d seq=%06llu",
+                                      first_run + i, t, static_cast<unsigned long long>(seq));
                         first = text;
                     }
                 }
@@ -432,13 +460,16 @@ void run_round(const Settings& settings, int round, int first_run, int kills, st
             if (r.payload != first) continue;
             const std::string* replayed = r.header(replayed_header);
             const std::string* id = r.header(replay_id_header);
-            std::cout << "  copy of '" << first << "': partition " << r.partition << " offset " << r.offset
-                      << " timestamp " << r.timestamp_ms << ", "
-                      << (replayed == nullptr ? std::string("live") : "replayed " + *replayed + " id " + *id) << "\n";
+            std::cout << "  copy of '" << first << "': partition " << r.partition << " offset "
+                      << r.offset << " timestamp " << r.timestamp_ms << ", "
+                      << (replayed == nullptr ? std::string("live")
+                                              : "replayed " + *replayed + " id " + *id)
+                      << "\n";
         }
     }
     if (::testing::Test::HasFailure()) {
-        for (const auto& line : client_log.lines()) std::cerr << "  librdkafka (last writer): " << line << "\n";
+        for (const auto& line : client_log.lines())
+            std::cerr << "  librdkafka (last writer): " << line << "\n";
     }
 }
 
@@ -447,8 +478,8 @@ TEST(KillChaosTest, EveryRecordWhoseWriteReturnedReachesTheTopicAfterTwentyKills
     ASSERT_GT(settings.kills, 0);
     ASSERT_GT(settings.round, 0);
     ASSERT_GT(settings.min_records, 0u);
-    std::cout << "chaos: seed " << settings.seed << " (KAFKA_LOG_CHAOS_SEED), " << settings.kills << " kills, journal "
-              << (settings.journal ? "on" : "OFF") << "\n";
+    std::cout << "chaos: seed " << settings.seed << " (KAFKA_LOG_CHAOS_SEED), " << settings.kills
+              << " kills, journal " << (settings.journal ? "on" : "OFF") << "\n";
     std::mt19937_64 rng(settings.seed);
     const auto start = std::chrono::steady_clock::now();
     Figures figures;
@@ -458,15 +489,18 @@ TEST(KillChaosTest, EveryRecordWhoseWriteReturnedReachesTheTopicAfterTwentyKills
         done += kills;
         if (HasFatalFailure()) break;
     }
-    const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::cout << "chaos summary: seed " << settings.seed << ", journal " << (settings.journal ? "on" : "OFF")
-              << ", kills " << figures.kills[0] + figures.kills[1] + figures.kills[2] << " (up "
-              << figures.kills[0] << ", down " << figures.kills[1] << ", flapping " << figures.kills[2]
-              << "), published " << figures.published << ", on topic " << figures.on_topic << ", duplicates "
-              << figures.duplicates << " (live twice " << figures.live_twice << ")"
+    const auto seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::cout << "chaos summary: seed " << settings.seed << ", journal "
+              << (settings.journal ? "on" : "OFF") << ", kills "
+              << figures.kills[0] + figures.kills[1] + figures.kills[2] << " (up "
+              << figures.kills[0] << ", down " << figures.kills[1] << ", flapping "
+              << figures.kills[2] << "), published " << figures.published << ", on topic "
+              << figures.on_topic << ", duplicates " << figures.duplicates << " (live twice "
+              << figures.live_twice << ")"
               << ", copies flagged possibly-duplicate " << figures.flagged
-              << ", replayed by the last writer " << figures.final_replayed << ", lost " << figures.lost
-              << ", " << seconds << " s\n";
+              << ", replayed by the last writer " << figures.final_replayed << ", lost "
+              << figures.lost << ", " << seconds << " s\n";
 }
 
 }  // namespace

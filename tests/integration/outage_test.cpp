@@ -36,10 +36,12 @@ TEST(OutageTest, ClusterDownForTheWholeRunEverythingInFallbackNothingBlocks) {
     // Log until the client has found the cluster unreachable (one record per poll), then the
     // main load from two threads: it must neither block nor lose anything.
     std::uint64_t early = 0;
-    ASSERT_TRUE(wait_until([&] {
-        p.writer->write("early-" + std::to_string(early++));
-        return p.writer->breaker_open();
-    }, 20s));
+    ASSERT_TRUE(wait_until(
+        [&] {
+            p.writer->write("early-" + std::to_string(early++));
+            return p.writer->breaker_open();
+        },
+        20s));
     constexpr int threads = 2;
     constexpr int per_thread = 5000;
     std::atomic<std::int64_t> slowest_ns{0};
@@ -50,7 +52,9 @@ TEST(OutageTest, ClusterDownForTheWholeRunEverythingInFallbackNothingBlocks) {
                 const std::string record = "down-" + std::to_string(t) + "-" + std::to_string(i);
                 const auto start = Clock::now();
                 p.writer->write(record);
-                const std::int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+                const std::int64_t ns =
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start)
+                        .count();
                 std::int64_t seen = slowest_ns.load();
                 while (ns > seen && !slowest_ns.compare_exchange_weak(seen, ns)) {
                 }
@@ -58,7 +62,8 @@ TEST(OutageTest, ClusterDownForTheWholeRunEverythingInFallbackNothingBlocks) {
         });
     }
     for (auto& w : workers) w.join();
-    std::printf("[ hang detector ] slowest write() with the cluster down: %.3f ms\n", static_cast<double>(slowest_ns.load()) / 1e6);
+    std::printf("[ hang detector ] slowest write() with the cluster down: %.3f ms\n",
+                static_cast<double>(slowest_ns.load()) / 1e6);
     p.writer->close(3s);
 
     const WriterStats s = p.writer->stats();
@@ -97,13 +102,23 @@ TEST(OutageTest, ClusterGoesDownMidStreamAndComesBackDeliveryResumesByItself) {
 
     cluster.set_broker_down(1);
     // Keep logging until the breaker has opened (one record per poll of the condition).
-    ASSERT_TRUE(wait_until([&] { write("down"); return p.writer->breaker_open(); }, 20s));
+    ASSERT_TRUE(wait_until(
+        [&] {
+            write("down");
+            return p.writer->breaker_open();
+        },
+        20s));
     for (int i = 0; i < 500; ++i) write("down-open");
     EXPECT_GE(p.writer->stats().fallback_unreachable, 500u);
 
     cluster.set_broker_up(1);
     // Keep logging: the breaker's probe finds the cluster back, and delivery resumes.
-    ASSERT_TRUE(wait_until([&] { write("back"); return !p.writer->breaker_open(); }, 30s));
+    ASSERT_TRUE(wait_until(
+        [&] {
+            write("back");
+            return !p.writer->breaker_open();
+        },
+        30s));
     const std::uint64_t delivered_at_resume = p.writer->stats().delivered;
     for (int i = 0; i < 1000; ++i) write("resumed");
     ASSERT_TRUE(p.writer->flush(20s));
@@ -113,7 +128,8 @@ TEST(OutageTest, ClusterGoesDownMidStreamAndComesBackDeliveryResumesByItself) {
     EXPECT_TRUE(Balanced(s));
     EXPECT_EQ(s.submitted, sent.size());
     EXPECT_EQ(s.lost + s.in_flight, 0u);
-    EXPECT_GE(s.delivered, delivered_at_resume + 1000) << "the last 1000 were written after recovery";
+    EXPECT_GE(s.delivered, delivered_at_resume + 1000)
+        << "the last 1000 were written after recovery";
     expect_accounted(sent, payloads(cluster.read_all(topic, 30s)), p.fallback_lines(), s);
 }
 
@@ -125,7 +141,8 @@ TEST(OutageTest, AfterAnOutageTheFirstRecordReachesKafkaWithinASecondOfTheCluste
     const std::string topic = unique_topic();
     cluster.create_topic(topic, 1, 1);
     // Only what the test needs: the breaker and reconnect back-off are the library's defaults.
-    Pipeline p(topic, ProducerConfig{{"bootstrap.servers", cluster.bootstrap_servers()}, {"message.timeout.ms", "1000"}});
+    Pipeline p(topic, ProducerConfig{{"bootstrap.servers", cluster.bootstrap_servers()},
+                                     {"message.timeout.ms", "1000"}});
 
     std::atomic<bool> stop{false};
     std::atomic<std::uint64_t> written{0};
@@ -146,9 +163,11 @@ TEST(OutageTest, AfterAnOutageTheFirstRecordReachesKafkaWithinASecondOfTheCluste
     cluster.set_broker_up(1);
     const auto up_at = std::chrono::steady_clock::now();
     const std::uint64_t delivered_at_up = p.writer->stats().delivered;
-    const bool recovered = wait_until([&] { return p.writer->stats().delivered > delivered_at_up; }, 1s);
-    const auto first_delivery_ms =
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - up_at).count();
+    const bool recovered =
+        wait_until([&] { return p.writer->stats().delivered > delivered_at_up; }, 1s);
+    const auto first_delivery_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                       std::chrono::steady_clock::now() - up_at)
+                                       .count();
     EXPECT_TRUE(recovered) << "no record reached Kafka within 1 s of the cluster's return";
     std::cout << "first delivery " << first_delivery_ms << " ms after the cluster came back\n";
     stop = true;
@@ -189,7 +208,8 @@ TEST(OutageTest, CloseWithRequestsInFlightReturnsInTimeAndAccountsEverything) {
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
     std::printf("[ close timing ] close(%lld ms) returned after %lld ms\n",
                 static_cast<long long>(timeout.count()), static_cast<long long>(took.count()));
-    EXPECT_LT(took, timeout + 1500ms) << "close must return within its timeout plus a bounded slack";
+    EXPECT_LT(took, timeout + 1500ms)
+        << "close must return within its timeout plus a bounded slack";
 
     const WriterStats s = p.writer->stats();
     EXPECT_TRUE(Balanced(s));
@@ -214,14 +234,16 @@ TEST(OutageTest, LibrdkafkaLogRoutedIntoTheSameWriterDoesNotRecurse) {
     RdKafkaOptions options;
     options.log_callback = [&](int, std::string_view facility, std::string_view line) {
         ++log_lines;
-        if (KafkaWriter* w = target.load()) w->write("librdkafka " + std::string(facility) + ": " + std::string(line));
+        if (KafkaWriter* w = target.load())
+            w->write("librdkafka " + std::string(facility) + ": " + std::string(line));
     };
     ProducerConfig config = test_config(cluster);
     config.set("debug", "msg,protocol");
     auto producer = std::make_shared<RdKafkaProducer>(config, options);
     TempDir dir;
-    auto writer = std::make_shared<KafkaWriter>(producer, std::make_shared<FileFallback>(dir / "fallback.log"),
-                                                WriterOptions{.topic = topic});
+    auto writer = std::make_shared<KafkaWriter>(
+        producer, std::make_shared<FileFallback>(dir / "fallback.log"),
+        WriterOptions{.topic = topic});
     target = writer.get();
     for (int i = 0; i < 100; ++i) writer->write("app-" + std::to_string(i));
     ASSERT_TRUE(writer->flush(10s));

@@ -28,7 +28,8 @@ using ::testing::Not;
 
 TEST(RdKafkaProducerTest, UnknownPropertyIsAConfigErrorNamingTheKey) {
     try {
-        RdKafkaProducer producer(ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"}, {"linger.mss", "5"}});
+        RdKafkaProducer producer(
+            ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"}, {"linger.mss", "5"}});
         FAIL() << "no exception";
     } catch (const ConfigError& e) {
         EXPECT_EQ(e.key(), "linger.mss");
@@ -39,7 +40,8 @@ TEST(RdKafkaProducerTest, UnknownPropertyIsAConfigErrorNamingTheKey) {
 
 TEST(RdKafkaProducerTest, BadValueIsAConfigErrorNamingKeyAndReason) {
     try {
-        RdKafkaProducer producer(ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"}, {"linger.ms", "soon"}});
+        RdKafkaProducer producer(
+            ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"}, {"linger.ms", "soon"}});
         FAIL() << "no exception";
     } catch (const ConfigError& e) {
         EXPECT_EQ(e.key(), "linger.ms");
@@ -51,8 +53,9 @@ TEST(RdKafkaProducerTest, BadValueIsAConfigErrorNamingKeyAndReason) {
 TEST(RdKafkaProducerTest, RejectedSecretValueIsNeverPrinted) {
     // sasl.mechanisms is not secret, but a value librdkafka echoes for a secret key must be masked.
     try {
-        RdKafkaProducer producer(ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"},
-                                                {"ssl.key.password.bogus", "hunter2-secret-value"}});
+        RdKafkaProducer producer(
+            ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"},
+                           {"ssl.key.password.bogus", "hunter2-secret-value"}});
         FAIL() << "no exception";
     } catch (const ConfigError& e) {
         EXPECT_EQ(e.key(), "ssl.key.password.bogus");
@@ -119,7 +122,8 @@ TEST(RdKafkaProducerTest, CopiesThePayloadAndReportsEachRecordOnce) {
     EXPECT_EQ(reported.size(), 50u);
     const auto on_topic = payloads(cluster.read_all(topic, 10s));
     ASSERT_EQ(on_topic.size(), 50u);
-    for (int i = 0; i < 50; ++i) EXPECT_EQ(on_topic[static_cast<std::size_t>(i)], "payload-" + std::to_string(i));
+    for (int i = 0; i < 50; ++i)
+        EXPECT_EQ(on_topic[static_cast<std::size_t>(i)], "payload-" + std::to_string(i));
 }
 
 TEST(RdKafkaProducerTest, ReportsClusterUnreachableAndReachableAgain) {
@@ -134,9 +138,8 @@ TEST(RdKafkaProducerTest, ReportsClusterUnreachableAndReachableAgain) {
     producer.set_delivery_handler([&](const DeliveryReport& r) {
         if (!r.error) ++delivered;
     });
-    producer.set_cluster_state_handler([&](ClusterState s) {
-        ++(s == ClusterState::reachable ? reachable : unreachable);
-    });
+    producer.set_cluster_state_handler(
+        [&](ClusterState s) { ++(s == ClusterState::reachable ? reachable : unreachable); });
     ASSERT_EQ(producer.produce({topic, "", "first"}), ProduceStatus::accepted);
     ASSERT_TRUE(producer.flush(10s));
     cluster.set_broker_down(1);
@@ -177,7 +180,8 @@ ConfigError construction_error(const ProducerConfig& config) {
 
 TEST(RdKafkaProducerTest, RejectedSecretsAreNamedByKeyWithoutTheirValues) {
     const std::string jaas =
-        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"S3CRET\";";
+        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" "
+        "password=\"S3CRET\";";
     // A misspelt key, a Java-only key, an empty key: librdkafka knows none of them.
     for (const auto& [key, value] : {ProducerConfig::Property{"sasl.pasword", "S3CRET"},
                                      ProducerConfig::Property{"sasl.jaas.config", jaas},
@@ -197,9 +201,11 @@ TEST(RdKafkaProducerTest, ValueQuotedInLibrdkafkasReasonIsScrubbed) {
     for (const auto& [key, value] : {ProducerConfig::Property{"isolation.level", "S3CRET"},
                                      ProducerConfig::Property{"builtin.features", "gzip,S3CRET"},
                                      ProducerConfig::Property{"builtin.features", "gzip,S3CR"}}) {
-        const ConfigError e = construction_error(ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"}, {key, value}});
+        const ConfigError e =
+            construction_error(ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"}, {key, value}});
         EXPECT_EQ(e.key(), key);
-        EXPECT_THAT(e.what(), HasSubstr("Invalid value \"***\" for configuration property \"" + key + "\""));
+        EXPECT_THAT(e.what(),
+                    HasSubstr("Invalid value \"***\" for configuration property \"" + key + "\""));
         EXPECT_THAT(e.what(), Not(HasSubstr("S3CR"))) << value;
     }
 }
@@ -207,7 +213,8 @@ TEST(RdKafkaProducerTest, ValueQuotedInLibrdkafkasReasonIsScrubbed) {
 TEST(RdKafkaProducerTest, AllowListedValuesAreShownInRedactedConfig) {
     ClientLog log;
     RdKafkaProducer producer(
-        ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"}, {"linger.ms", "7"}, {"sasl.username", "S3CRET"}},
+        ProducerConfig{
+            {"bootstrap.servers", "127.0.0.1:1"}, {"linger.ms", "7"}, {"sasl.username", "S3CRET"}},
         log.options());
     const std::string config = producer.redacted_config();
     EXPECT_THAT(config, HasSubstr("bootstrap.servers=127.0.0.1:1\n"));
@@ -255,14 +262,16 @@ TEST(RdKafkaProducerTest, ErrorLineOnStderrNeverQuotesASecret) {
     std::string text;
     {
         StderrToFile capture(dir / "stderr.txt");
-        RdKafkaProducer producer(ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"},
-                                                {"security.protocol", "sasl_plaintext"},
-                                                {"sasl.mechanisms", "OAUTHBEARER"},
-                                                {"enable.sasl.oauthbearer.unsecure.jwt", "true"},
-                                                {"sasl.oauthbearer.config", "principal=u bogus S3CRET"}},
-                                 options);
-        EXPECT_TRUE(wait_until([&] { return capture.text().find("sasl.oauthbearer.config") != std::string::npos; },
-                               10s));
+        RdKafkaProducer producer(
+            ProducerConfig{{"bootstrap.servers", "127.0.0.1:1"},
+                           {"security.protocol", "sasl_plaintext"},
+                           {"sasl.mechanisms", "OAUTHBEARER"},
+                           {"enable.sasl.oauthbearer.unsecure.jwt", "true"},
+                           {"sasl.oauthbearer.config", "principal=u bogus S3CRET"}},
+            options);
+        EXPECT_TRUE(wait_until(
+            [&] { return capture.text().find("sasl.oauthbearer.config") != std::string::npos; },
+            10s));
         producer.close(0ms);
         text = capture.text();
     }
@@ -286,9 +295,14 @@ struct ReportCopies {
     };
     void attach(AsyncProducer& producer) {
         producer.set_delivery_handler([this](const DeliveryReport& r) {
-            Entry entry{std::string(r.message.payload), std::string(r.message.key), {}, r.message.timestamp_ms,
-                        r.error, r.message.token};
-            for (const RecordHeader& h : r.message.headers) entry.headers.emplace_back(h.name, h.value);
+            Entry entry{std::string(r.message.payload),
+                        std::string(r.message.key),
+                        {},
+                        r.message.timestamp_ms,
+                        r.error,
+                        r.message.token};
+            for (const RecordHeader& h : r.message.headers)
+                entry.headers.emplace_back(h.name, h.value);
             std::lock_guard lock(mutex_);
             entries_.push_back(std::move(entry));
         });
@@ -337,21 +351,25 @@ TEST_P(ProducerMetadataTest, SendsHeadersAndTimestampAndReadsThemBack) {
 
     ASSERT_EQ(producer.produce({topic, "", "before"}), ProduceStatus::accepted);
     ASSERT_TRUE(producer.flush(10s));  // metadata known: the records below keep their order
-    Headers many;  // more headers than the report's stack buffer holds
-    for (std::size_t i = 0; i < 12; ++i) many.emplace_back("h" + std::to_string(i), std::string(i, 'v'));
+    Headers many;                      // more headers than the report's stack buffer holds
+    for (std::size_t i = 0; i < 12; ++i)
+        many.emplace_back("h" + std::to_string(i), std::string(i, 'v'));
     {
         std::string key = "key-1";
         Headers headers = two_headers;
         const auto views = views_of(headers);
-        ASSERT_EQ(producer.produce({topic, key, "with headers", views, fixed_time}), ProduceStatus::accepted);
+        ASSERT_EQ(producer.produce({topic, key, "with headers", views, fixed_time}),
+                  ProduceStatus::accepted);
         key.assign(key.size(), '#');  // the caller reuses its buffers at once
         for (auto& [name, value] : headers) {
             name.assign(name.size(), '#');
             value.assign(value.size(), '#');
         }
         const auto many_views = views_of(many);
-        ASSERT_EQ(producer.produce({topic, "", "many headers", many_views}), ProduceStatus::accepted);
-        ASSERT_EQ(producer.produce({topic, "", "time only", {}, fixed_time + 1}), ProduceStatus::accepted);
+        ASSERT_EQ(producer.produce({topic, "", "many headers", many_views}),
+                  ProduceStatus::accepted);
+        ASSERT_EQ(producer.produce({topic, "", "time only", {}, fixed_time + 1}),
+                  ProduceStatus::accepted);
     }
     ASSERT_TRUE(producer.flush(10s));
     ASSERT_EQ(producer.produce({topic, "", "after"}), ProduceStatus::accepted);
@@ -371,8 +389,8 @@ TEST_P(ProducerMetadataTest, SendsHeadersAndTimestampAndReadsThemBack) {
     EXPECT_GT(reports.of("after").timestamp_ms, 0);
 
     const auto records = cluster.read_all(topic, 10s);
-    ASSERT_EQ(payloads(records),
-              (std::vector<std::string>{"before", "with headers", "many headers", "time only", "after"}));
+    ASSERT_EQ(payloads(records), (std::vector<std::string>{"before", "with headers", "many headers",
+                                                           "time only", "after"}));
     const TopicRecord& r = records[1];
     EXPECT_TRUE(r.has_key);
     EXPECT_EQ(r.key, "key-1");
@@ -411,7 +429,8 @@ TEST_P(ProducerMetadataTest, FailedRecordReportsItsHeadersAndTimestamp) {
     {
         Headers headers = two_headers;
         const auto views = views_of(headers);
-        ASSERT_EQ(producer.produce({topic, "k", "refused by the broker", views, fixed_time}), ProduceStatus::accepted);
+        ASSERT_EQ(producer.produce({topic, "k", "refused by the broker", views, fixed_time}),
+                  ProduceStatus::accepted);
         for (auto& [name, value] : headers) value.assign(value.size(), '#');
     }
     ASSERT_TRUE(producer.flush(10s));
@@ -422,7 +441,8 @@ TEST_P(ProducerMetadataTest, FailedRecordReportsItsHeadersAndTimestamp) {
     EXPECT_EQ(failed.error->code, topic_authorization_failed);
     EXPECT_EQ(failed.key, "k");
     EXPECT_EQ(failed.headers, two_headers);
-    EXPECT_EQ(failed.timestamp_ms, fixed_time) << "librdkafka has none for a failed record; ours is kept";
+    EXPECT_EQ(failed.timestamp_ms, fixed_time)
+        << "librdkafka has none for a failed record; ours is kept";
     EXPECT_EQ(payloads(cluster.read_all(topic, 10s)), std::vector<std::string>{"warm-up"});
 }
 
@@ -440,7 +460,8 @@ TEST_P(ProducerMetadataTest, RecordLibrdkafkaRefusesAtOnceReportsItsHeaders) {
     {
         Headers headers = two_headers;
         const auto views = views_of(headers);
-        ASSERT_EQ(producer.produce({topic, "", "bad topic", views, fixed_time}), ProduceStatus::accepted);
+        ASSERT_EQ(producer.produce({topic, "", "bad topic", views, fixed_time}),
+                  ProduceStatus::accepted);
         for (auto& [name, value] : headers) value.assign(value.size(), '#');
     }
     ASSERT_TRUE(producer.flush(10s));
@@ -475,7 +496,8 @@ TEST_P(ProducerMetadataTest, EveryReportCarriesItsRecordsTokenBackAndNoneReaches
     ASSERT_EQ(producer.produce(message("token only", 11)), ProduceStatus::accepted);
     ASSERT_EQ(producer.produce(message("largest token", big)), ProduceStatus::accepted);
     ASSERT_EQ(producer.produce(message("token and time", 12, fixed_time)), ProduceStatus::accepted);
-    ASSERT_EQ(producer.produce(message("token and headers", 13, 0, views)), ProduceStatus::accepted);
+    ASSERT_EQ(producer.produce(message("token and headers", 13, 0, views)),
+              ProduceStatus::accepted);
     ASSERT_EQ(producer.produce(message("time only", 0, fixed_time)), ProduceStatus::accepted);
     ASSERT_EQ(producer.produce(message("no token", 0)), ProduceStatus::accepted);
     ASSERT_TRUE(producer.flush(10s));
@@ -484,23 +506,33 @@ TEST_P(ProducerMetadataTest, EveryReportCarriesItsRecordsTokenBackAndNoneReaches
     cluster.push_produce_errors(2, topic_authorization_failed);
     ASSERT_EQ(producer.produce(message("refused, token only", 21)), ProduceStatus::accepted);
     ASSERT_TRUE(producer.flush(10s));
-    ASSERT_EQ(producer.produce(message("refused, token and time", 22, fixed_time)), ProduceStatus::accepted);
-    ASSERT_TRUE(producer.flush(10s));
-    ASSERT_EQ(producer.produce(MessageView{std::string(600, 't'), "", "bad topic", {}, fixed_time, 23}),
+    ASSERT_EQ(producer.produce(message("refused, token and time", 22, fixed_time)),
               ProduceStatus::accepted);
+    ASSERT_TRUE(producer.flush(10s));
+    ASSERT_EQ(
+        producer.produce(MessageView{std::string(600, 't'), "", "bad topic", {}, fixed_time, 23}),
+        ProduceStatus::accepted);
     ASSERT_TRUE(producer.flush(10s));
 
     cluster.set_broker_down(1);
     ASSERT_EQ(producer.produce(message("purged, token only", 31)), ProduceStatus::accepted);
-    ASSERT_EQ(producer.produce(message("purged, token and time", 32, fixed_time + 5)), ProduceStatus::accepted);
+    ASSERT_EQ(producer.produce(message("purged, token and time", 32, fixed_time + 5)),
+              ProduceStatus::accepted);
     producer.close(200ms);
     EXPECT_EQ(producer.in_flight(), 0u);
 
     const std::vector<std::pair<std::string, std::uint64_t>> expected{
-        {"token only", 11},          {"largest token", big},           {"token and time", 12},
-        {"token and headers", 13},   {"time only", 0},                 {"no token", 0},
-        {"refused, token only", 21}, {"refused, token and time", 22},  {"bad topic", 23},
-        {"purged, token only", 31},  {"purged, token and time", 32}};
+        {"token only", 11},
+        {"largest token", big},
+        {"token and time", 12},
+        {"token and headers", 13},
+        {"time only", 0},
+        {"no token", 0},
+        {"refused, token only", 21},
+        {"refused, token and time", 22},
+        {"bad topic", 23},
+        {"purged, token only", 31},
+        {"purged, token and time", 32}};
     EXPECT_EQ(reports.entries().size(), expected.size()) << "each record reported once";
     for (const auto& [payload, token] : expected) {
         const auto entry = reports.of(payload);
@@ -516,16 +548,19 @@ TEST_P(ProducerMetadataTest, EveryReportCarriesItsRecordsTokenBackAndNoneReaches
     const auto records = cluster.read_all(topic, 10s);
     // As a set: a record with a timestamp or headers is handed over by the calling thread and
     // may pass ring records.
-    EXPECT_THAT(payloads(records), ::testing::UnorderedElementsAre("token only", "largest token", "token and time",
-                                                                   "token and headers", "time only", "no token"));
-    for (const TopicRecord& r : records) EXPECT_EQ(r.headers.size(), r.payload == "token and headers" ? 2u : 0u);
+    EXPECT_THAT(payloads(records),
+                ::testing::UnorderedElementsAre("token only", "largest token", "token and time",
+                                                "token and headers", "time only", "no token"));
+    for (const TopicRecord& r : records)
+        EXPECT_EQ(r.headers.size(), r.payload == "token and headers" ? 2u : 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ProducerMetadataTest,
                          ::testing::Values(ProduceOn::producer_thread, ProduceOn::calling_thread),
                          [](const ::testing::TestParamInfo<ProduceOn>& mode) {
-                             return std::string(mode.param == ProduceOn::producer_thread ? "ProducerThread"
-                                                                                         : "CallingThread");
+                             return std::string(mode.param == ProduceOn::producer_thread
+                                                    ? "ProducerThread"
+                                                    : "CallingThread");
                          });
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <sstream>
 #include <string>
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <boost/log/attributes/constant.hpp>
 #include <boost/log/core.hpp>
 #include <boost/log/sources/record_ostream.hpp>
@@ -12,8 +14,6 @@
 #include <boost/log/trivial.hpp>
 #include <boost/log/utility/setup/common_attributes.hpp>
 #include <boost/log/utility/setup/from_stream.hpp>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "integration_support.hpp"
@@ -39,19 +39,28 @@ protected:
 TEST_P(SettingsTest, JsonRecordsReachTheTopicFilteredAndNothingIsLostAtShutdown) {
     const bool asynchronous = GetParam();
     TempDir dir;
-    std::ofstream(dir / "kafka.properties") << "# producer settings\nlinger.ms=50\nreconnect.backoff.max.ms=500\n";
+    std::ofstream(dir / "kafka.properties")
+        << "# producer settings\nlinger.ms=50\nreconnect.backoff.max.ms=500\n";
     const std::string topic = unique_topic();
     std::istringstream settings(
         "[Sinks.Kafka]\n"
         "Destination=Kafka\n"
         "Brokers=embedded\n"
-        "Topic=\"" + topic + "\"\n"
-        "Fallback=\"" + (dir / "fallback.log").string() + "\"\n"
+        "Topic=\"" +
+        topic +
+        "\"\n"
+        "Fallback=\"" +
+        (dir / "fallback.log").string() +
+        "\"\n"
         "Format=json\n"
         "Filter=\"%Severity% >= info\"\n"
         "KeyAttribute=TraceID\n"
-        "Asynchronous=" + (asynchronous ? "true" : "false") + "\n"
-        "ProducerConfigFile=\"" + (dir / "kafka.properties").string() + "\"\n"
+        "Asynchronous=" +
+        (asynchronous ? "true" : "false") +
+        "\n"
+        "ProducerConfigFile=\"" +
+        (dir / "kafka.properties").string() +
+        "\"\n"
         "Producer.linger.ms=5\n");
     logging::init_from_stream(settings);
     const std::shared_ptr<EmbeddedCluster> cluster = settings_embedded_cluster();
@@ -69,7 +78,8 @@ TEST_P(SettingsTest, JsonRecordsReachTheTopicFilteredAndNothingIsLostAtShutdown)
     logging::core::get()->remove_all_sinks();
 
     const auto on_topic = payloads(cluster->read_all(topic, 30s));
-    EXPECT_EQ(on_topic.size(), static_cast<std::size_t>(records / 2)) << "debug records are filtered";
+    EXPECT_EQ(on_topic.size(), static_cast<std::size_t>(records / 2))
+        << "debug records are filtered";
     std::set<std::string> messages;
     for (const auto& line : on_topic) {
         const auto j = nlohmann::json::parse(line);
@@ -80,7 +90,8 @@ TEST_P(SettingsTest, JsonRecordsReachTheTopicFilteredAndNothingIsLostAtShutdown)
         EXPECT_TRUE(j["ThreadID"].is_string());
         messages.insert(j["msg"].get<std::string>());
     }
-    for (int i = 0; i < records; i += 2) EXPECT_TRUE(messages.count("record " + std::to_string(i))) << i;
+    for (int i = 0; i < records; i += 2)
+        EXPECT_TRUE(messages.count("record " + std::to_string(i))) << i;
     EXPECT_THAT(read_lines(dir / "fallback.log"), IsEmpty());
 }
 
@@ -94,10 +105,9 @@ TEST(SettingsShutdownTest, RecordsStillQueuedWhenTheSinkIsRemovedGoToTheFallback
     const std::string topic = unique_topic();
     // Kafka answers after 3 s, the sink waits 100 ms: at removal the records are purged into
     // the fallback (possibly persisted), never dropped.
-    std::istringstream settings(
-        "[Sinks.Kafka]\nDestination=Kafka\nBrokers=embedded\nTopic=\"" + topic +
-        "\"\nFallback=\"" + (dir / "fallback.log").string() +
-        "\"\nFormat=\"%Message%\"\nFlushTimeout=100\nCloseTimeout=100\n");
+    std::istringstream settings("[Sinks.Kafka]\nDestination=Kafka\nBrokers=embedded\nTopic=\"" +
+                                topic + "\"\nFallback=\"" + (dir / "fallback.log").string() +
+                                "\"\nFormat=\"%Message%\"\nFlushTimeout=100\nCloseTimeout=100\n");
     logging::init_from_stream(settings);
     const std::shared_ptr<EmbeddedCluster> cluster = settings_embedded_cluster();
     ASSERT_NE(cluster, nullptr);
@@ -112,7 +122,8 @@ TEST(SettingsShutdownTest, RecordsStillQueuedWhenTheSinkIsRemovedGoToTheFallback
     const auto on_topic = payloads(cluster->read_all(topic, 30s));
     std::set<std::string> seen(fallback.begin(), fallback.end());
     seen.insert(on_topic.begin(), on_topic.end());
-    for (int i = 0; i < 100; ++i) EXPECT_TRUE(seen.count("slow " + std::to_string(i))) << "lost: slow " << i;
+    for (int i = 0; i < 100; ++i)
+        EXPECT_TRUE(seen.count("slow " + std::to_string(i))) << "lost: slow " << i;
     EXPECT_FALSE(fallback.empty());
 }
 
@@ -133,7 +144,8 @@ TEST(SettingsShutdownTest, BufferedFallbackReachesItsFileWhenTheSinkIsRemoved) {
     const auto fallback = read_lines(dir / "buffered.log");
     ASSERT_EQ(fallback.size(), 100u);
     const std::set<std::string> seen(fallback.begin(), fallback.end());
-    for (int i = 0; i < 100; ++i) EXPECT_TRUE(seen.count("buffered " + std::to_string(i))) << "lost: buffered " << i;
+    for (int i = 0; i < 100; ++i)
+        EXPECT_TRUE(seen.count("buffered " + std::to_string(i))) << "lost: buffered " << i;
 }
 
 }  // namespace

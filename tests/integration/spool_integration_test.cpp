@@ -35,7 +35,8 @@ TEST(SpoolIntegrationTest, ClusterDownForTheWholeRunEveryRecordIsInTheSpoolWithI
     WriterStats s;
     constexpr int total = 2000;
     {
-        auto producer = std::make_shared<RdKafkaProducer>(test_config(cluster, 1500), client_log.options());
+        auto producer =
+            std::make_shared<RdKafkaProducer>(test_config(cluster, 1500), client_log.options());
         auto spool = std::make_shared<SpoolFallback>(dir, SpoolOptions{.segment_bytes = 64 * 1024});
         WriterOptions options;
         options.topic = topic;
@@ -44,16 +45,20 @@ TEST(SpoolIntegrationTest, ClusterDownForTheWholeRunEveryRecordIsInTheSpoolWithI
         KafkaWriter writer(producer, spool, options);
         // One record at a time until the client finds the cluster unreachable, then the rest.
         int i = 0;
-        ASSERT_TRUE(wait_until([&] {
+        ASSERT_TRUE(wait_until(
+            [&] {
+                writer.write("record-" + std::to_string(i), "key-" + std::to_string(i));
+                ++i;
+                return writer.breaker_open() || i == total;
+            },
+            20s));
+        for (; i < total; ++i)
             writer.write("record-" + std::to_string(i), "key-" + std::to_string(i));
-            ++i;
-            return writer.breaker_open() || i == total;
-        }, 20s));
-        for (; i < total; ++i) writer.write("record-" + std::to_string(i), "key-" + std::to_string(i));
         writer.close(3s);
         s = writer.stats();
         if (HasFailure()) {
-            for (const auto& line : client_log.lines()) std::cerr << "  librdkafka: " << line << "\n";
+            for (const auto& line : client_log.lines())
+                std::cerr << "  librdkafka: " << line << "\n";
         }
     }
 
@@ -87,8 +92,8 @@ TEST(SpoolIntegrationTest, ClusterDownForTheWholeRunEveryRecordIsInTheSpoolWithI
     EXPECT_EQ(reasons[FallbackReason::delivery_failed], s.fallback_delivery_failed);
     EXPECT_EQ(reasons[FallbackReason::closed], s.fallback_closed);
     for (const auto& [reason, n] : reasons) {
-        EXPECT_TRUE(reason == FallbackReason::unreachable || reason == FallbackReason::delivery_failed ||
-                    reason == FallbackReason::closed)
+        EXPECT_TRUE(reason == FallbackReason::unreachable ||
+                    reason == FallbackReason::delivery_failed || reason == FallbackReason::closed)
             << to_string(reason);
     }
 
@@ -111,7 +116,8 @@ std::size_t longest_increasing_run(const std::vector<int>& values) {
     return tails.size();
 }
 
-TEST(SpoolIntegrationTest, AnOutageOfTheWholeRunThenUpEveryRecordReachesTheTopicOnceAndTheSpoolEmpties) {
+TEST(SpoolIntegrationTest,
+     AnOutageOfTheWholeRunThenUpEveryRecordReachesTheTopicOnceAndTheSpoolEmpties) {
     // Two logging threads, 100 000 records, the cluster down the whole time; then up.
     EmbeddedCluster cluster;
     const std::string topic = unique_topic();
@@ -124,8 +130,10 @@ TEST(SpoolIntegrationTest, AnOutageOfTheWholeRunThenUpEveryRecordReachesTheTopic
     constexpr int threads = 2;
     constexpr int per_thread = 50000;
     constexpr int total = threads * per_thread;
-    auto producer = std::make_shared<RdKafkaProducer>(test_config(cluster, 1500), client_log.options());
-    auto spool = std::make_shared<SpoolFallback>(dir, SpoolOptions{.segment_bytes = 1 << 20, .replay_rate = 200000});
+    auto producer =
+        std::make_shared<RdKafkaProducer>(test_config(cluster, 1500), client_log.options());
+    auto spool = std::make_shared<SpoolFallback>(
+        dir, SpoolOptions{.segment_bytes = 1 << 20, .replay_rate = 200000});
     WriterOptions options;
     options.topic = topic;
     options.breaker_backoff = 200ms;
@@ -133,13 +141,16 @@ TEST(SpoolIntegrationTest, AnOutageOfTheWholeRunThenUpEveryRecordReachesTheTopic
     KafkaWriter writer(producer, spool, options);
     // A thread's records share its key (one partition): the topic shows each thread's order.
     auto write = [&writer](int thread, int n) {
-        writer.write("t" + std::to_string(thread) + "-" + std::to_string(n), "thread-" + std::to_string(thread));
+        writer.write("t" + std::to_string(thread) + "-" + std::to_string(n),
+                     "thread-" + std::to_string(thread));
     };
     int first = 0;  // thread 0's records written until the breaker opened
-    ASSERT_TRUE(wait_until([&] {
-        write(0, first++);
-        return writer.breaker_open() || first == per_thread;
-    }, 20s));
+    ASSERT_TRUE(wait_until(
+        [&] {
+            write(0, first++);
+            return writer.breaker_open() || first == per_thread;
+        },
+        20s));
     {
         std::vector<std::thread> loggers;
         for (int t = 0; t < threads; ++t) {
@@ -162,10 +173,13 @@ TEST(SpoolIntegrationTest, AnOutageOfTheWholeRunThenUpEveryRecordReachesTheTopic
     const std::uint64_t sent_then_failed = s.fallback_total() - s.fallback_unreachable;
 
     cluster.set_broker_up(1);
-    ASSERT_TRUE(wait_until([&] {
-        const WriterStats now = writer.stats();
-        return now.spooled == 0 && now.replayed >= static_cast<std::uint64_t>(total);
-    }, 90s)) << "replayed " << writer.stats().replayed << ", spooled " << writer.stats().spooled;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            const WriterStats now = writer.stats();
+            return now.spooled == 0 && now.replayed >= static_cast<std::uint64_t>(total);
+        },
+        90s))
+        << "replayed " << writer.stats().replayed << ", spooled " << writer.stats().spooled;
     writer.close(5s);
     s = writer.stats();
     EXPECT_TRUE(Balanced(s));
@@ -178,7 +192,8 @@ TEST(SpoolIntegrationTest, AnOutageOfTheWholeRunThenUpEveryRecordReachesTheTopic
     const std::vector<TopicRecord> on_topic = cluster.read_all(topic, 30s);
     std::map<std::string, int> copies;
     std::set<std::string> ids;
-    std::vector<std::vector<int>> order(threads);  // each thread's numbers, first copies, as on the topic
+    std::vector<std::vector<int>> order(
+        threads);  // each thread's numbers, first copies, as on the topic
     for (const TopicRecord& r : on_topic) {
         int thread = -1;
         int n = -1;
@@ -204,7 +219,8 @@ TEST(SpoolIntegrationTest, AnOutageOfTheWholeRunThenUpEveryRecordReachesTheTopic
         << "every record that went straight to the spool reaches the topic in its thread's order";
     std::cout << "outage: " << sent_then_failed << " records sent then failed, " << out_of_order
               << " out of their thread's order, " << duplicates << " duplicates; drain: passes "
-              << writer.drain_stats().passes << ", failures " << writer.drain_stats().failures << "\n";
+              << writer.drain_stats().passes << ", failures " << writer.drain_stats().failures
+              << "\n";
 
     // The spool is empty: no segment left, nothing to read.
     SpoolReader reader(dir);
@@ -223,8 +239,10 @@ TEST(SpoolIntegrationTest, UnderAFlappingBrokerEveryRecordReachesTheTopicLiveOrR
     TempDir tmp;
     const auto dir = tmp / "spool";
     ClientLog client_log;
-    auto producer = std::make_shared<RdKafkaProducer>(test_config(cluster, 1500), client_log.options());
-    auto spool = std::make_shared<SpoolFallback>(dir, SpoolOptions{.segment_bytes = 1 << 20, .replay_rate = 50000});
+    auto producer =
+        std::make_shared<RdKafkaProducer>(test_config(cluster, 1500), client_log.options());
+    auto spool = std::make_shared<SpoolFallback>(
+        dir, SpoolOptions{.segment_bytes = 1 << 20, .replay_rate = 50000});
     KafkaWriter writer(producer, spool, WriterOptions{.topic = topic});  // the default breaker
 
     std::atomic<bool> stop{false};
@@ -249,10 +267,13 @@ TEST(SpoolIntegrationTest, UnderAFlappingBrokerEveryRecordReachesTheTopicLiveOrR
     load.join();
     const int total = written.load();
     // Everything reaches Kafka: live, or from the spool once the broker stays up.
-    ASSERT_TRUE(wait_until([&] {
-        const WriterStats now = writer.stats();
-        return now.in_flight == 0 && now.spooled == 0;
-    }, 90s)) << "in flight " << writer.stats().in_flight << ", spooled " << writer.stats().spooled;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            const WriterStats now = writer.stats();
+            return now.in_flight == 0 && now.spooled == 0;
+        },
+        90s))
+        << "in flight " << writer.stats().in_flight << ", spooled " << writer.stats().spooled;
     writer.close(5s);
     const WriterStats s = writer.stats();
     EXPECT_TRUE(Balanced(s));
@@ -260,7 +281,8 @@ TEST(SpoolIntegrationTest, UnderAFlappingBrokerEveryRecordReachesTheTopicLiveOrR
     EXPECT_EQ(s.lost, 0u);
     EXPECT_EQ(s.replayed, s.fallback_total()) << "every spooled record was sent back";
     std::cout << total << " records, " << s.delivered << " live, " << s.fallback_total()
-              << " through the spool (" << 100.0 * static_cast<double>(s.fallback_total()) / total << " %)\n";
+              << " through the spool (" << 100.0 * static_cast<double>(s.fallback_total()) / total
+              << " %)\n";
 
     // Copies of each record, and how many came through the spool (with the replay header).
     std::map<std::string, std::pair<int, int>> copies;
@@ -286,7 +308,8 @@ TEST(SpoolIntegrationTest, UnderAFlappingBrokerEveryRecordReachesTheTopicLiveOrR
             duplicates += static_cast<std::uint64_t>(n.first - 1);
         }
     }
-    std::cout << duplicates << " copies sent again from the spool, " << live_twice << " live copies twice\n";
+    std::cout << duplicates << " copies sent again from the spool, " << live_twice
+              << " live copies twice\n";
     EXPECT_LE(duplicates, s.possibly_persisted);
     EXPECT_GE(replayed_on_topic, s.replayed);
     SpoolReader reader(dir);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <sstream>
 
+#include <gtest/gtest.h>
 #include <boost/log/core.hpp>
 #include <boost/log/expressions.hpp>
 #include <boost/log/sinks/unlocked_frontend.hpp>
@@ -14,7 +15,6 @@
 #include <boost/log/sources/record_ostream.hpp>
 #include <boost/log/utility/setup/from_stream.hpp>
 #include <boost/make_shared.hpp>
-#include <gtest/gtest.h>
 
 #include <kafka_log/boost_log/kafka_sink_backend.hpp>
 #include <kafka_log/boost_log/settings_factory.hpp>
@@ -61,7 +61,8 @@ TEST(ConsumerTest, GlogSinkFeedsTheWriter) {
     producer->expect_input_and_succeed();
     std::ostringstream fallback_text;
     auto writer = std::make_shared<kafka_log::KafkaWriter>(
-        producer, std::make_shared<kafka_log::StreamFallback>(fallback_text), kafka_log::WriterOptions{.topic = "consumer"});
+        producer, std::make_shared<kafka_log::StreamFallback>(fallback_text),
+        kafka_log::WriterOptions{.topic = "consumer"});
     kafka_log::GlogKafkaSink sink(writer);
     {
         kafka_log::ScopedGlogSink scoped(sink);
@@ -78,7 +79,8 @@ TEST(ConsumerTest, SettingsWithEmbeddedBrokersReachTheTestingCluster) {
     std::istringstream settings(
         "[Sinks.Kafka]\nDestination=Kafka\nBrokers=embedded\nTopic=consumer-embedded\n");
     boost::log::init_from_stream(settings);
-    const std::shared_ptr<kafka_log::EmbeddedCluster> cluster = kafka_log::settings_embedded_cluster();
+    const std::shared_ptr<kafka_log::EmbeddedCluster> cluster =
+        kafka_log::settings_embedded_cluster();
     ASSERT_NE(cluster, nullptr);
 
     boost::log::sources::logger logger;
@@ -86,8 +88,8 @@ TEST(ConsumerTest, SettingsWithEmbeddedBrokersReachTheTestingCluster) {
     boost::log::core::get()->flush();
     boost::log::core::get()->remove_all_sinks();
 
-    const auto records =
-        kafka_log::read_topic(cluster->bootstrap_servers(), "consumer-embedded", std::chrono::seconds(30));
+    const auto records = kafka_log::read_topic(cluster->bootstrap_servers(), "consumer-embedded",
+                                               std::chrono::seconds(30));
     ASSERT_EQ(records.size(), 1u);
     EXPECT_NE(records[0].payload.find("to the embedded cluster"), std::string::npos);
 }

@@ -16,11 +16,13 @@ public:
         FLAGS_logtostderr = false;
         FLAGS_alsologtostderr = false;
         FLAGS_stderrthreshold = google::GLOG_FATAL;
-        for (int s = google::GLOG_INFO; s < google::NUM_SEVERITIES; ++s) google::SetLogDestination(s, "");
+        for (int s = google::GLOG_INFO; s < google::NUM_SEVERITIES; ++s)
+            google::SetLogDestination(s, "");
     }
 };
 
 /// Registers the environment once, from any test file that includes this header.
-inline ::testing::Environment* const glog_environment = ::testing::AddGlobalTestEnvironment(new GlogEnvironment);
+inline ::testing::Environment* const glog_environment =
+    ::testing::AddGlobalTestEnvironment(new GlogEnvironment);
 
 }  // namespace kafka_log::test

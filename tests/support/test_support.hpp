@@ -51,7 +51,8 @@ inline ::testing::AssertionResult Balanced(const WriterStats& s) {
 class TempDir {
 public:
     TempDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "kafka_log_test_XXXXXX").string();
+        std::string pattern =
+            (std::filesystem::temp_directory_path() / "kafka_log_test_XXXXXX").string();
         if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
         path_ = pattern;
     }

@@ -30,10 +30,10 @@
 
 #include <gtest/gtest.h>
 
-#include "kafka_log/testing/embedded_cluster.hpp"
 #include "kafka_log/spool_drain.hpp"
 #include "kafka_log/spool_fallback.hpp"
 #include "kafka_log/spool_reader.hpp"
+#include "kafka_log/testing/embedded_cluster.hpp"
 #include "test_support.hpp"
 
 #ifndef KAFKA_LOG_SPOOL_TOOL
@@ -50,7 +50,8 @@ using namespace std::chrono_literals;
 using namespace std::string_literals;
 
 struct RunResult {
-    int exit_code = -1;  ///< -1: it did not exit (killed by `signal`, or still running at the deadline).
+    int exit_code =
+        -1;  ///< -1: it did not exit (killed by `signal`, or still running at the deadline).
     int signal = 0;
     std::string out;
     std::string err;
@@ -95,7 +96,8 @@ public:
         posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (scratch_ / "stderr").c_str(),
                                          O_WRONLY | O_CREAT | O_TRUNC, 0600);
         std::vector<char*> argv = argv_of(args);
-        const int error = ::posix_spawn(&pid_, KAFKA_LOG_SPOOL_TOOL, &actions, nullptr, argv.data(), environ);
+        const int error =
+            ::posix_spawn(&pid_, KAFKA_LOG_SPOOL_TOOL, &actions, nullptr, argv.data(), environ);
         posix_spawn_file_actions_destroy(&actions);
         if (error != 0) {
             ADD_FAILURE() << "posix_spawn failed: " << error;
@@ -130,7 +132,8 @@ public:
     /// Waits for it to end; past `deadline` it is killed and the test fails.
     RunResult wait(std::chrono::milliseconds deadline = 120s) {
         if (!test::wait_until([this] { return !running(); }, deadline)) {
-            ADD_FAILURE() << "kafka_log_spool still running after " << deadline.count() << " ms; killed";
+            ADD_FAILURE() << "kafka_log_spool still running after " << deadline.count()
+                          << " ms; killed";
             kill_now();
             test::wait_until([this] { return !running(); });
         }
@@ -145,7 +148,9 @@ private:
     RunResult result_;
 };
 
-RunResult run_tool(const std::vector<std::string>& args) { return ToolProcess(args).wait(); }
+RunResult run_tool(const std::vector<std::string>& args) {
+    return ToolProcess(args).wait();
+}
 
 /// Runs the tool with stdout and stderr on a pseudo-terminal (raw mode: the output arrives as
 /// written, no `\n` -> `\r\n`); `out` gets everything it wrote.
@@ -171,7 +176,8 @@ RunResult run_tool_on_terminal(const std::vector<std::string>& args) {
     posix_spawn_file_actions_addclose(&actions, master);
     std::vector<char*> argv = argv_of(args);
     pid_t pid = -1;
-    const int error = ::posix_spawn(&pid, KAFKA_LOG_SPOOL_TOOL, &actions, nullptr, argv.data(), environ);
+    const int error =
+        ::posix_spawn(&pid, KAFKA_LOG_SPOOL_TOOL, &actions, nullptr, argv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     ::close(slave);
     if (error != 0) {
@@ -184,7 +190,8 @@ RunResult run_tool_on_terminal(const std::vector<std::string>& args) {
     std::array<char, 4096> buffer{};
     for (;;) {
         if (std::chrono::steady_clock::now() >= deadline) {
-            ADD_FAILURE() << "kafka_log_spool still writing to its terminal at the deadline; killed";
+            ADD_FAILURE()
+                << "kafka_log_spool still writing to its terminal at the deadline; killed";
             ::kill(pid, SIGKILL);
             break;
         }
@@ -226,11 +233,13 @@ std::size_t segment_count(const fs::path& dir) {
 /// Every file of `dir` by name, with its bytes.
 std::map<std::string, std::string> snapshot(const fs::path& dir) {
     std::map<std::string, std::string> files;
-    for (const auto& entry : fs::directory_iterator(dir)) files[entry.path().filename().string()] = read_file(entry.path());
+    for (const auto& entry : fs::directory_iterator(dir))
+        files[entry.path().filename().string()] = read_file(entry.path());
     return files;
 }
 
-std::string header_or(const TopicRecord& record, std::string_view name, std::string fallback = "<none>") {
+std::string header_or(const TopicRecord& record, std::string_view name,
+                      std::string fallback = "<none>") {
     const std::string* value = record.header(name);
     return value != nullptr ? *value : fallback;
 }
@@ -254,7 +263,8 @@ std::vector<SpoolRecord> write_spool(const fs::path& dir, const std::vector<Inpu
         std::vector<RecordHeader> headers;
         for (const Input& input : inputs) {
             headers.clear();
-            for (const auto& [name, value] : input.headers) headers.push_back(RecordHeader{name, value});
+            for (const auto& [name, value] : input.headers)
+                headers.push_back(RecordHeader{name, value});
             FallbackRecord record;
             record.topic = input.topic;
             record.key = input.key ? std::string_view(*input.key) : std::string_view();
@@ -272,7 +282,12 @@ std::vector<SpoolRecord> write_spool(const fs::path& dir, const std::vector<Inpu
 std::vector<Input> sample_inputs() {
     return {
         {"app", "user-1", "one", {{"trace", "abc"}}, 1700000000123, false},
-        {"app", std::nullopt, "two: no key", {{"trace", "def"}, {"bin", "\0\x01\xff"s}}, 1700000000456, false},
+        {"app",
+         std::nullopt,
+         "two: no key",
+         {{"trace", "def"}, {"bin", "\0\x01\xff"s}},
+         1700000000456,
+         false},
         {"audit", "k", "three: may be on Kafka already", {}, 1700000001000, true},
         {"audit", "h\xc3\xa9", "nul\0inside\x01"s, {{"trace", "ghi"}}, 1700000002789, false},
         {"app", "user-2", "five", {{"trace", "jkl"}}, 1700000003000, false},
@@ -284,8 +299,12 @@ std::vector<Input> bulk_inputs(const std::string& topic, std::size_t n) {
     std::vector<Input> inputs;
     inputs.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
-        inputs.push_back({topic, "key-" + std::to_string(i), "bulk record " + std::to_string(i), {{"n", std::to_string(i)}},
-                          1700000000000 + static_cast<std::int64_t>(i), false});
+        inputs.push_back({topic,
+                          "key-" + std::to_string(i),
+                          "bulk record " + std::to_string(i),
+                          {{"n", std::to_string(i)}},
+                          1700000000000 + static_cast<std::int64_t>(i),
+                          false});
     }
     return inputs;
 }
@@ -295,7 +314,8 @@ protected:
     fs::path spool_dir() const { return dir_ / "spool"; }
 
     std::vector<std::string> replay_args(std::vector<std::string> extra = {}) const {
-        std::vector<std::string> args{"replay", spool_dir().string(), "--brokers", cluster_.bootstrap_servers()};
+        std::vector<std::string> args{"replay", spool_dir().string(), "--brokers",
+                                      cluster_.bootstrap_servers()};
         args.insert(args.end(), extra.begin(), extra.end());
         return args;
     }
@@ -327,7 +347,8 @@ protected:
             EXPECT_EQ(r.timestamp_ms, s.timestamp_ms);
             auto expected_headers = s.headers;
             expected_headers.emplace_back(replay_id_header, s.id);
-            expected_headers.emplace_back(replayed_header, s.possibly_persisted ? "possibly-duplicate" : "1");
+            expected_headers.emplace_back(replayed_header,
+                                          s.possibly_persisted ? "possibly-duplicate" : "1");
             EXPECT_EQ(r.headers, expected_headers);
         }
     }
@@ -350,7 +371,8 @@ TEST_F(KafkaLogSpoolReplayTest, SendsEveryRecordOnceToItsTopicAndEmptiesTheSpool
     for (const SpoolRecord& s : spooled) (s.topic == "app" ? app : audit).push_back(s);
     expect_each_once(app, "app");
     expect_each_once(audit, "audit");
-    EXPECT_EQ(segment_count(spool_dir()), 0U) << "every segment is deleted once all of it is on Kafka";
+    EXPECT_EQ(segment_count(spool_dir()), 0U)
+        << "every segment is deleted once all of it is on Kafka";
     EXPECT_TRUE(read_spool(spool_dir()).empty());
 
     // Nothing left: a second run sends nothing and still exits 0.
@@ -412,31 +434,39 @@ TEST_F(KafkaLogSpoolReplayTest, DryRunCountsAndChangesNothing) {
     const RunResult r = run_tool(replay_args({"--dry-run"}));
     EXPECT_EQ(r.exit_code, 1) << "records present: " << r.err;
     EXPECT_EQ(r.out, "topic app: records 3, payload bytes " + std::to_string(bytes["app"]) +
-                         "\ntopic audit: records 2, payload bytes " + std::to_string(bytes["audit"]) +
-                         "\nwould replay 5 records, payload bytes " + std::to_string(bytes["app"] + bytes["audit"]) +
+                         "\ntopic audit: records 2, payload bytes " +
+                         std::to_string(bytes["audit"]) +
+                         "\nwould replay 5 records, payload bytes " +
+                         std::to_string(bytes["app"] + bytes["audit"]) +
                          ", topics 2, possibly duplicate 1, skipped as corrupt 0\n");
 
     const RunResult t = run_tool(replay_args({"--dry-run", "--topic", "elsewhere"}));
     EXPECT_EQ(t.exit_code, 1) << t.err;
     EXPECT_NE(t.out.find("topic elsewhere: records 5, payload bytes "), std::string::npos) << t.out;
 
-    EXPECT_EQ(snapshot(spool_dir()), before) << "every file byte-identical, no file made or removed";
+    EXPECT_EQ(snapshot(spool_dir()), before)
+        << "every file byte-identical, no file made or removed";
     EXPECT_EQ(cluster_.message_count("app"), 0U);
     EXPECT_EQ(cluster_.message_count("audit"), 0U);
     EXPECT_TRUE(cluster_.read_all("app", 10s).empty());
 
     // An empty spool: exit 0.
     const test::TempDir empty;
-    const RunResult e = run_tool({"replay", empty.path().string(), "--brokers", cluster_.bootstrap_servers(), "--dry-run"});
+    const RunResult e = run_tool(
+        {"replay", empty.path().string(), "--brokers", cluster_.bootstrap_servers(), "--dry-run"});
     EXPECT_EQ(e.exit_code, 0) << e.err;
-    EXPECT_EQ(e.out, "would replay 0 records, payload bytes 0, topics 0, possibly duplicate 0, skipped as corrupt 0\n");
+    EXPECT_EQ(e.out,
+              "would replay 0 records, payload bytes 0, topics 0, possibly duplicate 0, skipped as "
+              "corrupt 0\n");
 }
 
 TEST_F(KafkaLogSpoolReplayTest, ClusterDownLeavesEveryRecordInTheSpoolAndALaterRunSendsThemOnce) {
     cluster_.create_topic("bulk", 2);
     const auto spooled = write_spool(spool_dir(), bulk_inputs("bulk", 20));
     const fs::path config = dir_ / "producer.properties";
-    write_file(config, "# short timeouts for the test\nmessage.timeout.ms=1000\nreconnect.backoff.max.ms=200\n");
+    write_file(
+        config,
+        "# short timeouts for the test\nmessage.timeout.ms=1000\nreconnect.backoff.max.ms=200\n");
     cluster_.set_broker_down(1);
 
     const RunResult down = run_tool(replay_args({"--producer-config", config.string()}));
@@ -470,8 +500,9 @@ TEST_F(KafkaLogSpoolReplayTest, KilledHalfWayAndRunAgainLosesNothingAndResendsOn
     constexpr std::size_t total = 50000;
     cluster_.create_topic("bulk", 8);
     // Several segments: the kill leaves some deleted, one half-marked, some untouched.
-    const auto spooled = write_spool(spool_dir(), bulk_inputs("bulk", total),
-                                     SpoolOptions{.segment_bytes = std::uint64_t{1} << 20, .replay_rate = 0});
+    const auto spooled =
+        write_spool(spool_dir(), bulk_inputs("bulk", total),
+                    SpoolOptions{.segment_bytes = std::uint64_t{1} << 20, .replay_rate = 0});
     ASSERT_EQ(spooled.size(), total);
     ASSERT_GT(segment_count(spool_dir()), 3U);
 
@@ -481,21 +512,25 @@ TEST_F(KafkaLogSpoolReplayTest, KilledHalfWayAndRunAgainLosesNothingAndResendsOn
         ASSERT_TRUE(test::wait_until([&] { return cluster_.message_count("bulk") >= 5000; }, 60s));
         first.kill_now();
         const RunResult killed = first.wait();
-        ASSERT_EQ(killed.signal, SIGKILL) << "it finished before the kill: " << killed.out << killed.err;
+        ASSERT_EQ(killed.signal, SIGKILL)
+            << "it finished before the kill: " << killed.out << killed.err;
     }
     const std::uint64_t on_kafka_at_kill = cluster_.message_count("bulk");
     EXPECT_LT(on_kafka_at_kill, total);
     const auto left = read_spool(spool_dir());
-    const auto unconfirmed = static_cast<std::size_t>(
-        std::count_if(left.begin(), left.end(), [](const SpoolRecord& r) { return r.replay_unconfirmed; }));
+    const auto unconfirmed = static_cast<std::size_t>(std::count_if(
+        left.begin(), left.end(), [](const SpoolRecord& r) { return r.replay_unconfirmed; }));
     EXPECT_GT(left.size(), 0U);
     EXPECT_LT(left.size(), total);
-    EXPECT_LE(unconfirmed, SpoolDrainOptions{}.max_in_flight) << "at most the drain's in-flight bound is unanswered";
-    EXPECT_GE(left.size() + on_kafka_at_kill, total) << "whatever is not on Kafka is still in the spool";
+    EXPECT_LE(unconfirmed, SpoolDrainOptions{}.max_in_flight)
+        << "at most the drain's in-flight bound is unanswered";
+    EXPECT_GE(left.size() + on_kafka_at_kill, total)
+        << "whatever is not on Kafka is still in the spool";
 
     const RunResult second = run_tool(replay_args({"--rate", "0"}));
     EXPECT_EQ(second.exit_code, 0) << second.err;
-    EXPECT_EQ(second.out, "replayed " + std::to_string(left.size()) + ", skipped as corrupt 0, failed 0, left 0\n")
+    EXPECT_EQ(second.out, "replayed " + std::to_string(left.size()) +
+                              ", skipped as corrupt 0, failed 0, left 0\n")
         << second.err;
     EXPECT_EQ(segment_count(spool_dir()), 0U);
 
@@ -527,8 +562,11 @@ TEST_F(KafkaLogSpoolReplayTest, JournalCopiesNotSettledAreSentFlaggedAndSettledO
     cluster_.create_topic("app", 1);
     {
         SpoolFallback spool(spool_dir(), SpoolOptions{.replay_rate = 0, .journal = true});
-        const std::uint64_t confirmed = spool.journal(FallbackRecord{.topic = "app", .key = "k0", .payload = "confirmed"});
-        ASSERT_NE(spool.journal(FallbackRecord{.topic = "app", .key = "k1", .payload = "in flight 1"}), 0U);
+        const std::uint64_t confirmed =
+            spool.journal(FallbackRecord{.topic = "app", .key = "k0", .payload = "confirmed"});
+        ASSERT_NE(
+            spool.journal(FallbackRecord{.topic = "app", .key = "k1", .payload = "in flight 1"}),
+            0U);
         ASSERT_NE(spool.journal(FallbackRecord{.topic = "app", .payload = "in flight 2"}), 0U);
         ASSERT_NE(confirmed, 0U);
         spool.settle(confirmed);
@@ -553,8 +591,8 @@ TEST_F(KafkaLogSpoolReplayTest, ASpoolHeldByALiveWriterExitsOneNamingItsPid) {
     const SpoolFallback live(spool_dir(), SpoolOptions{.replay_rate = 0});
     const RunResult r = run_tool(replay_args());
     EXPECT_EQ(r.exit_code, 1) << r.err;
-    EXPECT_NE(r.err.find("kafka_log_spool: " + spool_dir().string() + " is held by a live writer (pid " +
-                         std::to_string(::getpid()) + "): "),
+    EXPECT_NE(r.err.find("kafka_log_spool: " + spool_dir().string() +
+                         " is held by a live writer (pid " + std::to_string(::getpid()) + "): "),
               std::string::npos)
         << r.err;
     EXPECT_TRUE(r.out.empty()) << r.out;
@@ -571,7 +609,8 @@ TEST_F(KafkaLogSpoolReplayTest, ProgressIsPlainLinesWithoutATerminal) {
     const auto lines = test::split_lines(r.err);
     ASSERT_GE(lines.size(), 2U) << r.err;
     EXPECT_EQ(lines.front(), "kafka_log_spool: replaying 3000 records");
-    EXPECT_TRUE(lines.back().starts_with("kafka_log_spool: done: replayed 3000/3000 records, ")) << lines.back();
+    EXPECT_TRUE(lines.back().starts_with("kafka_log_spool: done: replayed 3000/3000 records, "))
+        << lines.back();
     EXPECT_NE(lines.back().find(" MB/s, ETA 0:00"), std::string::npos) << lines.back();
     EXPECT_EQ(r.out, "replayed 3000, skipped as corrupt 0, failed 0, left 0\n");
 }
@@ -586,8 +625,10 @@ TEST_F(KafkaLogSpoolReplayTest, ProgressIsABarRedrawnInPlaceOnATerminal) {
     EXPECT_NE(r.out.find("3000/3000 records"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("ETA "), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(" MB/s"), std::string::npos) << r.out;
-    EXPECT_EQ(r.out.find("kafka_log_spool: replayed"), std::string::npos) << "no plain lines on a terminal";
-    EXPECT_TRUE(r.out.ends_with("\nreplayed 3000, skipped as corrupt 0, failed 0, left 0\n")) << r.out;
+    EXPECT_EQ(r.out.find("kafka_log_spool: replayed"), std::string::npos)
+        << "no plain lines on a terminal";
+    EXPECT_TRUE(r.out.ends_with("\nreplayed 3000, skipped as corrupt 0, failed 0, left 0\n"))
+        << r.out;
 }
 
 TEST(KafkaLogSpoolReplayCommandLineTest, BadCommandLinesExitTwoNamingTheProblem) {
@@ -598,12 +639,16 @@ TEST(KafkaLogSpoolReplayCommandLineTest, BadCommandLinesExitTwoNamingTheProblem)
         std::string message;
     } cases[] = {
         {{"replay", d}, "'replay' needs --brokers"},
-        {{"replay", d, "--brokers", "127.0.0.1:1", "--rate", "abc"}, "option '--rate': 'abc' is not a number"},
-        {{"replay", d, "--brokers", "127.0.0.1:1", "--rate=-5"}, "option '--rate': '-5' is not a number"},
-        {{"replay", d, "--brokers", "127.0.0.1:1", "--frobnicate"}, "unknown option '--frobnicate'"},
+        {{"replay", d, "--brokers", "127.0.0.1:1", "--rate", "abc"},
+         "option '--rate': 'abc' is not a number"},
+        {{"replay", d, "--brokers", "127.0.0.1:1", "--rate=-5"},
+         "option '--rate': '-5' is not a number"},
+        {{"replay", d, "--brokers", "127.0.0.1:1", "--frobnicate"},
+         "unknown option '--frobnicate'"},
         {{"replay", "--brokers", "127.0.0.1:1"}, "'replay' needs a spool directory (DIR)"},
         {{"replay", d, "--brokers"}, "option '--brokers' needs a value"},
-        {{"replay", d, "--brokers", "127.0.0.1:1", "--dry-run=yes"}, "option '--dry-run' takes no value"},
+        {{"replay", d, "--brokers", "127.0.0.1:1", "--dry-run=yes"},
+         "option '--dry-run' takes no value"},
         {{"ls", d, "--topic", "t"}, "option '--topic' is an option of 'replay', not of 'ls'"},
     };
     for (const auto& c : cases) {
@@ -632,13 +677,14 @@ TEST(KafkaLogSpoolReplayCommandLineTest, AnUnusableProducerConfigExitsTwoNamingF
         {dir / "missing.properties", {"cannot read producer config file", "missing.properties"}},
     };
     for (const auto& c : cases) {
-        const RunResult r = run_tool(
-            {"replay", spool.string(), "--brokers", "127.0.0.1:1", "--producer-config", c.file.string()});
+        const RunResult r = run_tool({"replay", spool.string(), "--brokers", "127.0.0.1:1",
+                                      "--producer-config", c.file.string()});
         EXPECT_EQ(r.exit_code, 2) << r.err;
         for (const auto& text : c.expected) EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
     }
     // A DIR that does not exist is not made.
-    const RunResult m = run_tool({"replay", (dir / "missing").string(), "--brokers", "127.0.0.1:1"});
+    const RunResult m =
+        run_tool({"replay", (dir / "missing").string(), "--brokers", "127.0.0.1:1"});
     EXPECT_EQ(m.exit_code, 2) << m.err;
     EXPECT_NE(m.err.find("does not exist"), std::string::npos) << m.err;
     EXPECT_FALSE(fs::exists(dir / "missing"));
@@ -647,8 +693,9 @@ TEST(KafkaLogSpoolReplayCommandLineTest, AnUnusableProducerConfigExitsTwoNamingF
 TEST(KafkaLogSpoolReplayCommandLineTest, HelpDescribesReplay) {
     const RunResult r = run_tool({"--help"});
     EXPECT_EQ(r.exit_code, 0);
-    for (const char* text : {"replay DIR --brokers HOST:PORT", "--producer-config FILE", "--topic T", "--rate N",
-                             "--dry-run", "replayed N, skipped as corrupt M, failed F, left L"}) {
+    for (const char* text :
+         {"replay DIR --brokers HOST:PORT", "--producer-config FILE", "--topic T", "--rate N",
+          "--dry-run", "replayed N, skipped as corrupt M, failed F, left L"}) {
         EXPECT_NE(r.out.find(text), std::string::npos) << text;
     }
 }

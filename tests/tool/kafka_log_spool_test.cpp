@@ -74,7 +74,8 @@ RunResult run_tool(const std::vector<std::string>& args) {
         return result;
     }
     std::array<char, 4096> buffer{};
-    for (std::size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;) result.out.append(buffer.data(), n);
+    for (std::size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0;)
+        result.out.append(buffer.data(), n);
     const int status = ::pclose(pipe);
     if (status != -1 && WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
     result.err = read_file(err_file);
@@ -82,7 +83,8 @@ RunResult run_tool(const std::vector<std::string>& args) {
 }
 
 std::string base64_decode(std::string_view text) {
-    static constexpr std::string_view alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static constexpr std::string_view alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     std::uint32_t bits = 0;
     int count = 0;
@@ -108,7 +110,8 @@ std::uint32_t crc32c(std::string_view bytes) {
     std::uint32_t crc = 0xFFFFFFFFU;
     for (const char c : bytes) {
         crc ^= static_cast<unsigned char>(c);
-        for (int bit = 0; bit < 8; ++bit) crc = (crc & 1U) != 0 ? (crc >> 1) ^ 0x82F63B78U : crc >> 1;
+        for (int bit = 0; bit < 8; ++bit)
+            crc = (crc & 1U) != 0 ? (crc >> 1) ^ 0x82F63B78U : crc >> 1;
     }
     return ~crc;
 }
@@ -127,14 +130,15 @@ const std::string flip_payload = "this record's payload gets one byte flipped";
 
 std::vector<Written> sample_records() {
     return {
-        {"app", std::nullopt, "line one\nline two\ttabbed \"quoted\" back\\slash", FallbackReason::queue_full, false,
-         0, 1700000000123},
-        {"app", "user-42", "nul\0inside\x01"s, FallbackReason::delivery_failed, true, -185, 1700000000456},
+        {"app", std::nullopt, "line one\nline two\ttabbed \"quoted\" back\\slash",
+         FallbackReason::queue_full, false, 0, 1700000000123},
+        {"app", "user-42", "nul\0inside\x01"s, FallbackReason::delivery_failed, true, -185,
+         1700000000456},
         {"app", "k", flip_payload, FallbackReason::delivery_failed, false, 0, 1700000000500},
-        {"audit", "\xff\xfe key", "bad \xff utf-8 \xc0\xaf overlong", FallbackReason::too_large, false, 10,
-         1700000001000},
-        {"audit", "h\xc3\xa9", "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80", FallbackReason::unreachable, true, 0,
-         1700000002789},
+        {"audit", "\xff\xfe key", "bad \xff utf-8 \xc0\xaf overlong", FallbackReason::too_large,
+         false, 10, 1700000001000},
+        {"audit", "h\xc3\xa9", "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80",
+         FallbackReason::unreachable, true, 0, 1700000002789},
     };
 }
 
@@ -163,7 +167,8 @@ protected:
     fs::path segment() const {
         for (const auto& entry : fs::directory_iterator(spool_dir())) {
             const std::string name = entry.path().filename().string();
-            if (name.rfind("seg-", 0) == 0 && entry.path().extension() == ".kls") return entry.path();
+            if (name.rfind("seg-", 0) == 0 && entry.path().extension() == ".kls")
+                return entry.path();
         }
         ADD_FAILURE() << "no segment in " << spool_dir();
         return {};
@@ -173,7 +178,8 @@ protected:
         const RunResult r = run_tool({"cat", spool_dir().string()});
         EXPECT_EQ(r.exit_code, 0) << r.err;
         std::vector<nlohmann::ordered_json> records;
-        for (const auto& line : test::split_lines(r.out)) records.push_back(nlohmann::ordered_json::parse(line));
+        for (const auto& line : test::split_lines(r.out))
+            records.push_back(nlohmann::ordered_json::parse(line));
         return records;
     }
 
@@ -238,7 +244,8 @@ TEST_F(KafkaLogSpoolToolTest, CatPrintsEveryRecordInWriteOrder) {
     EXPECT_EQ(records[4].at("payload"), written_[4].payload);
     // Every record id differs.
     for (std::size_t i = 0; i < records.size(); ++i) {
-        for (std::size_t k = i + 1; k < records.size(); ++k) EXPECT_NE(records[i].at("id"), records[k].at("id"));
+        for (std::size_t k = i + 1; k < records.size(); ++k)
+            EXPECT_NE(records[i].at("id"), records[k].at("id"));
     }
 }
 
@@ -246,7 +253,8 @@ TEST_F(KafkaLogSpoolToolTest, CatWritesOneLinePerRecordWithEscapes) {
     const RunResult r = run_tool({"cat", spool_dir().string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(test::split_lines(r.out).size(), written_.size());
-    EXPECT_NE(r.out.find(R"("payload":"line one\nline two\ttabbed \"quoted\" back\\slash")"), std::string::npos)
+    EXPECT_NE(r.out.find(R"("payload":"line one\nline two\ttabbed \"quoted\" back\\slash")"),
+              std::string::npos)
         << r.out;
     EXPECT_NE(r.out.find(R"("payload":"nul\u0000inside\u0001")"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(R"({"id":")"), std::string::npos);
@@ -293,9 +301,12 @@ TEST_F(KafkaLogSpoolToolTest, LsListsSegmentsAndTotals) {
     const std::string name = segment().filename().string();
     const auto lines = test::split_lines(r.out);
     ASSERT_EQ(lines.size(), 7U) << r.out;
-    EXPECT_EQ(lines[0].rfind(name + "  records 5  bytes " + std::to_string(fs::file_size(segment())), 0), 0U)
+    EXPECT_EQ(
+        lines[0].rfind(name + "  records 5  bytes " + std::to_string(fs::file_size(segment())), 0),
+        0U)
         << lines[0];
-    EXPECT_NE(lines[0].find("queue_full=1 too_large=1 delivery_failed=2 unreachable=1"), std::string::npos)
+    EXPECT_NE(lines[0].find("queue_full=1 too_large=1 delivery_failed=2 unreachable=1"),
+              std::string::npos)
         << lines[0];
     EXPECT_EQ(lines[1], "segments 1");
     EXPECT_EQ(lines[2], "records 5  queue_full=1 too_large=1 delivery_failed=2 unreachable=1");
@@ -311,7 +322,8 @@ TEST_F(KafkaLogSpoolToolTest, UnknownFormatVersionExitsOne) {
     ASSERT_GE(bytes.size(), 64U);
     bytes[8] = 2;  // version (u16 at 8)
     const std::uint32_t crc = crc32c(std::string_view(bytes).substr(0, 60));
-    for (int i = 0; i < 4; ++i) bytes[60 + static_cast<std::size_t>(i)] = static_cast<char>((crc >> (8 * i)) & 0xFFU);
+    for (int i = 0; i < 4; ++i)
+        bytes[60 + static_cast<std::size_t>(i)] = static_cast<char>((crc >> (8 * i)) & 0xFFU);
     write_file(seg, bytes);
     for (const char* command : {"ls", "cat", "verify"}) {
         const RunResult r = run_tool({command, spool_dir().string()});

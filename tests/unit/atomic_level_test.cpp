@@ -5,14 +5,14 @@
 #include <sstream>
 #include <thread>
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <boost/log/core.hpp>
 #include <boost/log/expressions.hpp>
 #include <boost/log/sinks/unlocked_frontend.hpp>
 #include <boost/log/sources/record_ostream.hpp>
 #include <boost/log/sources/severity_logger.hpp>
 #include <boost/make_shared.hpp>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "kafka_log/boost_log/kafka_sink_backend.hpp"
 #include "kafka_log/mocks/mock_async_producer.hpp"
@@ -47,7 +47,8 @@ TEST_F(AtomicLevelTest, ThresholdChangedFromAnotherThreadAppliesToTheNextRecord)
     BOOST_LOG_SEV(logger, level::info) << "info, filtered";
     BOOST_LOG_SEV(logger, level::warning) << "warning, passes";
 
-    std::thread admin([copy = threshold]() mutable { copy.set(level::debug); });  // copies share the threshold
+    std::thread admin(
+        [copy = threshold]() mutable { copy.set(level::debug); });  // copies share the threshold
     admin.join();
     EXPECT_EQ(threshold.get(), level::debug);
     BOOST_LOG_SEV(logger, level::debug) << "debug, passes now";

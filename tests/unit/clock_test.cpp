@@ -9,11 +9,11 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <boost/date_time/posix_time/posix_time.hpp>
 #include <boost/log/attributes/attribute_cast.hpp>
 #include <boost/log/attributes/clock.hpp>
 #include <boost/log/attributes/value_extraction.hpp>
-#include <gtest/gtest.h>
 
 namespace kafka_log {
 namespace {
@@ -72,7 +72,9 @@ TEST(ClockTest, LocalClockReadsWhatBoostLogsLocalClockReads) {
     reads_between(attrs::local_clock(), LocalClock());
 }
 
-TEST(ClockTest, UtcClockReadsWhatBoostLogsUtcClockReads) { reads_between(attrs::utc_clock(), UtcClock()); }
+TEST(ClockTest, UtcClockReadsWhatBoostLogsUtcClockReads) {
+    reads_between(attrs::utc_clock(), UtcClock());
+}
 
 TEST(ClockTest, LocalClockFollowsTheTimeZone) {
     // POSIX TZ without tzdata: "IST-5:30" is UTC+05:30. A fresh thread has no cached second.
@@ -85,7 +87,8 @@ TEST(ClockTest, LocalClockFollowsTheTimeZone) {
     }).join();
     const auto offset = local - utc;
     EXPECT_GE(offset, boost::posix_time::hours(5) + boost::posix_time::minutes(30));
-    EXPECT_LT(offset, boost::posix_time::hours(5) + boost::posix_time::minutes(30) + boost::posix_time::seconds(2));
+    EXPECT_LT(offset, boost::posix_time::hours(5) + boost::posix_time::minutes(30) +
+                          boost::posix_time::seconds(2));
 }
 
 TEST(ClockTest, ValuesOutliveTheirThreadAndEndOnAnother) {

@@ -36,7 +36,9 @@ using namespace std::chrono_literals;
 std::vector<SpoolRecord> read_all_records(const fs::path& dir, SpoolReadStats* stats = nullptr) {
     return test::read_spool_records(dir, stats);
 }
-std::size_t segment_count(const fs::path& dir) { return test::spool_segment_count(dir); }
+std::size_t segment_count(const fs::path& dir) {
+    return test::spool_segment_count(dir);
+}
 
 /// Options of a drain that sends as fast as the producer takes.
 SpoolDrainOptions unbounded() {
@@ -54,7 +56,8 @@ std::string header_of(const ProducedMessage& m, const std::string& name) {
 
 /// A spool left by an earlier process: `count` records, every third with a key, every fifth
 /// flagged possibly persisted, each with a header and a timestamp of its own.
-std::vector<SpoolRecord> leave_spool(const fs::path& dir, int count, std::uint64_t segment_bytes = 4096) {
+std::vector<SpoolRecord> leave_spool(const fs::path& dir, int count,
+                                     std::uint64_t segment_bytes = 4096) {
     {
         SpoolFallback spool(dir, SpoolOptions{.segment_bytes = segment_bytes, .replay_rate = 0});
         for (int i = 0; i < count; ++i) {
@@ -84,9 +87,11 @@ TEST(SpoolDrainTest, AWriterReplaysWhatAnEarlierProcessLeftWholeAndDeletesTheSeg
 
     auto producer = std::make_shared<MockAsyncProducer>();
     for (std::size_t i = 0; i < left.size(); ++i) producer->expect_input_and_succeed();
-    auto spool = std::make_shared<SpoolFallback>(dir, SpoolOptions{.segment_bytes = 4096, .replay_rate = 1e6});
+    auto spool = std::make_shared<SpoolFallback>(
+        dir, SpoolOptions{.segment_bytes = 4096, .replay_rate = 1e6});
     KafkaWriter writer(producer, spool, WriterOptions{.topic = "live"});
-    ASSERT_TRUE(test::wait_until([&] { return writer.stats().replayed == total && segment_count(dir) == 0; }, 30s))
+    ASSERT_TRUE(test::wait_until(
+        [&] { return writer.stats().replayed == total && segment_count(dir) == 0; }, 30s))
         << "replayed " << writer.stats().replayed << ", segments left " << segment_count(dir);
 
     const WriterStats s = writer.stats();
@@ -109,9 +114,11 @@ TEST(SpoolDrainTest, AWriterReplaysWhatAnEarlierProcessLeftWholeAndDeletesTheSeg
         EXPECT_EQ(got.payload, want.payload) << i;
         EXPECT_EQ(got.timestamp_ms, want.timestamp_ms) << i;
         ASSERT_EQ(got.headers.size(), 3u) << i;
-        EXPECT_EQ(got.headers[0], (std::pair<std::string, std::string>{"trace", "trace-" + std::to_string(i)}));
+        EXPECT_EQ(got.headers[0],
+                  (std::pair<std::string, std::string>{"trace", "trace-" + std::to_string(i)}));
         EXPECT_EQ(header_of(got, "kafka_log.id"), want.id) << i;
-        EXPECT_EQ(header_of(got, "kafka_log.replayed"), i % 5 == 0 ? "possibly-duplicate" : "1") << i;
+        EXPECT_EQ(header_of(got, "kafka_log.replayed"), i % 5 == 0 ? "possibly-duplicate" : "1")
+            << i;
         ids.insert(header_of(got, "kafka_log.id"));
     }
     EXPECT_EQ(ids.size(), left.size());
@@ -124,11 +131,14 @@ TEST(SpoolDrainTest, ARecordThatFailsStaysInTheSpoolAndTheNextPassSendsTheRest) 
     auto producer = std::make_shared<MockAsyncProducer>();
     auto spool = std::make_shared<SpoolFallback>(dir, SpoolOptions{.replay_rate = 0});
     SpoolDrain drain(spool, producer, unbounded());
-    producer->set_delivery_handler([&drain](const DeliveryReport& r) { EXPECT_TRUE(drain.on_report(r)); });
+    producer->set_delivery_handler(
+        [&drain](const DeliveryReport& r) { EXPECT_TRUE(drain.on_report(r)); });
 
     // Three confirmed, the fourth fails: the pass stops there.
-    producer->expect_input_and_succeed().expect_input_and_succeed().expect_input_and_succeed().expect_input_and_fail(
-        DeliveryError{error_codes::message_timed_out, "timed out", false});
+    producer->expect_input_and_succeed()
+        .expect_input_and_succeed()
+        .expect_input_and_succeed()
+        .expect_input_and_fail(DeliveryError{error_codes::message_timed_out, "timed out", false});
     EXPECT_FALSE(drain.drain_once(1s));
     EXPECT_EQ(drain.stats().replayed, 3u);
     EXPECT_EQ(drain.stats().failures, 1u);
@@ -169,12 +179,16 @@ TEST(SpoolDrainTest, ARecordSentWithoutAnAnswerIsSentAgainFlaggedPossiblyDuplica
         });
         // Two confirmed, two sent and never answered; then the process "dies": its spool is
         // copied as it is on disk at that moment.
-        producer->expect_input_and_succeed().expect_input_and_succeed().expect_input_and_hold().expect_input_and_hold();
+        producer->expect_input_and_succeed()
+            .expect_input_and_succeed()
+            .expect_input_and_hold()
+            .expect_input_and_hold();
         EXPECT_FALSE(drain->drain_once(0ms));
         EXPECT_EQ(drain->stats().in_flight, 2u);
         fs::create_directories(after_kill);
         for (const auto& e : fs::directory_iterator(dir)) {
-            if (e.path().filename().string().starts_with("seg-")) fs::copy_file(e.path(), after_kill / e.path().filename());
+            if (e.path().filename().string().starts_with("seg-"))
+                fs::copy_file(e.path(), after_kill / e.path().filename());
         }
         drain.reset();
         producer->close(1s);  // purges the held ones: no drain left to hear it
@@ -207,7 +221,8 @@ TEST(SpoolDrainTest, RecordsSpooledDuringAnOutageGoBackWhenTheClusterReturns) {
     constexpr int total = 500;
     auto producer = std::make_shared<MockAsyncProducer>();
     for (int i = 0; i < total; ++i) producer->expect_input_and_succeed();
-    auto spool = std::make_shared<SpoolFallback>(dir, SpoolOptions{.segment_bytes = 4096, .replay_rate = 1e6});
+    auto spool = std::make_shared<SpoolFallback>(
+        dir, SpoolOptions{.segment_bytes = 4096, .replay_rate = 1e6});
     WriterOptions options{.topic = "live"};
     options.breaker_backoff = 1h;  // only the cluster's own signal closes it here
     options.breaker_max_backoff = 1h;
@@ -221,7 +236,8 @@ TEST(SpoolDrainTest, RecordsSpooledDuringAnOutageGoBackWhenTheClusterReturns) {
     EXPECT_TRUE(producer->produced().empty()) << "nothing is replayed while the cluster is away";
 
     producer->set_cluster_state(ClusterState::reachable);
-    ASSERT_TRUE(test::wait_until([&] { return writer.stats().replayed == total && segment_count(dir) == 0; }, 30s))
+    ASSERT_TRUE(test::wait_until(
+        [&] { return writer.stats().replayed == total && segment_count(dir) == 0; }, 30s))
         << writer.stats().replayed;
     s = writer.stats();
     EXPECT_TRUE(Balanced(s));
@@ -236,16 +252,19 @@ TEST(SpoolDrainTest, RecordsSpooledDuringAnOutageGoBackWhenTheClusterReturns) {
     EXPECT_TRUE(read_all_records(dir).empty());
 }
 
-TEST(SpoolDrainTest, WithNoLiveRecordsLeftTheDrainProbesWithOneRecordAndItsConfirmationClosesTheBreaker) {
+TEST(SpoolDrainTest,
+     WithNoLiveRecordsLeftTheDrainProbesWithOneRecordAndItsConfirmationClosesTheBreaker) {
     TempDir tmp;
     const fs::path dir = tmp / "spool";
     auto producer = std::make_shared<MockAsyncProducer>();
-    auto spool = std::make_shared<SpoolFallback>(dir, SpoolOptions{.segment_bytes = 1 << 20, .replay_rate = 1e6});
+    auto spool = std::make_shared<SpoolFallback>(
+        dir, SpoolOptions{.segment_bytes = 1 << 20, .replay_rate = 1e6});
     WriterOptions options{.topic = "live"};
     options.breaker_backoff = 20ms;
     options.breaker_max_backoff = 20ms;
     KafkaWriter writer(producer, spool, options);
-    ASSERT_TRUE(test::wait_until([&] { return writer.drain_stats().passes >= 1; }, 10s)) << "the start pass: nothing";
+    ASSERT_TRUE(test::wait_until([&] { return writer.drain_stats().passes >= 1; }, 10s))
+        << "the start pass: nothing";
 
     // An outage: 50 records go to the spool, then the service logs nothing more.
     producer->set_cluster_state(ClusterState::unreachable);
@@ -258,7 +277,8 @@ TEST(SpoolDrainTest, WithNoLiveRecordsLeftTheDrainProbesWithOneRecordAndItsConfi
     // Then the rest, delivered.
     producer->expect_input_and_hold();
     for (int i = 1; i < total; ++i) producer->expect_input_and_succeed();
-    ASSERT_TRUE(test::wait_until([&] { return producer->produced().size() == 1; }, 10s)) << "a probe goes out";
+    ASSERT_TRUE(test::wait_until([&] { return producer->produced().size() == 1; }, 10s))
+        << "a probe goes out";
     const std::uint64_t passes = writer.drain_stats().passes;
     ASSERT_TRUE(test::wait_until([&] { return writer.drain_stats().passes >= passes + 2; }, 10s));
     EXPECT_EQ(producer->produced().size(), 1u) << "nothing but the probe while it is unanswered";
@@ -266,7 +286,8 @@ TEST(SpoolDrainTest, WithNoLiveRecordsLeftTheDrainProbesWithOneRecordAndItsConfi
 
     // Kafka confirms it: the breaker closes, and the rest follows without a live record.
     EXPECT_EQ(producer->release_held(), 1u);
-    ASSERT_TRUE(test::wait_until([&] { return writer.stats().replayed == total && segment_count(dir) == 0; }, 30s))
+    ASSERT_TRUE(test::wait_until(
+        [&] { return writer.stats().replayed == total && segment_count(dir) == 0; }, 30s))
         << writer.stats().replayed;
     EXPECT_FALSE(writer.breaker_open()) << "a confirmed replay closes the breaker";
     const WriterStats s = writer.stats();

@@ -71,7 +71,9 @@ std::vector<std::string> lost_lines(const std::string& err) {
 
 std::size_t count_of(const std::string& text, std::string_view needle) {
     std::size_t n = 0;
-    for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    for (std::size_t at = text.find(needle); at != std::string::npos;
+         at = text.find(needle, at + 1))
+        ++n;
     return n;
 }
 
@@ -103,8 +105,8 @@ TEST(FileFallbackTest, AddsNewlineOnlyWhenMissing) {
         EXPECT_TRUE(fallback.write("one"));
         EXPECT_TRUE(fallback.write("two\n"));
         EXPECT_TRUE(fallback.write(""));
-        EXPECT_TRUE(fallback.write(FallbackRecord{.topic = "t", .key = "k", .payload = "three",
-                                                  .reason = FallbackReason::queue_full}));
+        EXPECT_TRUE(fallback.write(FallbackRecord{
+            .topic = "t", .key = "k", .payload = "three", .reason = FallbackReason::queue_full}));
         EXPECT_TRUE(fallback.flush());
     }
     EXPECT_THAT(read_lines(path), ElementsAre("one", "two", "", "three"));
@@ -148,7 +150,9 @@ TEST(FileFallbackTest, RecreatesFileRemovedUnderItWithoutAReopen) {
     }
     const std::string err = ::testing::internal::GetCapturedStderr();
     EXPECT_EQ(read_lines(path), after);
-    EXPECT_EQ(count_of(err, path.string() + " was removed; records written to it before are gone"), 1u) << err;
+    EXPECT_EQ(count_of(err, path.string() + " was removed; records written to it before are gone"),
+              1u)
+        << err;
 }
 
 TEST(FileFallbackTest, FollowsPathWhenTheFileIsRenamedUnderIt) {
@@ -160,13 +164,16 @@ TEST(FileFallbackTest, FollowsPathWhenTheFileIsRenamedUnderIt) {
     std::filesystem::rename(path, moved);
     int written = 1;
     // The path is looked at every few ms: records meanwhile go to the moved file, none is lost.
-    ASSERT_TRUE(wait_until([&] {
-        EXPECT_TRUE(fallback.write("record " + std::to_string(written)));
-        ++written;
-        return std::filesystem::exists(path);
-    }, std::chrono::seconds(10)));
+    ASSERT_TRUE(wait_until(
+        [&] {
+            EXPECT_TRUE(fallback.write("record " + std::to_string(written)));
+            ++written;
+            return std::filesystem::exists(path);
+        },
+        std::chrono::seconds(10)));
     EXPECT_EQ(read_lines(moved).front(), "before");
-    EXPECT_EQ(read_lines(moved).size() + read_lines(path).size(), static_cast<std::size_t>(written));
+    EXPECT_EQ(read_lines(moved).size() + read_lines(path).size(),
+              static_cast<std::size_t>(written));
     EXPECT_EQ(read_lines(path).back(), "record " + std::to_string(written - 1));
 }
 
@@ -181,8 +188,10 @@ TEST(FileFallbackTest, ConcurrentWritersNeverInterleaveInsideALine) {
         workers.emplace_back([&, t] {
             for (int i = 0; i < per_thread; ++i) {
                 // Lines of different lengths (up to ~9 KB) make torn writes visible.
-                const std::string body(static_cast<std::size_t>((i * 37) % 9000), static_cast<char>('a' + t));
-                ASSERT_TRUE(fallback.write("t" + std::to_string(t) + "-" + std::to_string(i) + ":" + body));
+                const std::string body(static_cast<std::size_t>((i * 37) % 9000),
+                                       static_cast<char>('a' + t));
+                ASSERT_TRUE(
+                    fallback.write("t" + std::to_string(t) + "-" + std::to_string(i) + ":" + body));
             }
         });
     }
@@ -198,7 +207,8 @@ TEST(FileFallbackTest, ConcurrentWritersNeverInterleaveInsideALine) {
         const int t = std::stoi(id.substr(1, id.find('-') - 1));
         const int i = std::stoi(id.substr(id.find('-') + 1));
         const std::string body = line.substr(colon + 1);
-        ASSERT_EQ(body, std::string(static_cast<std::size_t>((i * 37) % 9000), static_cast<char>('a' + t)))
+        ASSERT_EQ(body, std::string(static_cast<std::size_t>((i * 37) % 9000),
+                                    static_cast<char>('a' + t)))
             << "line " << id << " was torn";
         ids.insert(id);
     }
@@ -224,7 +234,8 @@ TEST(FileFallbackTest, RotationNeverDeletesARecord) {
     EXPECT_FALSE(std::filesystem::exists(dir / "fallback.log.3"));
     std::set<std::string> seen;
     for (const char* name : {"fallback.log.2", "fallback.log.1", "fallback.log"}) {
-        for (const std::string& line : read_lines(dir / name)) seen.insert(line.substr(0, line.find('x')));
+        for (const std::string& line : read_lines(dir / name))
+            seen.insert(line.substr(0, line.find('x')));
     }
     EXPECT_EQ(seen.size(), 100u) << "every record is in one of the files";
     EXPECT_EQ(count_of(err, path.string() + ": not rotating, " + (dir / "fallback.log.2").string() +
@@ -269,39 +280,45 @@ TEST(FileFallbackTest, DevFullReportsFailureWithoutThrowing) {
 TEST(FileFallbackTest, BufferedRecordsReachTheFileWhenTheBufferFillsAndAtFlush) {
     TempDir dir;
     const auto path = dir / "buffered.log";
-    FileFallback fallback(path, FileFallbackOptions{.buffer_bytes = 32, .buffer_max_age = std::chrono::hours(1)});
+    FileFallback fallback(
+        path, FileFallbackOptions{.buffer_bytes = 32, .buffer_max_age = std::chrono::hours(1)});
     EXPECT_TRUE(fallback.write("0123456789"));  // 11 bytes with its newline
     EXPECT_TRUE(fallback.write("abcdefghij"));
     EXPECT_TRUE(read_lines(path).empty()) << "still in the buffer";
     EXPECT_TRUE(fallback.write("ABCDEFGHIJ"));  // 33 bytes would not fit: the first two go out
     EXPECT_THAT(read_lines(path), ElementsAre("0123456789", "abcdefghij"));
     EXPECT_TRUE(fallback.write(std::string(40, 'L')));  // larger than the buffer: written through
-    EXPECT_THAT(read_lines(path), ElementsAre("0123456789", "abcdefghij", "ABCDEFGHIJ", std::string(40, 'L')));
+    EXPECT_THAT(read_lines(path),
+                ElementsAre("0123456789", "abcdefghij", "ABCDEFGHIJ", std::string(40, 'L')));
     EXPECT_TRUE(fallback.write("tail"));
     EXPECT_TRUE(fallback.flush());
-    EXPECT_THAT(read_lines(path),
-                ElementsAre("0123456789", "abcdefghij", "ABCDEFGHIJ", std::string(40, 'L'), "tail"));
+    EXPECT_THAT(read_lines(path), ElementsAre("0123456789", "abcdefghij", "ABCDEFGHIJ",
+                                              std::string(40, 'L'), "tail"));
 }
 
 TEST(FileFallbackTest, BufferOlderThanItsMaxAgeIsWrittenWithoutAnotherWrite) {
     TempDir dir;
     const auto path = dir / "aged.log";
-    FileFallback fallback(path, FileFallbackOptions{.buffer_bytes = 64 * 1024,
-                                                    .buffer_max_age = std::chrono::milliseconds(50)});
+    FileFallback fallback(path,
+                          FileFallbackOptions{.buffer_bytes = 64 * 1024,
+                                              .buffer_max_age = std::chrono::milliseconds(50)});
     const auto start = std::chrono::steady_clock::now();
     EXPECT_TRUE(fallback.write("first"));
     EXPECT_TRUE(fallback.write("second"));
     EXPECT_TRUE(fallback.write("third"));
     EXPECT_TRUE(wait_until([&] { return read_lines(path).size() == 3; }, std::chrono::seconds(10)))
         << "the timer never wrote the buffer";
-    EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(50)) << "written too early";
+    EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(50))
+        << "written too early";
     EXPECT_THAT(read_lines(path), ElementsAre("first", "second", "third"));
 }
 
 TEST(FileFallbackTest, BufferThatCannotReachTheFileIsReportedPerListenerAndReasonAndPrinted) {
     RecordingListener one;
     RecordingListener two;
-    FileFallback fallback("/dev/full", FileFallbackOptions{.buffer_bytes = 4096, .buffer_max_age = std::chrono::hours(1)});
+    FileFallback fallback(
+        "/dev/full",
+        FileFallbackOptions{.buffer_bytes = 4096, .buffer_max_age = std::chrono::hours(1)});
     EXPECT_TRUE(fallback.write(record_of("queued a", FallbackReason::queue_full), &one));
     EXPECT_TRUE(fallback.write(record_of("queued b", FallbackReason::queue_full), &one));
     EXPECT_TRUE(fallback.write(record_of("unreachable c", FallbackReason::unreachable), &one));
@@ -313,10 +330,11 @@ TEST(FileFallbackTest, BufferThatCannotReachTheFileIsReportedPerListenerAndReaso
     EXPECT_FALSE(fallback.flush());
     const std::string err = ::testing::internal::GetCapturedStderr();
     using Lost = std::map<FallbackReason, std::uint64_t>;
-    EXPECT_EQ(one.lost(), (Lost{{FallbackReason::queue_full, 3}, {FallbackReason::unreachable, 1}}));
+    EXPECT_EQ(one.lost(),
+              (Lost{{FallbackReason::queue_full, 3}, {FallbackReason::unreachable, 1}}));
     EXPECT_EQ(two.lost(), (Lost{{FallbackReason::queue_full, 1}}));
-    EXPECT_THAT(lost_lines(err),
-                ElementsAre("queued a", "queued b", "unreachable c", "queued d", "queued e", "nobody listens"));
+    EXPECT_THAT(lost_lines(err), ElementsAre("queued a", "queued b", "unreachable c", "queued d",
+                                             "queued e", "nobody listens"));
     fallback.flush();
     EXPECT_EQ(one.total() + two.total(), 5u) << "each loss reported once";
 }
@@ -327,16 +345,21 @@ TEST(FileFallbackTest, DetachSettlesTheBufferAndTheListenerIsNeverCalledAgain) {
     RecordingListener leaving;
     RecordingListener staying;
     {
-        FileFallback fallback(path, FileFallbackOptions{.buffer_bytes = 4096, .buffer_max_age = std::chrono::hours(1)});
-        EXPECT_TRUE(fallback.write(record_of("from leaving", FallbackReason::queue_full), &leaving));
-        EXPECT_TRUE(fallback.write(record_of("from staying", FallbackReason::queue_full), &staying));
+        FileFallback fallback(path, FileFallbackOptions{.buffer_bytes = 4096,
+                                                        .buffer_max_age = std::chrono::hours(1)});
+        EXPECT_TRUE(
+            fallback.write(record_of("from leaving", FallbackReason::queue_full), &leaving));
+        EXPECT_TRUE(
+            fallback.write(record_of("from staying", FallbackReason::queue_full), &staying));
         fallback.detach(leaving);
-        EXPECT_THAT(read_lines(path), ElementsAre("from leaving", "from staying")) << "detach writes the buffer";
+        EXPECT_THAT(read_lines(path), ElementsAre("from leaving", "from staying"))
+            << "detach writes the buffer";
     }
     EXPECT_THAT(leaving.lost(), IsEmpty());
     EXPECT_THAT(staying.lost(), IsEmpty());
 
-    FileFallback full("/dev/full", FileFallbackOptions{.buffer_bytes = 4096, .buffer_max_age = std::chrono::hours(1)});
+    FileFallback full("/dev/full", FileFallbackOptions{.buffer_bytes = 4096,
+                                                       .buffer_max_age = std::chrono::hours(1)});
     EXPECT_TRUE(full.write(record_of("a", FallbackReason::delivery_failed), &leaving));
     EXPECT_TRUE(full.write(record_of("b", FallbackReason::delivery_failed), &staying));
     ::testing::internal::CaptureStderr();
@@ -355,13 +378,16 @@ TEST(FileFallbackTest, ManyListenersMayShareABufferedFallback) {
     constexpr int per_thread = 500;
     std::vector<RecordingListener> listeners(threads);
     {
-        FileFallback fallback(path, FileFallbackOptions{.buffer_bytes = 1024, .buffer_max_age = std::chrono::milliseconds(1)});
+        FileFallback fallback(path,
+                              FileFallbackOptions{.buffer_bytes = 1024,
+                                                  .buffer_max_age = std::chrono::milliseconds(1)});
         std::vector<std::thread> workers;
         for (int t = 0; t < threads; ++t) {
             workers.emplace_back([&, t] {
                 for (int i = 0; i < per_thread; ++i) {
                     const std::string payload = "w" + std::to_string(t) + "-" + std::to_string(i);
-                    ASSERT_TRUE(fallback.write(record_of(payload, FallbackReason::queue_full), &listeners[t]));
+                    ASSERT_TRUE(fallback.write(record_of(payload, FallbackReason::queue_full),
+                                               &listeners[t]));
                 }
                 fallback.detach(listeners[t]);
             });
@@ -369,7 +395,8 @@ TEST(FileFallbackTest, ManyListenersMayShareABufferedFallback) {
         for (auto& w : workers) w.join();
     }
     const auto lines = read_lines(path);
-    EXPECT_EQ(std::set<std::string>(lines.begin(), lines.end()).size(), static_cast<std::size_t>(threads * per_thread));
+    EXPECT_EQ(std::set<std::string>(lines.begin(), lines.end()).size(),
+              static_cast<std::size_t>(threads * per_thread));
     EXPECT_EQ(lines.size(), static_cast<std::size_t>(threads * per_thread));
     for (const auto& listener : listeners) EXPECT_THAT(listener.lost(), IsEmpty());
 }
@@ -378,7 +405,8 @@ TEST(FileFallbackTest, ManyListenersMayShareABufferedFallback) {
 class SmallTmpfs {
 public:
     explicit SmallTmpfs(const char* size_option) {
-        mounted_ = ::geteuid() == 0 && ::mount("tmpfs", dir_.path().c_str(), "tmpfs", 0, size_option) == 0;
+        mounted_ =
+            ::geteuid() == 0 && ::mount("tmpfs", dir_.path().c_str(), "tmpfs", 0, size_option) == 0;
     }
     ~SmallTmpfs() {
         if (mounted_) ::umount2(dir_.path().c_str(), MNT_DETACH);
@@ -402,7 +430,8 @@ void write_filler(const std::filesystem::path& path, std::size_t bytes) {
 /// Records of uneven lengths, so that the disk fills in the middle of one.
 std::string numbered_record(int i) {
     const std::string id = "r" + std::to_string(i) + ":";
-    return id + std::string(static_cast<std::size_t>(150 + (i * 53) % 700), static_cast<char>('a' + i % 26));
+    return id + std::string(static_cast<std::size_t>(150 + (i * 53) % 700),
+                            static_cast<char>('a' + i % 26));
 }
 
 TEST(FileFallbackTest, FullDiskLeavesOnlyWholeLinesAndFailsOnlyRecordsNotStored) {
@@ -431,7 +460,8 @@ TEST(FileFallbackTest, FullDiskLeavesOnlyWholeLinesAndFailsOnlyRecordsNotStored)
     }
     const auto lines = read_lines(path);
     for (const std::string& line : lines) {
-        ASSERT_TRUE(stored.count(line)) << "a line that is not a whole stored record: " << line.substr(0, 40);
+        ASSERT_TRUE(stored.count(line))
+            << "a line that is not a whole stored record: " << line.substr(0, 40);
     }
     EXPECT_EQ(lines.size(), stored.size());
     EXPECT_EQ(std::set<std::string>(lines.begin(), lines.end()).size(), lines.size());
@@ -446,19 +476,22 @@ TEST(FileFallbackTest, BufferedOnFullDiskEachRecordIsEitherInTheFileOrReportedLo
     std::set<std::string> written;
     std::string err;
     {
-        FileFallback fallback(path, FileFallbackOptions{.buffer_bytes = 4096, .buffer_max_age = std::chrono::hours(1)});
+        FileFallback fallback(path, FileFallbackOptions{.buffer_bytes = 4096,
+                                                        .buffer_max_age = std::chrono::hours(1)});
         ::testing::internal::CaptureStderr();
         int i = 0;
         for (; i < 600; ++i) {  // ~300 KB: more than the file system holds
             const std::string record = numbered_record(i);
-            ASSERT_TRUE(fallback.write(record_of(record, FallbackReason::delivery_failed), &listener));
+            ASSERT_TRUE(
+                fallback.write(record_of(record, FallbackReason::delivery_failed), &listener));
             written.insert(record);
         }
         EXPECT_FALSE(fallback.flush());
         std::filesystem::remove(fs / "filler");
         for (const int end = i + 50; i < end; ++i) {
             const std::string record = numbered_record(i);
-            ASSERT_TRUE(fallback.write(record_of(record, FallbackReason::delivery_failed), &listener));
+            ASSERT_TRUE(
+                fallback.write(record_of(record, FallbackReason::delivery_failed), &listener));
             written.insert(record);
         }
         EXPECT_TRUE(fallback.flush()) << "space was freed";
@@ -472,12 +505,17 @@ TEST(FileFallbackTest, BufferedOnFullDiskEachRecordIsEitherInTheFileOrReportedLo
     EXPECT_EQ(in_file.size(), lines.size()) << "a record twice in the file";
     EXPECT_EQ(reported.size(), lost.size()) << "a record reported twice";
     for (const std::string& line : lines) {
-        ASSERT_TRUE(written.count(line)) << "a line that is not a whole record: " << line.substr(0, 40);
-        ASSERT_FALSE(reported.count(line)) << "in the file and reported lost: " << line.substr(0, 40);
+        ASSERT_TRUE(written.count(line))
+            << "a line that is not a whole record: " << line.substr(0, 40);
+        ASSERT_FALSE(reported.count(line))
+            << "in the file and reported lost: " << line.substr(0, 40);
     }
-    for (const std::string& record : lost) ASSERT_TRUE(written.count(record)) << record.substr(0, 40);
+    for (const std::string& record : lost)
+        ASSERT_TRUE(written.count(record)) << record.substr(0, 40);
     EXPECT_GT(lost.size(), 0u);
-    EXPECT_EQ(listener.lost(), (std::map<FallbackReason, std::uint64_t>{{FallbackReason::delivery_failed, lost.size()}}));
+    EXPECT_EQ(
+        listener.lost(),
+        (std::map<FallbackReason, std::uint64_t>{{FallbackReason::delivery_failed, lost.size()}}));
     EXPECT_EQ(lines.size() + lost.size(), written.size());
 }
 
@@ -486,8 +524,8 @@ TEST(StreamFallbackTest, WritesOneLinePerRecord) {
     StreamFallback fallback(out);
     EXPECT_TRUE(fallback.write("a"));
     EXPECT_TRUE(fallback.write("b\n"));
-    EXPECT_TRUE(fallback.write(FallbackRecord{.topic = "t", .key = "k", .payload = "c",
-                                              .reason = FallbackReason::too_large}));
+    EXPECT_TRUE(fallback.write(FallbackRecord{
+        .topic = "t", .key = "k", .payload = "c", .reason = FallbackReason::too_large}));
     EXPECT_TRUE(fallback.flush());
     EXPECT_EQ(out.str(), "a\nb\nc\n");
 }

@@ -29,7 +29,9 @@ using ::testing::SizeIs;
 
 using namespace std::chrono_literals;
 
-nlohmann::json parse(const std::string& line) { return nlohmann::json::parse(line); }
+nlohmann::json parse(const std::string& line) {
+    return nlohmann::json::parse(line);
+}
 
 // The seed's scenario through glog: two LOG() lines whose inputs the producer fails are both
 // in the fallback, as JSON, and every record is accounted for.
@@ -38,8 +40,9 @@ TEST(GlogKafkaSinkTest, SeedScenarioBothFailedLinesLandInFallback) {
     auto producer = std::make_shared<MockAsyncProducer>();
     producer->expect_input_and_fail({error_codes::message_timed_out, "timed out", false})
         .expect_input_and_fail({error_codes::message_timed_out, "timed out", false});
-    auto writer = std::make_shared<KafkaWriter>(producer, std::make_shared<FileFallback>(dir / "fallback.log"),
-                                                WriterOptions{.topic = "glog"});
+    auto writer = std::make_shared<KafkaWriter>(
+        producer, std::make_shared<FileFallback>(dir / "fallback.log"),
+        WriterOptions{.topic = "glog"});
     GlogKafkaSink sink(writer);
     {
         ScopedGlogSink scoped(sink);
@@ -76,12 +79,15 @@ TEST(GlogKafkaSinkTest, RecordIsTheSameJsonAsTheBoostLogPath) {
     ASSERT_THAT(produced, SizeIs(2));
     const auto j = parse(produced[0].payload);
     EXPECT_EQ(j["level"], "warning");
-    EXPECT_EQ(j["msg"], "disk \"/var\" at 91%\nsecond line") << "a multi-line message stays one record";
+    EXPECT_EQ(j["msg"], "disk \"/var\" at 91%\nsecond line")
+        << "a multi-line message stays one record";
     EXPECT_EQ(j["file"], "glog_kafka_sink_test.cpp");
     EXPECT_EQ(j["line"], line);
     EXPECT_TRUE(j["thread"].is_number_integer());
-    EXPECT_THAT(j["logtime"].get<std::string>(), MatchesRegex(R"([0-9-]{10}T[0-9:]{8}\.[0-9]{3}\+00:00)"));
-    EXPECT_EQ(produced[0].payload.find("{\"level\":\"warning\",\"logtime\":"), 0u) << "level, logtime, msg first";
+    EXPECT_THAT(j["logtime"].get<std::string>(),
+                MatchesRegex(R"([0-9-]{10}T[0-9:]{8}\.[0-9]{3}\+00:00)"));
+    EXPECT_EQ(produced[0].payload.find("{\"level\":\"warning\",\"logtime\":"), 0u)
+        << "level, logtime, msg first";
     EXPECT_EQ(parse(produced[1].payload)["msg"], "bad byte \xEF\xBF\xBD here");
     EXPECT_TRUE(Balanced(writer->stats()));
 }
@@ -108,7 +114,8 @@ TEST(GlogKafkaSinkTest, ConcurrentLogFromManyThreadsEveryLineOnceAndIdentityHold
     constexpr int threads = 8;
     constexpr int per_thread = 2000;
     TempDir dir;
-    auto producer = std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(), mocks::MockOptions{.threaded = true});
+    auto producer = std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(),
+                                                        mocks::MockOptions{.threaded = true});
     for (int i = 0; i < threads * per_thread; ++i) {
         if (i % 4 == 3) {
             producer->expect_input_and_fail({error_codes::message_timed_out, "timed out", false});
@@ -116,8 +123,9 @@ TEST(GlogKafkaSinkTest, ConcurrentLogFromManyThreadsEveryLineOnceAndIdentityHold
             producer->expect_input_and_succeed();
         }
     }
-    auto writer = std::make_shared<KafkaWriter>(producer, std::make_shared<FileFallback>(dir / "fallback.log"),
-                                                WriterOptions{.topic = "glog"});
+    auto writer = std::make_shared<KafkaWriter>(
+        producer, std::make_shared<FileFallback>(dir / "fallback.log"),
+        WriterOptions{.topic = "glog"});
     GlogKafkaSink sink(writer);
     {
         ScopedGlogSink scoped(sink);
@@ -135,10 +143,12 @@ TEST(GlogKafkaSinkTest, ConcurrentLogFromManyThreadsEveryLineOnceAndIdentityHold
     for (const auto& m : producer->produced()) {
         if (!m.error) seen.insert(parse(m.payload)["msg"].get<std::string>());
     }
-    for (const auto& line : read_lines(dir / "fallback.log")) seen.insert(parse(line)["msg"].get<std::string>());
+    for (const auto& line : read_lines(dir / "fallback.log"))
+        seen.insert(parse(line)["msg"].get<std::string>());
     ASSERT_EQ(seen.size(), static_cast<std::size_t>(threads * per_thread));
     for (int t = 0; t < threads; ++t) {
-        for (int i = 0; i < per_thread; ++i) ASSERT_EQ(seen.count("t" + std::to_string(t) + "-" + std::to_string(i)), 1u);
+        for (int i = 0; i < per_thread; ++i)
+            ASSERT_EQ(seen.count("t" + std::to_string(t) + "-" + std::to_string(i)), 1u);
     }
     const WriterStats s = writer->stats();
     EXPECT_TRUE(Balanced(s));
@@ -155,12 +165,14 @@ TEST(GlogKafkaSinkDeathTest, FatalLineIsFlushedToTheFallbackBeforeAbort) {
     const auto fallback_path = dir / "fallback.log";
     EXPECT_DEATH(
         {
-            auto producer =
-                std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(), mocks::MockOptions{.threaded = true});
+            auto producer = std::make_shared<MockAsyncProducer>(
+                mocks::gtest_reporter(), mocks::MockOptions{.threaded = true});
             producer->expect_input_and_fail({error_codes::message_timed_out, "timed out", false});
-            auto writer = std::make_shared<KafkaWriter>(producer, std::make_shared<FileFallback>(fallback_path),
-                                                        WriterOptions{.topic = "glog"});
-            static GlogKafkaSink* sink = new GlogKafkaSink(writer);  // glog aborts: nothing is destroyed
+            auto writer = std::make_shared<KafkaWriter>(
+                producer, std::make_shared<FileFallback>(fallback_path),
+                WriterOptions{.topic = "glog"});
+            static GlogKafkaSink* sink =
+                new GlogKafkaSink(writer);  // glog aborts: nothing is destroyed
             google::AddLogSink(sink);
             LOG(FATAL) << "the last words";
         },
@@ -181,10 +193,11 @@ TEST(GlogKafkaSinkDeathTest, FatalMovesEveryQueuedLineIntoTheFallbackBeforeAbort
         {
             auto producer = std::make_shared<MockAsyncProducer>();
             producer->expect_input_and_hold().expect_input_and_hold().expect_input_and_hold();
-            auto writer = std::make_shared<KafkaWriter>(producer, std::make_shared<FileFallback>(fallback_path),
-                                                        WriterOptions{.topic = "glog"});
-            static GlogKafkaSink* sink =
-                new GlogKafkaSink(writer, GlogSinkOptions{.fatal_flush_timeout = 50ms});  // never destroyed
+            auto writer = std::make_shared<KafkaWriter>(
+                producer, std::make_shared<FileFallback>(fallback_path),
+                WriterOptions{.topic = "glog"});
+            static GlogKafkaSink* sink = new GlogKafkaSink(
+                writer, GlogSinkOptions{.fatal_flush_timeout = 50ms});  // never destroyed
             google::AddLogSink(sink);
             LOG(INFO) << "queued 1";
             LOG(WARNING) << "queued 2";
@@ -209,8 +222,9 @@ TEST(GlogKafkaSinkTest, FatalSendClosesTheProducerOnceWithTheTimeoutAndPurgesInt
     producer->fake().expect_input_and_hold().expect_input_and_hold();
     EXPECT_CALL(*producer, flush(::testing::_)).Times(0);
     EXPECT_CALL(*producer, close(std::chrono::milliseconds(300))).Times(1);
-    auto writer = std::make_shared<KafkaWriter>(producer, std::make_shared<FileFallback>(dir / "fallback.log"),
-                                                WriterOptions{.topic = "glog"});
+    auto writer = std::make_shared<KafkaWriter>(
+        producer, std::make_shared<FileFallback>(dir / "fallback.log"),
+        WriterOptions{.topic = "glog"});
     GlogKafkaSink sink(writer, GlogSinkOptions{.fatal_flush_timeout = 300ms});
     const google::LogMessageTime time(std::time(nullptr), google::WallTime{0});
     const std::string queued = "queued";

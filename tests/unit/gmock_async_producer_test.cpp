@@ -33,7 +33,8 @@ TEST(GMockAsyncProducerTest, WriterProtocolHandlerFirstThenProduceThenClose) {
         EXPECT_CALL(*producer, close(250ms));
     }
     std::ostringstream text;
-    KafkaWriter writer(producer, std::make_shared<StreamFallback>(text), WriterOptions{.topic = "t"});
+    KafkaWriter writer(producer, std::make_shared<StreamFallback>(text),
+                       WriterOptions{.topic = "t"});
     writer.write("rec");
     writer.close(250ms);
     EXPECT_EQ(text.str(), "rec\n");
@@ -46,7 +47,8 @@ TEST(GMockAsyncProducerTest, DelegateToFakeKeepsTheDeliveryContract) {
     producer->fake().expect_input_and_succeed().expect_input_and_fail({5, "no", false});
     EXPECT_CALL(*producer, produce(_)).Times(2);
     std::ostringstream text;
-    KafkaWriter writer(producer, std::make_shared<StreamFallback>(text), WriterOptions{.topic = "t"});
+    KafkaWriter writer(producer, std::make_shared<StreamFallback>(text),
+                       WriterOptions{.topic = "t"});
     writer.write("ok");
     writer.write("fails");
     writer.close(0ms);

@@ -36,8 +36,12 @@ using test::TempDir;
 
 using namespace std::chrono_literals;
 
-std::vector<SpoolRecord> spooled(const fs::path& dir) { return test::read_spool_records(dir); }
-std::size_t segment_count(const fs::path& dir) { return test::spool_segment_count(dir); }
+std::vector<SpoolRecord> spooled(const fs::path& dir) {
+    return test::read_spool_records(dir);
+}
+std::size_t segment_count(const fs::path& dir) {
+    return test::spool_segment_count(dir);
+}
 
 SpoolOptions journal_on(std::uint64_t segment_bytes = 16u << 20) {
     return SpoolOptions{.segment_bytes = segment_bytes, .replay_rate = 0, .journal = true};
@@ -55,7 +59,8 @@ TEST(JournalTest, ARecordIsInTheSpoolBeforeTheProducerHasItAndSettledWhenKafkaCo
             seen_in_spool.push_back(now.size());
             return now.size() == 1 && now[0].payload == m.payload && now[0].topic == m.topic &&
                    now[0].key == std::optional<std::string>(std::string(m.key)) &&
-                   now[0].reason == FallbackReason::in_flight && now[0].possibly_persisted && m.token != 0;
+                   now[0].reason == FallbackReason::in_flight && now[0].possibly_persisted &&
+                   m.token != 0;
         })
         .expect_input_and_hold();
     KafkaWriter writer(producer, spool, WriterOptions{.topic = "logs"});
@@ -107,7 +112,8 @@ TEST(JournalTest, ARecordKafkaDoesNotTakeIsInTheSpoolOnceAsAFallbackRecordWithIt
 
     ASSERT_TRUE(spool->flush());
     const std::vector<SpoolRecord> held = spooled(dir);
-    ASSERT_EQ(held.size(), 3u) << "each record once: its journal copy settled, its fallback record kept";
+    ASSERT_EQ(held.size(), 3u)
+        << "each record once: its journal copy settled, its fallback record kept";
     EXPECT_EQ(held[0].payload, "timed-out");
     EXPECT_EQ(held[0].reason, FallbackReason::delivery_failed);
     EXPECT_TRUE(held[0].possibly_persisted);
@@ -135,11 +141,13 @@ TEST(JournalTest, SegmentsOfSettledCopiesAreDeletedAsTheyFillAndNothingIsLeftAft
     for (int i = 0; i < 2000; ++i) producer->expect_input_and_succeed();
     {
         KafkaWriter writer(producer, spool, WriterOptions{.topic = "logs"});
-        for (int i = 0; i < 2000; ++i) writer.write("record number " + std::to_string(i) + std::string(60, '.'));
+        for (int i = 0; i < 2000; ++i)
+            writer.write("record number " + std::to_string(i) + std::string(60, '.'));
         // Without the last batch of settles applied, at most a batch's segments are left.
         EXPECT_LE(segment_count(dir), 1u + 64 * 100 / 4096 + 1);
         ASSERT_TRUE(spool->flush());
-        EXPECT_LE(segment_count(dir), 1u) << "only the current segment: every sealed one held settled copies only";
+        EXPECT_LE(segment_count(dir), 1u)
+            << "only the current segment: every sealed one held settled copies only";
         EXPECT_GT(spool->stats().journaled, 0u);
         const WriterStats s = writer.stats();
         EXPECT_EQ(s.delivered, 2000u);
@@ -172,7 +180,8 @@ TEST(JournalTest, ASegmentWithFallbackRecordsAndOpenCopiesGoesOnlyOnceBothAreDon
         return fs::path();
     }();
     ASSERT_FALSE(first_segment.empty());
-    for (int i = 0; i < 100; ++i) writer.write("filler " + std::to_string(i) + std::string(60, '.'));
+    for (int i = 0; i < 100; ++i)
+        writer.write("filler " + std::to_string(i) + std::string(60, '.'));
     ASSERT_GE(segment_count(dir), 2u);
 
     // Replay the fallback records (a drain of its own, on a producer of its own).
@@ -181,7 +190,8 @@ TEST(JournalTest, ASegmentWithFallbackRecordsAndOpenCopiesGoesOnlyOnceBothAreDon
     SpoolDrainOptions unbounded;
     unbounded.rate = 0;
     SpoolDrain drain(spool, replay_producer, unbounded);
-    replay_producer->set_delivery_handler([&drain](const DeliveryReport& r) { drain.on_report(r); });
+    replay_producer->set_delivery_handler(
+        [&drain](const DeliveryReport& r) { drain.on_report(r); });
     drain.drain_once(1s);
     std::vector<std::string> replayed;
     for (const ProducedMessage& m : replay_producer->produced()) replayed.push_back(m.payload);
@@ -214,8 +224,10 @@ void write_then_die(const fs::path& dir, int total, int confirmed) {
                 producer->expect_input_and_hold();
             }
         }
-        auto writer = std::make_shared<KafkaWriter>(producer, spool, WriterOptions{.topic = "logs"});
-        for (int i = 0; i < total; ++i) writer->write("rec-" + std::to_string(i), "key-" + std::to_string(i % 3));
+        auto writer =
+            std::make_shared<KafkaWriter>(producer, spool, WriterOptions{.topic = "logs"});
+        for (int i = 0; i < total; ++i)
+            writer->write("rec-" + std::to_string(i), "key-" + std::to_string(i % 3));
         ::raise(SIGKILL);
         ::_exit(3);
     }
@@ -224,7 +236,8 @@ void write_then_die(const fs::path& dir, int total, int confirmed) {
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
 }
 
-TEST(JournalTest, RecordsInFlightWhenTheProcessIsKilledAreReplayedByTheNextWriterFlaggedPossiblyDuplicate) {
+TEST(JournalTest,
+     RecordsInFlightWhenTheProcessIsKilledAreReplayedByTheNextWriterFlaggedPossiblyDuplicate) {
     TempDir tmp;
     const fs::path dir = tmp / "spool";
     constexpr int total = 300;
@@ -238,7 +251,8 @@ TEST(JournalTest, RecordsInFlightWhenTheProcessIsKilledAreReplayedByTheNextWrite
     ASSERT_LE(left.size(), static_cast<std::size_t>(total - confirmed + 63));
     const int first = total - static_cast<int>(left.size());
     for (std::size_t i = 0; i < left.size(); ++i) {
-        EXPECT_EQ(left[i].payload, "rec-" + std::to_string(first + static_cast<int>(i))) << "in order, none missing";
+        EXPECT_EQ(left[i].payload, "rec-" + std::to_string(first + static_cast<int>(i)))
+            << "in order, none missing";
         EXPECT_EQ(left[i].reason, FallbackReason::in_flight);
         EXPECT_TRUE(left[i].possibly_persisted);
     }
@@ -279,9 +293,11 @@ TEST(JournalTest, WithoutRoomForACopyTheRecordStillGoesToKafkaAndTheRefusalIsCou
     const fs::path dir = tmp / "spool";
     // Room for no segment at all.
     auto spool = std::make_shared<SpoolFallback>(
-        dir, SpoolOptions{.max_bytes = 1024, .segment_bytes = 4096, .replay_rate = 0, .journal = true});
+        dir,
+        SpoolOptions{.max_bytes = 1024, .segment_bytes = 4096, .replay_rate = 0, .journal = true});
     auto producer = std::make_shared<MockAsyncProducer>();
-    producer->expect_input_with_checker_and_succeed([](const MessageView& m) { return m.token == 0; });
+    producer->expect_input_with_checker_and_succeed(
+        [](const MessageView& m) { return m.token == 0; });
     KafkaWriter writer(producer, spool, WriterOptions{.topic = "logs"});
     writer.write("no room for its copy");
     const WriterStats s = writer.stats();

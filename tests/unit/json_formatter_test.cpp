@@ -6,12 +6,15 @@
 #include <cstdlib>
 #include <iomanip>
 #include <locale>
-#include <set>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <boost/core/null_deleter.hpp>
 #include <boost/date_time/posix_time/posix_time.hpp>
 #include <boost/log/attributes/clock.hpp>
 #include <boost/log/attributes/constant.hpp>
@@ -25,10 +28,7 @@
 #include <boost/log/sources/record_ostream.hpp>
 #include <boost/log/sources/severity_logger.hpp>
 #include <boost/log/trivial.hpp>
-#include <boost/core/null_deleter.hpp>
 #include <boost/make_shared.hpp>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "kafka_log/boost_log/clock.hpp"
@@ -47,7 +47,8 @@ protected:
     void use(logging::formatter formatter) {
         auto backend = boost::make_shared<logging::sinks::text_ostream_backend>();
         backend->add_stream(boost::shared_ptr<std::ostream>(&out_, boost::null_deleter()));
-        sink_ = boost::make_shared<logging::sinks::synchronous_sink<logging::sinks::text_ostream_backend>>(backend);
+        sink_ = boost::make_shared<
+            logging::sinks::synchronous_sink<logging::sinks::text_ostream_backend>>(backend);
         sink_->set_formatter(std::move(formatter));
         logging::core::get()->add_sink(sink_);
     }
@@ -76,9 +77,10 @@ TEST_F(JsonFormatterTest, GoldenRecord) {
     logger.add_attribute("Ratio", attrs::constant<double>(0.25));
     logger.add_attribute("Cached", attrs::constant<bool>(false));
     BOOST_LOG_SEV(logger, logging::trivial::info) << "order \"7\" placed";
-    EXPECT_EQ(take(),
-              R"({"level":"info","logtime":"2026-11-24T23:10:46.518+00:00","msg":"order \"7\" placed",)"
-              R"("Answer":42,"Cached":false,"Ratio":0.25,"Service":"checkout"})");
+    EXPECT_EQ(
+        take(),
+        R"({"level":"info","logtime":"2026-11-24T23:10:46.518+00:00","msg":"order \"7\" placed",)"
+        R"("Answer":42,"Cached":false,"Ratio":0.25,"Service":"checkout"})");
 }
 
 TEST_F(JsonFormatterTest, LocalClockTimeStampReadsAsBoostLogsLocalClock) {
@@ -101,7 +103,8 @@ TEST_F(JsonFormatterTest, LocalClockTimeStampReadsAsBoostLogsLocalClock) {
         before = logtime_with(attrs::local_clock());
         ours = logtime_with(LocalClock());
         after = logtime_with(attrs::local_clock());
-    }).join();
+    })
+        .join();
     if (old_zone) {
         ::setenv("TZ", saved.c_str(), 1);
     } else {
@@ -139,7 +142,8 @@ TEST_F(JsonFormatterTest, AttributesStaySortedAsNewNamesAppearAndBeyondSixteen) 
         many.add_attribute(name, attrs::constant<int>(i));
     }
     for (int i = 0; i < 20; ++i) {
-        expected += std::string(",\"A") + (i < 10 ? "0" : "") + std::to_string(i) + "\":" + std::to_string(i);
+        expected += std::string(",\"A") + (i < 10 ? "0" : "") + std::to_string(i) +
+                    "\":" + std::to_string(i);
     }
     BOOST_LOG(many) << "c";
     EXPECT_THAT(take(), HasSubstr(R"("msg":"c")" + expected + "}"));
@@ -181,7 +185,8 @@ TEST_F(JsonFormatterTest, ScopesThreadIdsTimesAndCollidingNames) {
         BOOST_LOG_NAMED_SCOPE("inner");
         BOOST_LOG(logger) << "scoped";
     }
-    logging::core::get()->remove_thread_attribute(logging::core::get()->get_thread_attributes().find("Scope"));
+    logging::core::get()->remove_thread_attribute(
+        logging::core::get()->get_thread_attributes().find("Scope"));
     const std::string line = take();
     const auto j = nlohmann::json::parse(line);
     EXPECT_FALSE(j.contains("level")) << "no severity attribute, no level";
@@ -189,8 +194,10 @@ TEST_F(JsonFormatterTest, ScopesThreadIdsTimesAndCollidingNames) {
     EXPECT_EQ(j["_msg"], "an attribute named like a key");
     EXPECT_EQ(j["Scope"], nlohmann::json::array({"outer", "inner"}));
     EXPECT_TRUE(j["ThreadID"].is_string());
-    EXPECT_THAT(j["When"].get<std::string>(), MatchesRegex(R"(2026-11-2[45]T[0-9:]{8}\.518\+00:00)"));
-    EXPECT_THAT(j["logtime"].get<std::string>(), MatchesRegex(R"([0-9-]{10}T[0-9:]{8}\.[0-9]{3}\+00:00)"));
+    EXPECT_THAT(j["When"].get<std::string>(),
+                MatchesRegex(R"(2026-11-2[45]T[0-9:]{8}\.518\+00:00)"));
+    EXPECT_THAT(j["logtime"].get<std::string>(),
+                MatchesRegex(R"([0-9-]{10}T[0-9:]{8}\.[0-9]{3}\+00:00)"));
 }
 
 enum class AppSeverity { debug, notice, alarm };
@@ -198,7 +205,9 @@ enum class AppSeverity { debug, notice, alarm };
 struct Money {
     long cents;
 };
-std::ostream& operator<<(std::ostream& os, const Money& m) { return os << m.cents / 100 << "." << m.cents % 100 << " EUR"; }
+std::ostream& operator<<(std::ostream& os, const Money& m) {
+    return os << m.cents / 100 << "." << m.cents % 100 << " EUR";
+}
 struct Opaque {};
 
 TEST_F(JsonFormatterTest, UserSeverityTypeAndStreamedAndUnknownTypes) {
@@ -219,11 +228,15 @@ TEST_F(JsonFormatterTest, UserSeverityTypeAndStreamedAndUnknownTypes) {
 struct HexByte {
     int v;
 };
-std::ostream& operator<<(std::ostream& os, const HexByte& h) { return os << std::hex << std::showbase << h.v; }
+std::ostream& operator<<(std::ostream& os, const HexByte& h) {
+    return os << std::hex << std::showbase << h.v;
+}
 struct Ratio {
     double v;
 };
-std::ostream& operator<<(std::ostream& os, const Ratio& r) { return os << std::setprecision(2) << std::fixed << r.v; }
+std::ostream& operator<<(std::ostream& os, const Ratio& r) {
+    return os << std::setprecision(2) << std::fixed << r.v;
+}
 struct Grouped {
     long v;
 };
@@ -238,7 +251,9 @@ std::ostream& operator<<(std::ostream& os, const Grouped& g) {
 struct Count {
     long v;
 };
-std::ostream& operator<<(std::ostream& os, const Count& c) { return os << c.v << '/' << 2.5; }
+std::ostream& operator<<(std::ostream& os, const Count& c) {
+    return os << c.v << '/' << 2.5;
+}
 
 TEST_F(JsonFormatterTest, StreamedTypesStartFromAFreshStreamEachValue) {
     register_json_stream_type<HexByte>();
@@ -260,7 +275,8 @@ TEST_F(JsonFormatterTest, StreamedTypesStartFromAFreshStreamEachValue) {
         EXPECT_EQ(j["A1"], "0xff");
         EXPECT_EQ(j["B1"], "0.12");
         EXPECT_EQ(j["C1"], "1,234,567");
-        for (const char* key : {"A2", "B2", "C2"}) EXPECT_EQ(j[key], "1234567/2.5") << key << " in round " << round;
+        for (const char* key : {"A2", "B2", "C2"})
+            EXPECT_EQ(j[key], "1234567/2.5") << key << " in round " << round;
     }
 }
 
@@ -272,13 +288,15 @@ TEST_F(JsonFormatterTest, RecordIdsFromManyThreadsAreUnique) {
     for (int t = 0; t < threads; ++t) {
         loggers.emplace_back([] {
             logging::sources::severity_logger_mt<logging::trivial::severity_level> logger;
-            for (int i = 0; i < per_thread; ++i) BOOST_LOG_SEV(logger, logging::trivial::info) << "id";
+            for (int i = 0; i < per_thread; ++i)
+                BOOST_LOG_SEV(logger, logging::trivial::info) << "id";
         });
     }
     for (auto& t : loggers) t.join();
     std::set<std::string> ids;
     std::istringstream lines(out_.str());
-    for (std::string line; std::getline(lines, line);) ids.insert(nlohmann::json::parse(line)["id"].get<std::string>());
+    for (std::string line; std::getline(lines, line);)
+        ids.insert(nlohmann::json::parse(line)["id"].get<std::string>());
     EXPECT_EQ(ids.size(), std::size_t{threads * per_thread});
     EXPECT_THAT(*ids.begin(), MatchesRegex(".+-" + std::to_string(::getpid()) + "-[0-9]+"));
 }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kafka_log/json_writer.hpp"
 
-#include "kafka_log/json_encoder.hpp"  // the former name, JsonEncoder
 #include "../../src/detail/record_id.hpp"
 #include "../../src/detail/rfc3339_time.hpp"
+#include "kafka_log/json_encoder.hpp"  // the former name, JsonEncoder
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,10 +64,9 @@ TEST(JsonWriterTest, GoldenObjectWithEveryValueKind) {
     json.begin_array();
     json.end_array();
     json.end_object();
-    EXPECT_EQ(out,
-              R"({"level":"info","Answer":42,"Negative":-7,"Big":18446744073709551615,)"
-              R"("Ratio":0.25,)"
-              R"("ok":true,"none":null,"scopes":["main","handle",{}],"empty":[]})");
+    EXPECT_EQ(out, R"({"level":"info","Answer":42,"Negative":-7,"Big":18446744073709551615,)"
+                   R"("Ratio":0.25,)"
+                   R"("ok":true,"none":null,"scopes":["main","handle",{}],"empty":[]})");
 }
 
 TEST(JsonWriterTest, EscapesQuotesBackslashesAndControlCharacters) {
@@ -193,10 +192,19 @@ TEST(JsonWriterTest, RandomBytesAlwaysGiveValidJsonOnOneLine) {
 
 TEST(JsonWriterTest, ValidUtf8RoundTripsThroughAParser) {
     std::mt19937 rng(7);
-    const std::vector<std::string> pieces = {"a",        "\"",           "\\",
-                                             "\n",       "\t",           std::string(1, '\0'),
-                                             "\x01",     "\xC3\xA9",     "\xE2\x82\xAC",
-                                             "\xF0\x9F\x98\x80", "/", " ", "\x7f"};
+    const std::vector<std::string> pieces = {"a",
+                                             "\"",
+                                             "\\",
+                                             "\n",
+                                             "\t",
+                                             std::string(1, '\0'),
+                                             "\x01",
+                                             "\xC3\xA9",
+                                             "\xE2\x82\xAC",
+                                             "\xF0\x9F\x98\x80",
+                                             "/",
+                                             " ",
+                                             "\x7f"};
     std::uniform_int_distribution<std::size_t> pick(0, pieces.size() - 1);
     for (int round = 0; round < 2000; ++round) {
         std::string value;

@@ -8,12 +8,14 @@
 #include <thread>
 #include <vector>
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <boost/log/attributes/constant.hpp>
 #include <boost/log/core.hpp>
 #include <boost/log/expressions.hpp>
 #include <boost/log/sinks/async_frontend.hpp>
-#include <boost/log/sinks/bounded_fifo_queue.hpp>
 #include <boost/log/sinks/block_on_overflow.hpp>
+#include <boost/log/sinks/bounded_fifo_queue.hpp>
 #include <boost/log/sinks/sync_frontend.hpp>
 #include <boost/log/sinks/unlocked_frontend.hpp>
 #include <boost/log/sources/logger.hpp>
@@ -21,8 +23,6 @@
 #include <boost/log/sources/severity_logger.hpp>
 #include <boost/log/trivial.hpp>
 #include <boost/make_shared.hpp>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "kafka_log/mocks/mock_async_producer.hpp"
 #include "test_support.hpp"
@@ -53,7 +53,8 @@ protected:
     std::ostringstream text;
 
     template <typename Frontend>
-    boost::shared_ptr<Frontend> add_sink(std::shared_ptr<KafkaWriter> writer, SinkOptions options = {}) {
+    boost::shared_ptr<Frontend> add_sink(std::shared_ptr<KafkaWriter> writer,
+                                         SinkOptions options = {}) {
         auto backend = boost::make_shared<KafkaSinkBackend>(std::move(writer), std::move(options));
         auto sink = boost::make_shared<Frontend>(backend);
         sink->set_formatter(expr::stream << expr::smessage);
@@ -67,10 +68,12 @@ protected:
 TEST_F(KafkaSinkBackendTest, SeedScenarioBothFailedRecordsLandInFallback) {
     TempDir dir;
     auto producer = std::make_shared<MockAsyncProducer>();
-    producer->expect_input_and_fail({error_codes::message_timed_out, "Local: Message timed out", false})
+    producer
+        ->expect_input_and_fail({error_codes::message_timed_out, "Local: Message timed out", false})
         .expect_input_and_fail({error_codes::message_timed_out, "Local: Message timed out", false});
-    auto writer = std::make_shared<KafkaWriter>(producer, std::make_shared<FileFallback>(dir / "fallback.log"),
-                                                WriterOptions{.topic = "seed-logs"});
+    auto writer = std::make_shared<KafkaWriter>(
+        producer, std::make_shared<FileFallback>(dir / "fallback.log"),
+        WriterOptions{.topic = "seed-logs"});
     auto sink = add_sink<sinks::unlocked_sink<KafkaSinkBackend>>(writer);
 
     logging::sources::severity_logger<logging::trivial::severity_level> logger;
@@ -99,7 +102,8 @@ TEST_F(KafkaSinkBackendTest, KeyComesFromTheNamedAttribute) {
         .expect_input_with_checker_and_succeed(key_is(""));
     auto writer = std::make_shared<KafkaWriter>(producer, std::make_shared<StreamFallback>(text),
                                                 WriterOptions{.topic = "keyed"});
-    add_sink<sinks::unlocked_sink<KafkaSinkBackend>>(writer, SinkOptions{.key_attribute = "TraceID"});
+    add_sink<sinks::unlocked_sink<KafkaSinkBackend>>(writer,
+                                                     SinkOptions{.key_attribute = "TraceID"});
 
     logging::sources::logger with_string;
     with_string.add_attribute("TraceID", logging::attributes::constant<std::string>("trace-abc"));
@@ -117,7 +121,8 @@ TEST_F(KafkaSinkBackendTest, KeyComesFromTheNamedAttribute) {
 }
 
 TEST_F(KafkaSinkBackendTest, CoreFlushWaitsForTheProducer) {
-    auto producer = std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(), mocks::MockOptions{.threaded = true});
+    auto producer = std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(),
+                                                        mocks::MockOptions{.threaded = true});
     for (int i = 0; i < 500; ++i) producer->expect_input_and_succeed();
     auto writer = std::make_shared<KafkaWriter>(producer, std::make_shared<StreamFallback>(text),
                                                 WriterOptions{.topic = "flushed"});
@@ -140,7 +145,8 @@ TEST_F(KafkaSinkBackendTest, EightThreadsEveryRecordExactlyOnceInDeliveredOrFall
     constexpr int per_thread = 10000;
     constexpr int total = threads * per_thread;
     TempDir dir;
-    auto producer = std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(), mocks::MockOptions{.threaded = true});
+    auto producer = std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(),
+                                                        mocks::MockOptions{.threaded = true});
     for (int i = 0; i < total; ++i) {
         if (i % 3 == 2) {
             producer->expect_input_and_fail({error_codes::message_timed_out, "timed out", false});
@@ -148,8 +154,9 @@ TEST_F(KafkaSinkBackendTest, EightThreadsEveryRecordExactlyOnceInDeliveredOrFall
             producer->expect_input_and_succeed();
         }
     }
-    auto writer = std::make_shared<KafkaWriter>(producer, std::make_shared<FileFallback>(dir / "fallback.log"),
-                                                WriterOptions{.topic = "concurrent"});
+    auto writer = std::make_shared<KafkaWriter>(
+        producer, std::make_shared<FileFallback>(dir / "fallback.log"),
+        WriterOptions{.topic = "concurrent"});
     auto sink = add_sink<sinks::unlocked_sink<KafkaSinkBackend>>(writer);
 
     std::vector<std::thread> workers;
@@ -203,10 +210,12 @@ TEST_F(KafkaSinkBackendTest, WorksBehindSynchronousSink) {
 
 // The documented shutdown order with an asynchronous frontend loses nothing.
 TEST_F(KafkaSinkBackendTest, AsynchronousSinkShutdownOrderLosesNothing) {
-    using AsyncSink = sinks::asynchronous_sink<KafkaSinkBackend,
-                                               sinks::bounded_fifo_queue<1024, sinks::block_on_overflow>>;
+    using AsyncSink =
+        sinks::asynchronous_sink<KafkaSinkBackend,
+                                 sinks::bounded_fifo_queue<1024, sinks::block_on_overflow>>;
     constexpr int total = 3000;
-    auto producer = std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(), mocks::MockOptions{.threaded = true});
+    auto producer = std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(),
+                                                        mocks::MockOptions{.threaded = true});
     for (int i = 0; i < total; ++i) {
         if (i % 2 == 0) {
             producer->expect_input_and_succeed();

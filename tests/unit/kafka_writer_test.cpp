@@ -30,7 +30,8 @@ using namespace std::chrono_literals;
 
 /// A writer on a scripted mock, with an in-memory fallback.
 struct WriterOnMock {
-    explicit WriterOnMock(mocks::MockOptions options = {}, WriterOptions writer_options = {.topic = "unit-logs"})
+    explicit WriterOnMock(mocks::MockOptions options = {},
+                          WriterOptions writer_options = {.topic = "unit-logs"})
         : producer(std::make_shared<MockAsyncProducer>(mocks::gtest_reporter(), options)),
           fallback(std::make_shared<StreamFallback>(fallback_text)),
           writer(producer, fallback, std::move(writer_options)) {}
@@ -197,8 +198,10 @@ TEST(KafkaWriterTest, BufferedFallbackThatLaterFailsMovesItsRecordsToLost) {
     producer->expect_input_and_reject(ProduceStatus::queue_full)
         .expect_input_and_reject(ProduceStatus::too_large)
         .expect_input_and_succeed();
-    KafkaWriter writer(producer, std::make_shared<FileFallback>("/dev/full", FileFallbackOptions{.buffer_bytes = 4096}),
-                       WriterOptions{.topic = "t"});
+    KafkaWriter writer(
+        producer,
+        std::make_shared<FileFallback>("/dev/full", FileFallbackOptions{.buffer_bytes = 4096}),
+        WriterOptions{.topic = "t"});
     writer.write("rejected record");
     writer.write("too large record");
     writer.write("delivered record");
@@ -222,10 +225,12 @@ TEST(KafkaWriterTest, BufferedFallbackThatLaterFailsMovesItsRecordsToLost) {
 TEST(KafkaWriterTest, WritersSharingABufferedFallbackEachGetTheirOwnLosses) {
     // /dev/full takes nothing: every buffered record is lost when the buffer is written, and
     // each writer must move exactly its own records from their bucket to `lost`.
-    auto buffered = std::make_shared<FileFallback>("/dev/full", FileFallbackOptions{.buffer_bytes = 4096});
+    auto buffered =
+        std::make_shared<FileFallback>("/dev/full", FileFallbackOptions{.buffer_bytes = 4096});
     auto pa = std::make_shared<MockAsyncProducer>();
     auto pb = std::make_shared<MockAsyncProducer>();
-    pa->expect_input_and_reject(ProduceStatus::queue_full).expect_input_and_reject(ProduceStatus::queue_full);
+    pa->expect_input_and_reject(ProduceStatus::queue_full)
+        .expect_input_and_reject(ProduceStatus::queue_full);
     pb->expect_input_and_reject(ProduceStatus::too_large);
     KafkaWriter a(pa, buffered, WriterOptions{.topic = "a"});
     KafkaWriter b(pb, buffered, WriterOptions{.topic = "b"});
@@ -290,7 +295,8 @@ TEST(KafkaWriterTest, ProducerThatThrowsDoesNotCostTheRecord) {
     auto producer = std::make_shared<::testing::NiceMock<mocks::GMockAsyncProducer>>();
     EXPECT_CALL(*producer, produce).WillOnce(::testing::Throw(std::runtime_error("boom")));
     std::ostringstream text;
-    KafkaWriter writer(producer, std::make_shared<StreamFallback>(text), WriterOptions{.topic = "t"});
+    KafkaWriter writer(producer, std::make_shared<StreamFallback>(text),
+                       WriterOptions{.topic = "t"});
     writer.write("survives a throwing producer");
     EXPECT_THAT(split_lines(text.str()), ElementsAre("survives a throwing producer"));
     const WriterStats s = writer.stats();
@@ -324,8 +330,10 @@ TEST(KafkaWriterTest, RejectsNullArgumentsAndEmptyTopic) {
     auto producer = std::make_shared<MockAsyncProducer>();
     std::ostringstream text;
     auto fallback = std::make_shared<StreamFallback>(text);
-    EXPECT_THROW(KafkaWriter(nullptr, fallback, WriterOptions{.topic = "t"}), std::invalid_argument);
-    EXPECT_THROW(KafkaWriter(producer, nullptr, WriterOptions{.topic = "t"}), std::invalid_argument);
+    EXPECT_THROW(KafkaWriter(nullptr, fallback, WriterOptions{.topic = "t"}),
+                 std::invalid_argument);
+    EXPECT_THROW(KafkaWriter(producer, nullptr, WriterOptions{.topic = "t"}),
+                 std::invalid_argument);
     try {
         KafkaWriter writer(producer, fallback, WriterOptions{});
         FAIL() << "no exception";
@@ -340,10 +348,18 @@ TEST(KafkaWriterTest, StatsSnapshotsBalanceWhileThreadsWriteAndReportsArrive) {
     constexpr int per_thread = 5000;
     for (int i = 0; i < threads * per_thread; ++i) {
         switch (i % 4) {
-            case 0: t.producer->expect_input_and_succeed(); break;
-            case 1: t.producer->expect_input_and_fail({2, "broker said no", i % 8 == 1}); break;
-            case 2: t.producer->expect_input_and_reject(ProduceStatus::queue_full); break;
-            default: t.producer->expect_input_and_succeed(); break;
+            case 0:
+                t.producer->expect_input_and_succeed();
+                break;
+            case 1:
+                t.producer->expect_input_and_fail({2, "broker said no", i % 8 == 1});
+                break;
+            case 2:
+                t.producer->expect_input_and_reject(ProduceStatus::queue_full);
+                break;
+            default:
+                t.producer->expect_input_and_succeed();
+                break;
         }
     }
     std::atomic<bool> done{false};
@@ -362,7 +378,8 @@ TEST(KafkaWriterTest, StatsSnapshotsBalanceWhileThreadsWriteAndReportsArrive) {
     std::vector<std::thread> writers;
     for (int w = 0; w < threads; ++w) {
         writers.emplace_back([&, w] {
-            for (int i = 0; i < per_thread; ++i) t.writer.write("w" + std::to_string(w) + "-" + std::to_string(i));
+            for (int i = 0; i < per_thread; ++i)
+                t.writer.write("w" + std::to_string(w) + "-" + std::to_string(i));
         });
     }
     for (auto& w : writers) w.join();
@@ -429,7 +446,8 @@ TEST(KafkaWriterBreakerTest, ProbeAfterBackoffClosesTheBreakerWhenDelivered) {
     const WriterStats s = t.writer.stats();
     EXPECT_TRUE(Balanced(s));
     EXPECT_EQ(s.delivered, 2u);
-    EXPECT_EQ(s.fallback_unreachable, static_cast<std::uint64_t>(written));  // all but the probe, plus one
+    EXPECT_EQ(s.fallback_unreachable,
+              static_cast<std::uint64_t>(written));  // all but the probe, plus one
     EXPECT_EQ(s.submitted, static_cast<std::uint64_t>(written) + 2);
 }
 

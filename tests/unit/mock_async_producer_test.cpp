@@ -111,7 +111,8 @@ TEST(MockAsyncProducerTest, TooManyInputsAreReportedAndFailedNeverLost) {
     auto producer = std::make_shared<MockAsyncProducer>(reporter);
     producer->expect_input_and_succeed();
     std::ostringstream text;
-    KafkaWriter writer(producer, std::make_shared<StreamFallback>(text), WriterOptions{.topic = "t"});
+    KafkaWriter writer(producer, std::make_shared<StreamFallback>(text),
+                       WriterOptions{.topic = "t"});
     writer.write("expected");
     writer.write("surplus");
 
@@ -131,12 +132,16 @@ TEST(MockAsyncProducerTest, FailingCheckerIsReportedAndTheRecordFailedNeverLost)
     RecordingReporter reporter;
     auto producer = std::make_shared<MockAsyncProducer>(reporter);
     const int line = __LINE__ + 1;
-    producer->expect_input_with_checker_and_succeed([](const MessageView& m) { return m.key == "user-42"; })
-        .expect_input_with_checker_and_fail([](const MessageView& m) { return m.payload == "second"; },
-                                            {3, "scripted", false})
-        .expect_input_with_checker_and_succeed([](const MessageView&) -> bool { throw std::runtime_error("bad checker"); });
+    producer
+        ->expect_input_with_checker_and_succeed(
+            [](const MessageView& m) { return m.key == "user-42"; })
+        .expect_input_with_checker_and_fail(
+            [](const MessageView& m) { return m.payload == "second"; }, {3, "scripted", false})
+        .expect_input_with_checker_and_succeed(
+            [](const MessageView&) -> bool { throw std::runtime_error("bad checker"); });
     std::ostringstream text;
-    KafkaWriter writer(producer, std::make_shared<StreamFallback>(text), WriterOptions{.topic = "t"});
+    KafkaWriter writer(producer, std::make_shared<StreamFallback>(text),
+                       WriterOptions{.topic = "t"});
     writer.write("first", "user-7");  // wrong key
     writer.write("second");           // checker passes: scripted failure
     writer.write("third");            // checker throws
@@ -247,7 +252,8 @@ struct MetadataLog {
     void attach(AsyncProducer& producer) {
         producer.set_delivery_handler([this](const DeliveryReport& r) {
             Entry entry{std::string(r.message.payload), {}, r.message.timestamp_ms, r.error};
-            for (const RecordHeader& h : r.message.headers) entry.headers.emplace_back(h.name, h.value);
+            for (const RecordHeader& h : r.message.headers)
+                entry.headers.emplace_back(h.name, h.value);
             std::lock_guard lock(mutex);
             entries.push_back(std::move(entry));
         });
@@ -281,12 +287,15 @@ TEST(MockAsyncProducerTest, CopiesHeadersAndTimestampAndReportsThemOnSuccessAndF
     MockAsyncProducer producer(reporter);
     MetadataLog log;
     log.attach(producer);
-    producer.expect_input_and_succeed().expect_input_and_fail({7, "seven", false}).expect_input_and_succeed();
+    producer.expect_input_and_succeed()
+        .expect_input_and_fail({7, "seven", false})
+        .expect_input_and_succeed();
 
     for (const char* payload : {"ok", "failed"}) {
         HeaderBuffers buffers;
         const auto views = buffers.views();
-        ASSERT_EQ(producer.produce({"t", "k", payload, views, fixed_time}), ProduceStatus::accepted);
+        ASSERT_EQ(producer.produce({"t", "k", payload, views, fixed_time}),
+                  ProduceStatus::accepted);
         buffers.scribble();  // the caller reuses its buffers at once
     }
     ASSERT_EQ(producer.produce({"t", "", "plain"}), ProduceStatus::accepted);
@@ -347,8 +356,9 @@ TEST(MockAsyncProducerTest, EveryReportCarriesItsInputsTokenBack) {
         ASSERT_THAT(produced, SizeIs(6));
         for (std::size_t i = 0; i < produced.size(); ++i) EXPECT_EQ(produced[i].token, i + 1);
         std::lock_guard lock(mutex);
-        EXPECT_THAT(seen, UnorderedElementsAre(Pair("succeeded", 1u), Pair("failed", 2u), Pair("held, released", 3u),
-                                               Pair("held, purged", 4u), Pair("unexpected", 6u)));
+        EXPECT_THAT(seen, UnorderedElementsAre(Pair("succeeded", 1u), Pair("failed", 2u),
+                                               Pair("held, released", 3u), Pair("held, purged", 4u),
+                                               Pair("unexpected", 6u)));
         EXPECT_THAT(reporter.reports(), SizeIs(1)) << "the unexpected input";
     }
 }
@@ -359,10 +369,11 @@ TEST(MockAsyncProducerTest, CheckerSeesHeadersAndTimestamp) {
     MetadataLog log;
     log.attach(producer);
     const auto wants_trace = [](const MessageView& m) {
-        return m.headers.size() == 2 && m.headers[0].name == "trace" && m.headers[1].value == std::string("a\0b", 3) &&
-               m.timestamp_ms == fixed_time;
+        return m.headers.size() == 2 && m.headers[0].name == "trace" &&
+               m.headers[1].value == std::string("a\0b", 3) && m.timestamp_ms == fixed_time;
     };
-    producer.expect_input_with_checker_and_succeed(wants_trace).expect_input_with_checker_and_succeed(wants_trace);
+    producer.expect_input_with_checker_and_succeed(wants_trace)
+        .expect_input_with_checker_and_succeed(wants_trace);
     HeaderBuffers buffers;
     const auto views = buffers.views();
     producer.produce({"t", "", "traced", views, fixed_time});
@@ -381,7 +392,8 @@ TEST(MockAsyncProducerTest, ThreadedHeldUnexpectedAndUnscriptedInputsReportTheir
     MockAsyncProducer producer(reporter, {.threaded = true});
     MetadataLog log;
     log.attach(producer);
-    producer.expect_input_and_succeed().expect_input_and_hold().expect_input_and_fail({3, "scripted", false});
+    producer.expect_input_and_succeed().expect_input_and_hold().expect_input_and_fail(
+        {3, "scripted", false});
     for (const char* payload : {"queued", "held", "failed", "unexpected"}) {
         HeaderBuffers buffers;
         const auto views = buffers.views();

@@ -26,8 +26,9 @@ TEST(ProducerConfigTest, ParsesKeyValueLinesCommentsBlanksAndTrims) {
         "bootstrap.servers = broker1:9092,broker2:9092\n"
         "  linger.ms=5  \r\n"
         "sasl.jaas.config=a=b=c\n");
-    EXPECT_THAT(config.properties(), ElementsAre(Pair("bootstrap.servers", "broker1:9092,broker2:9092"),
-                                                 Pair("linger.ms", "5"), Pair("sasl.jaas.config", "a=b=c")));
+    EXPECT_THAT(config.properties(),
+                ElementsAre(Pair("bootstrap.servers", "broker1:9092,broker2:9092"),
+                            Pair("linger.ms", "5"), Pair("sasl.jaas.config", "a=b=c")));
     EXPECT_EQ(config.get("linger.ms"), "5");
     EXPECT_EQ(config.get("missing"), std::nullopt);
 }
@@ -104,7 +105,8 @@ TEST(ProducerConfigTest, RedactedMasksEverySecret) {
     const std::string text = config.redacted();
     EXPECT_THAT(text, HasSubstr("bootstrap.servers=b:9092\n"));
     EXPECT_THAT(text, HasSubstr("sasl.password=***\n"));
-    for (const char* secret : {"p1", "p2", "p3", "p4", "p5", "p6"}) EXPECT_THAT(text, Not(HasSubstr(secret)));
+    for (const char* secret : {"p1", "p2", "p3", "p4", "p5", "p6"})
+        EXPECT_THAT(text, Not(HasSubstr(secret)));
 }
 
 TEST(ProducerConfigTest, SetReplacesInPlaceAndMergeOverrides) {
@@ -117,7 +119,8 @@ TEST(ProducerConfigTest, SetReplacesInPlaceAndMergeOverrides) {
 // --- secrets: only allow-listed keys' values are ever printed --------------------------------
 
 constexpr const char* jaas_config =
-    "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"S3CRET\";";
+    "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" "
+    "password=\"S3CRET\";";
 
 /// The message of the ConfigError that from_string throws for `text`.
 std::string parse_error(const std::string& text) {
@@ -131,13 +134,15 @@ std::string parse_error(const std::string& text) {
 }
 
 TEST(ProducerConfigTest, MisspeltSecretKeyIsRedacted) {
-    const auto config = ProducerConfig::from_string("bootstrap.servers=b:9092\nsasl.pasword=S3CRET\n");
+    const auto config =
+        ProducerConfig::from_string("bootstrap.servers=b:9092\nsasl.pasword=S3CRET\n");
     EXPECT_THAT(config.redacted(), HasSubstr("sasl.pasword=***\n"));
     EXPECT_THAT(config.redacted(), Not(HasSubstr("S3CRET")));
 }
 
 TEST(ProducerConfigTest, JaasConfigIsRedacted) {
-    const auto config = ProducerConfig::from_string(std::string("sasl.jaas.config=") + jaas_config + "\n");
+    const auto config =
+        ProducerConfig::from_string(std::string("sasl.jaas.config=") + jaas_config + "\n");
     ASSERT_EQ(config.get("sasl.jaas.config"), jaas_config);
     EXPECT_THAT(config.redacted(), HasSubstr("sasl.jaas.config=***\n"));
     EXPECT_THAT(config.redacted(), Not(HasSubstr("S3CRET")));
@@ -160,7 +165,8 @@ TEST(ProducerConfigTest, RepeatedSecretKeysAreNamedWithoutTheirValues) {
     EXPECT_THAT(what, AllOf(HasSubstr("p:2"), HasSubstr("'sasl.pasword' repeated")));
     EXPECT_THAT(what, Not(HasSubstr("S3CRET")));
 
-    what = parse_error(std::string("sasl.jaas.config=") + jaas_config + "\nsasl.jaas.config=" + jaas_config + "\n");
+    what = parse_error(std::string("sasl.jaas.config=") + jaas_config +
+                       "\nsasl.jaas.config=" + jaas_config + "\n");
     EXPECT_THAT(what, AllOf(HasSubstr("p:2"), HasSubstr("'sasl.jaas.config' repeated")));
     EXPECT_THAT(what, Not(HasSubstr("S3CRET")));
 }
@@ -204,13 +210,16 @@ TEST(SecretScrubTest, MasksTheValueAsLibrdkafkaQuotesIt) {
     // Whole (also after librdkafka's left-trim), one token of a list, a parsed number.
     EXPECT_EQ(scrub_value("Invalid value for configuration property \"x.y\": S3CRET", "  S3CRET"),
               "Invalid value for configuration property \"x.y\": ***");
-    EXPECT_EQ(scrub_value("Invalid value \"S3CRET\" for configuration property \"x.y\"", "a, -S3CRET ,b"),
-              "Invalid value \"***\" for configuration property \"x.y\"");
+    EXPECT_EQ(
+        scrub_value("Invalid value \"S3CRET\" for configuration property \"x.y\"", "a, -S3CRET ,b"),
+        "Invalid value \"***\" for configuration property \"x.y\"");
     EXPECT_EQ(scrub_value("Invalid value \"pw1\" for configuration property \"x.y\"", "a,-pw1,b"),
               "Invalid value \"***\" for configuration property \"x.y\"")
         << "a token too short to be masked as a piece";
-    EXPECT_EQ(scrub_value("Configuration property \"x.y\" value 4660 is outside allowed range 0..10\n", "0x1234"),
-              "Configuration property \"x.y\" value *** is outside allowed range 0..10\n");
+    EXPECT_EQ(
+        scrub_value("Configuration property \"x.y\" value 4660 is outside allowed range 0..10\n",
+                    "0x1234"),
+        "Configuration property \"x.y\" value *** is outside allowed range 0..10\n");
     EXPECT_EQ(scrub_value("No such configuration property: \"x.y\"", "S3CRET"),
               "No such configuration property: \"x.y\"");
     EXPECT_EQ(scrub_value("S3CRET and S3CRET", "S3CRET"), "*** and ***");
@@ -219,23 +228,28 @@ TEST(SecretScrubTest, MasksTheValueAsLibrdkafkaQuotesIt) {
 
 TEST(SecretScrubTest, MasksPiecesOfTheValue) {
     // librdkafka's error for a bad sasl.oauthbearer.config quotes the rest of it.
-    const std::string masked = detail::scrub_value(
-        "Unrecognized sasl.oauthbearer.config beginning at: bogus S3CRET", "principal=u bogus S3CRET");
+    const std::string masked =
+        detail::scrub_value("Unrecognized sasl.oauthbearer.config beginning at: bogus S3CRET",
+                            "principal=u bogus S3CRET");
     EXPECT_THAT(masked, HasSubstr("sasl.oauthbearer.config beginning at:"));
     EXPECT_THAT(masked, Not(HasSubstr("S3CRET")));
 }
 
 TEST(SecretScrubTest, LinesKeepShortValuesButNotLongerOnes) {
-    const ProducerConfig config{{"sasl.kerberos.min.time.before.relogin.typo", "1"}, {"sasl.username", "S3CR"}};
-    EXPECT_EQ(detail::scrub_config("to 127.0.0.1 as S3CR", config, detail::min_value_in_lines), "to 127.0.0.1 as ***");
+    const ProducerConfig config{{"sasl.kerberos.min.time.before.relogin.typo", "1"},
+                                {"sasl.username", "S3CR"}};
+    EXPECT_EQ(detail::scrub_config("to 127.0.0.1 as S3CR", config, detail::min_value_in_lines),
+              "to 127.0.0.1 as ***");
     EXPECT_EQ(detail::scrub_config("to 127.0.0.1 as S3CR", config), "to ***27.0.0.*** as ***");
 }
 
 TEST(SecretScrubTest, ReasonKeepsAllowListedValuesAndConfigMasksTheRest) {
     EXPECT_EQ(detail::scrub_reason("bad \"soon\"", "linger.ms", "soon"), "bad \"soon\"");
     EXPECT_EQ(detail::scrub_reason("bad \"soon\"", "sasl.pasword", "soon"), "bad \"***\"");
-    const ProducerConfig config{{"bootstrap.servers", "b:9092"}, {"k1", "S3CRET"}, {"k2", "S3CRET-LONGER"}};
-    EXPECT_EQ(detail::scrub_config("at b:9092: S3CRET-LONGER, S3CRET", config), "at b:9092: ***, ***");
+    const ProducerConfig config{
+        {"bootstrap.servers", "b:9092"}, {"k1", "S3CRET"}, {"k2", "S3CRET-LONGER"}};
+    EXPECT_EQ(detail::scrub_config("at b:9092: S3CRET-LONGER, S3CRET", config),
+              "at b:9092: ***, ***");
 }
 
 }  // namespace

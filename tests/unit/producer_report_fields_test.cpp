@@ -14,7 +14,9 @@ namespace {
 
 constexpr std::uint64_t high_bit = std::uint64_t{1} << 63;
 
-std::uint64_t bits_of(void* opaque) { return reinterpret_cast<std::uintptr_t>(opaque); }
+std::uint64_t bits_of(void* opaque) {
+    return reinterpret_cast<std::uintptr_t>(opaque);
+}
 
 TEST(ReportFieldsTest, NeitherFieldIsANullOpaque) {
     void* opaque = ReportFields::pack(0, 0);

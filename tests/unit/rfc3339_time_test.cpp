@@ -12,8 +12,8 @@
 namespace kafka_log::detail {
 namespace {
 
-using ::testing::MatchesRegex;
 using std::chrono::milliseconds;
+using ::testing::MatchesRegex;
 using Time = std::chrono::system_clock::time_point;
 
 std::string text(Time t, bool utc, bool quoted) {

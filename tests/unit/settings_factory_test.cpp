@@ -12,6 +12,8 @@
 #include <sstream>
 #include <string>
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <boost/log/core.hpp>
 #include <boost/log/exceptions.hpp>
 #include <boost/log/sources/logger.hpp>
@@ -19,8 +21,6 @@
 #include <boost/log/utility/setup/from_settings.hpp>
 #include <boost/log/utility/setup/from_stream.hpp>
 #include <boost/log/utility/setup/settings.hpp>
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "kafka_log/spool_fallback.hpp"
 #include "kafka_log/spool_reader.hpp"
@@ -52,21 +52,24 @@ protected:
 };
 
 TEST_F(SettingsFactoryTest, UnknownParameterIsNamedWithItsSection) {
-    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokerz=\"127.0.0.1:1\"\nTopic=t\n"),
-                AllOf(HasSubstr("unknown parameter 'Brokerz'"), HasSubstr("Destination=Kafka, Topic=t")));
+    EXPECT_THAT(
+        error_of<boost::log::invalid_value>("Brokerz=\"127.0.0.1:1\"\nTopic=t\n"),
+        AllOf(HasSubstr("unknown parameter 'Brokerz'"), HasSubstr("Destination=Kafka, Topic=t")));
 }
 
 TEST_F(SettingsFactoryTest, MissingTopicOrBrokersIsAMissingValue) {
-    EXPECT_THAT(error_of<boost::log::missing_value>("Brokers=\"127.0.0.1:1\"\n"), HasSubstr("'Topic' is required"));
-    EXPECT_THAT(error_of<boost::log::missing_value>("Topic=t\n"), HasSubstr("'Brokers' is required"));
+    EXPECT_THAT(error_of<boost::log::missing_value>("Brokers=\"127.0.0.1:1\"\n"),
+                HasSubstr("'Topic' is required"));
+    EXPECT_THAT(error_of<boost::log::missing_value>("Topic=t\n"),
+                HasSubstr("'Brokers' is required"));
 }
 
 TEST_F(SettingsFactoryTest, EmbeddedBrokersWithoutTheTestingLibraryAreRefusedWithTheWayOut) {
     // This binary does not link kafka_log::testing: nothing resolves Brokers=embedded.
-    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=embedded\nTopic=t\n"),
-                AllOf(HasSubstr("parameter 'Brokers'"), HasSubstr("Destination=Kafka, Topic=t"),
-                      HasSubstr("kafka_log::testing"),
-                      HasSubstr("kafka_log::enable_embedded_brokers()")));
+    EXPECT_THAT(
+        error_of<boost::log::invalid_value>("Brokers=embedded\nTopic=t\n"),
+        AllOf(HasSubstr("parameter 'Brokers'"), HasSubstr("Destination=Kafka, Topic=t"),
+              HasSubstr("kafka_log::testing"), HasSubstr("kafka_log::enable_embedded_brokers()")));
 }
 
 TEST_F(SettingsFactoryTest, EmbeddedBrokersComeFromTheInstalledResolver) {
@@ -76,8 +79,9 @@ TEST_F(SettingsFactoryTest, EmbeddedBrokersComeFromTheInstalledResolver) {
         ++calls;
         return EmbeddedBrokers{"127.0.0.1:1", alive};
     });
-    std::istringstream in("[Sinks.Kafka]\nDestination=Kafka\nBrokers=embedded\nTopic=t\n"
-                          "CloseTimeout=0\n");
+    std::istringstream in(
+        "[Sinks.Kafka]\nDestination=Kafka\nBrokers=embedded\nTopic=t\n"
+        "CloseTimeout=0\n");
     boost::log::init_from_stream(in);
     set_embedded_brokers_resolver({});
     EXPECT_EQ(calls, 1);
@@ -87,50 +91,62 @@ TEST_F(SettingsFactoryTest, EmbeddedBrokersComeFromTheInstalledResolver) {
 }
 
 TEST_F(SettingsFactoryTest, BadValuesAreNamed) {
-    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nAsynchronous=maybe\n"),
+    EXPECT_THAT(error_of<boost::log::invalid_value>(
+                    "Brokers=\"127.0.0.1:1\"\nTopic=t\nAsynchronous=maybe\n"),
                 HasSubstr("'Asynchronous' must be true or false, got 'maybe'"));
-    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nFallbackRotationSize=big\n"),
+    EXPECT_THAT(error_of<boost::log::invalid_value>(
+                    "Brokers=\"127.0.0.1:1\"\nTopic=t\nFallbackRotationSize=big\n"),
                 HasSubstr("'FallbackRotationSize' must be a non-negative integer"));
-    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nFallbackBufferSize=lots\n"),
+    EXPECT_THAT(error_of<boost::log::invalid_value>(
+                    "Brokers=\"127.0.0.1:1\"\nTopic=t\nFallbackBufferSize=lots\n"),
                 HasSubstr("'FallbackBufferSize' must be a non-negative integer"));
-    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nFlushTimeout=-5\n"),
-                HasSubstr("'FlushTimeout'"));
+    EXPECT_THAT(
+        error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nFlushTimeout=-5\n"),
+        HasSubstr("'FlushTimeout'"));
 }
 
 TEST_F(SettingsFactoryTest, ProducerPropertyRejectedByLibrdkafkaIsNamed) {
-    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nProducer.linger.mss=5\n"),
-                AllOf(HasSubstr("Producer.linger.mss"), HasSubstr("No such configuration property")));
+    EXPECT_THAT(
+        error_of<boost::log::invalid_value>(
+            "Brokers=\"127.0.0.1:1\"\nTopic=t\nProducer.linger.mss=5\n"),
+        AllOf(HasSubstr("Producer.linger.mss"), HasSubstr("No such configuration property")));
 }
 
 TEST_F(SettingsFactoryTest, SecretInARejectedProducerPropertyIsNotPrinted) {
-    EXPECT_THAT(error_of<boost::log::invalid_value>(
-                    "Brokers=\"127.0.0.1:1\"\nTopic=t\nProducer.ssl.key.password.typo=\"hunter2\"\n"),
-                AllOf(HasSubstr("Producer.ssl.key.password.typo"), ::testing::Not(HasSubstr("hunter2"))));
+    EXPECT_THAT(
+        error_of<boost::log::invalid_value>(
+            "Brokers=\"127.0.0.1:1\"\nTopic=t\nProducer.ssl.key.password.typo=\"hunter2\"\n"),
+        AllOf(HasSubstr("Producer.ssl.key.password.typo"), ::testing::Not(HasSubstr("hunter2"))));
 }
 
 TEST_F(SettingsFactoryTest, UnreadableProducerConfigFileAndFallbackAreNamed) {
     test::TempDir dir;
-    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nProducerConfigFile=\"" +
-                                                    (dir / "missing.properties").string() + "\"\n"),
+    EXPECT_THAT(error_of<boost::log::invalid_value>(
+                    "Brokers=\"127.0.0.1:1\"\nTopic=t\nProducerConfigFile=\"" +
+                    (dir / "missing.properties").string() + "\"\n"),
                 AllOf(HasSubstr("ProducerConfigFile"), HasSubstr("missing.properties")));
     std::ofstream(dir / "bad.properties") << "linger.ms=5\nnot a property\n";
-    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nProducerConfigFile=\"" +
-                                                    (dir / "bad.properties").string() + "\"\n"),
+    EXPECT_THAT(error_of<boost::log::invalid_value>(
+                    "Brokers=\"127.0.0.1:1\"\nTopic=t\nProducerConfigFile=\"" +
+                    (dir / "bad.properties").string() + "\"\n"),
                 AllOf(HasSubstr("bad.properties:2"), ::testing::Not(HasSubstr("not a property"))));
-    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nFallback=\"" +
-                                                    (dir / "no-such-dir" / "f.log").string() + "\"\n"),
-                AllOf(HasSubstr("Fallback"), HasSubstr("no-such-dir")));
+    EXPECT_THAT(
+        error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nFallback=\"" +
+                                            (dir / "no-such-dir" / "f.log").string() + "\"\n"),
+        AllOf(HasSubstr("Fallback"), HasSubstr("no-such-dir")));
 }
 
 // --- secrets: a value of a key not on ProducerConfig's allow-list is never in what() --------
 
 constexpr const char* jaas_config =
-    "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" password=\"S3CRET\";";
+    "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"u\" "
+    "password=\"S3CRET\";";
 
 TEST_F(SettingsFactoryTest, MisspeltSecretProducerPropertyIsNamedWithoutItsValue) {
-    const std::string what =
-        error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nProducer.sasl.pasword=S3CRET\n");
-    EXPECT_THAT(what, AllOf(HasSubstr("Producer.sasl.pasword"), HasSubstr("No such configuration property")));
+    const std::string what = error_of<boost::log::invalid_value>(
+        "Brokers=\"127.0.0.1:1\"\nTopic=t\nProducer.sasl.pasword=S3CRET\n");
+    EXPECT_THAT(what, AllOf(HasSubstr("Producer.sasl.pasword"),
+                            HasSubstr("No such configuration property")));
     EXPECT_THAT(what, Not(HasSubstr("S3CRET")));
 }
 
@@ -154,11 +170,14 @@ TEST_F(SettingsFactoryTest, ProducerConfigFileWithSecretsIsNamedWithoutTheirValu
     test::TempDir dir;
     const auto file = [&](const std::string& name, const std::string& text) {
         std::ofstream(dir / name) << text;
-        return "Brokers=\"127.0.0.1:1\"\nTopic=t\nProducerConfigFile=\"" + (dir / name).string() + "\"\n";
+        return "Brokers=\"127.0.0.1:1\"\nTopic=t\nProducerConfigFile=\"" + (dir / name).string() +
+               "\"\n";
     };
     // A line with an empty key: the file's own error, naming the file and the line.
-    std::string what = error_of<boost::log::invalid_value>(file("empty.properties", "linger.ms=5\n=S3CRET\n"));
-    EXPECT_THAT(what, AllOf(HasSubstr("ProducerConfigFile"), HasSubstr("empty.properties:2"), HasSubstr("empty key")));
+    std::string what =
+        error_of<boost::log::invalid_value>(file("empty.properties", "linger.ms=5\n=S3CRET\n"));
+    EXPECT_THAT(what, AllOf(HasSubstr("ProducerConfigFile"), HasSubstr("empty.properties:2"),
+                            HasSubstr("empty key")));
     EXPECT_THAT(what, Not(HasSubstr("S3CRET")));
     // Keys librdkafka rejects: named, as Producer.<key>.
     what = error_of<boost::log::invalid_value>(file("typo.properties", "sasl.pasword=S3CRET\n"));
@@ -176,20 +195,23 @@ TEST_F(SettingsFactoryTest, SpoolAndFallbackTogetherAreRefused) {
                                                     (dir / "spool").string() + "\"\nFallback=\"" +
                                                     (dir / "f.log").string() + "\"\n"),
                 HasSubstr("Spool and Fallback are both set"));
-    EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nSpool=\"" +
-                                                    (dir / "spool").string() + "\"\nSpoolMaxBytes=many\n"),
-                HasSubstr("'SpoolMaxBytes' must be a non-negative integer"));
+    EXPECT_THAT(
+        error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nSpool=\"" +
+                                            (dir / "spool").string() + "\"\nSpoolMaxBytes=many\n"),
+        HasSubstr("'SpoolMaxBytes' must be a non-negative integer"));
 }
 
 TEST_F(SettingsFactoryTest, SpoolParametersWithoutASpoolAreRefusedAndSpoolJournalMustBeABoolean) {
     test::TempDir dir;
     for (const char* line : {"SpoolJournal=true", "SpoolReplayRate=5", "SpoolMaxBytes=1000"}) {
         const std::string key = std::string(line).substr(0, std::string(line).find('='));
-        EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\n" + std::string(line) + "\n"),
+        EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\n" +
+                                                        std::string(line) + "\n"),
                     HasSubstr("parameter '" + key + "' needs Spool"));
     }
     EXPECT_THAT(error_of<boost::log::invalid_value>("Brokers=\"127.0.0.1:1\"\nTopic=t\nSpool=\"" +
-                                                    (dir / "spool").string() + "\"\nSpoolJournal=sometimes\n"),
+                                                    (dir / "spool").string() +
+                                                    "\"\nSpoolJournal=sometimes\n"),
                 HasSubstr("'SpoolJournal' must be true or false, got 'sometimes'"));
 }
 
@@ -209,9 +231,10 @@ TEST_F(SettingsFactoryTest, SpoolJournalPutsEveryRecordInTheSpoolBeforeKafkaHasI
     const std::string brokers = "127.0.0.1:" + std::to_string(ntohs(address.sin_port));
     for (const bool journal : {false, true}) {
         const auto spool = dir / (journal ? "with" : "without");
-        std::istringstream in("[Sinks.Kafka]\nDestination=Kafka\nBrokers=\"" + brokers + "\"\nTopic=t\nSpool=\"" +
-                              spool.string() + "\"\nSpoolReplayRate=0\nSpoolJournal=" + (journal ? "true" : "false") +
-                              "\nCloseTimeout=0\n");
+        std::istringstream in(
+            "[Sinks.Kafka]\nDestination=Kafka\nBrokers=\"" + brokers + "\"\nTopic=t\nSpool=\"" +
+            spool.string() + "\"\nSpoolReplayRate=0\nSpoolJournal=" + (journal ? "true" : "false") +
+            "\nCloseTimeout=0\n");
         boost::log::init_from_stream(in);
         boost::log::sources::logger lg;
         BOOST_LOG(lg) << "one record";

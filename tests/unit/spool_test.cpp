@@ -128,8 +128,9 @@ void expect_buckets_match(const WriterStats& s, const std::vector<SpoolRecord>& 
 }
 
 bool is_hex_id(const std::string& id) {
-    return id.size() == 32 &&
-           std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+    return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
 }
 
 /// A writer whose mock refuses every record it gets (queue_full), with a spool fallback.
@@ -143,7 +144,8 @@ struct WriterOnSpool {
     explicit WriterOnSpool(const fs::path& dir, SpoolOptions options = {})
         : producer(std::make_shared<MockAsyncProducer>()),
           spool(std::make_shared<SpoolFallback>(dir, without_drain(options))),
-          writer(std::make_unique<KafkaWriter>(producer, spool, WriterOptions{.topic = "spool-logs"})) {}
+          writer(std::make_unique<KafkaWriter>(producer, spool,
+                                               WriterOptions{.topic = "spool-logs"})) {}
 
     void write_rejected(const std::string& payload, const std::string& key = {}) {
         producer->expect_input_and_reject(ProduceStatus::queue_full);
@@ -163,7 +165,8 @@ TEST(SpoolTest, EveryFieldOfEveryKindOfRecordReadsBackWhole) {
     const std::string nul_payload("a\0b\0", 4);
     const std::string invalid_utf8 = "\xff\xfe\xc3(\xed\xa0\x80 end";
     const std::string big(10000, 'B');  // larger than segment_bytes: a segment of its own
-    const RecordHeader headers[] = {{"h1", "v1"}, {"empty", ""}, {std::string_view("n\0l", 3), "\x01\x02"}};
+    const RecordHeader headers[] = {
+        {"h1", "v1"}, {"empty", ""}, {std::string_view("n\0l", 3), "\x01\x02"}};
 
     struct Sent {
         std::string topic;
@@ -181,8 +184,9 @@ TEST(SpoolTest, EveryFieldOfEveryKindOfRecordReadsBackWhole) {
                             .count();
     {
         SpoolFallback spool(dir, SpoolOptions{.segment_bytes = 4096});
-        auto put = [&](std::string topic, std::optional<std::string> key, bool with_headers, std::string payload,
-                       FallbackReason reason, bool pp, int error, std::int64_t ts) {
+        auto put = [&](std::string topic, std::optional<std::string> key, bool with_headers,
+                       std::string payload, FallbackReason reason, bool pp, int error,
+                       std::int64_t ts) {
             FallbackRecord r{.topic = topic,
                              .key = key ? std::string_view(*key) : std::string_view(),
                              .headers = with_headers ? std::span<const RecordHeader>(headers)
@@ -195,7 +199,8 @@ TEST(SpoolTest, EveryFieldOfEveryKindOfRecordReadsBackWhole) {
             ASSERT_TRUE(spool.write(r));
             Sent s{topic, key, {}, payload, reason, pp, error, ts};
             if (with_headers) {
-                for (const auto& h : headers) s.headers.emplace_back(std::string(h.name), std::string(h.value));
+                for (const auto& h : headers)
+                    s.headers.emplace_back(std::string(h.name), std::string(h.value));
             }
             sent.push_back(std::move(s));
         };
@@ -203,19 +208,23 @@ TEST(SpoolTest, EveryFieldOfEveryKindOfRecordReadsBackWhole) {
         for (FallbackReason reason : {FallbackReason::queue_full, FallbackReason::too_large,
                                       FallbackReason::delivery_failed, FallbackReason::closed,
                                       FallbackReason::unreachable, FallbackReason::reentrant}) {
-            put("topic-" + std::to_string(i), "key-" + std::to_string(i), i % 2 == 0, "payload " + std::to_string(i),
-                reason, i % 2 == 1, -192 - i, i == 0 ? 0 : 1'700'000'000'000 + i);
-            put("topic-" + std::to_string(i), std::nullopt, false, "keyless " + std::to_string(i), reason, false, 0, 0);
+            put("topic-" + std::to_string(i), "key-" + std::to_string(i), i % 2 == 0,
+                "payload " + std::to_string(i), reason, i % 2 == 1, -192 - i,
+                i == 0 ? 0 : 1'700'000'000'000 + i);
+            put("topic-" + std::to_string(i), std::nullopt, false, "keyless " + std::to_string(i),
+                reason, false, 0, 0);
             ++i;
         }
         put("t", "k", true, "line one\nline two\n", FallbackReason::delivery_failed, false, 0, 0);
         put("t", "k\nnl", false, nul_payload, FallbackReason::queue_full, false, 0, 0);
-        put("t", std::string("\0", 1), false, invalid_utf8, FallbackReason::queue_full, false, 0, 0);
+        put("t", std::string("\0", 1), false, invalid_utf8, FallbackReason::queue_full, false, 0,
+            0);
         put("t", "k", false, "", FallbackReason::queue_full, false, 0, 0);
         put("", std::nullopt, false, "no topic", FallbackReason::queue_full, false, 0, 0);
         put("t", "big", false, big, FallbackReason::too_large, true, 10, 0);
         for (int n = 0; n < 300; ++n) {
-            put("many", "k" + std::to_string(n % 7), n % 5 == 0, "record " + std::to_string(n) + std::string(n % 50, 'x'),
+            put("many", "k" + std::to_string(n % 7), n % 5 == 0,
+                "record " + std::to_string(n) + std::string(n % 50, 'x'),
                 FallbackReason::unreachable, false, 0, 0);
         }
         EXPECT_EQ(spool.stats().records, sent.size());
@@ -280,7 +289,8 @@ TEST(SpoolTest, ReasonsErrorsAndPossiblyPersistedFromAWriterMatchItsBuckets) {
     TempDir tmp;
     auto producer = std::make_shared<MockAsyncProducer>();
     auto spool = std::make_shared<SpoolFallback>(tmp / "spool", without_drain({}));
-    KafkaWriter writer(producer, spool, WriterOptions{.topic = "unit-spool", .breaker_enabled = false});
+    KafkaWriter writer(producer, spool,
+                       WriterOptions{.topic = "unit-spool", .breaker_enabled = false});
 
     producer->expect_input_and_reject(ProduceStatus::queue_full)
         .expect_input_and_reject(ProduceStatus::queue_full)
@@ -384,7 +394,8 @@ TEST(SpoolTest, PastMaxBytesRecordsAreRefusedCountedLostAndPrinted) {
     WriterOnSpool t(dir, SpoolOptions{.max_bytes = 3 * 4096, .segment_bytes = 4096});
     constexpr int total = 200;
     ::testing::internal::CaptureStderr();
-    for (int i = 0; i < total; ++i) t.write_rejected("bounded-" + std::to_string(i) + std::string(150, '.'));
+    for (int i = 0; i < total; ++i)
+        t.write_rejected("bounded-" + std::to_string(i) + std::string(150, '.'));
     const std::string err = ::testing::internal::GetCapturedStderr();
 
     const WriterStats s = t.writer->stats();
@@ -400,9 +411,10 @@ TEST(SpoolTest, PastMaxBytesRecordsAreRefusedCountedLostAndPrinted) {
 
     // The "is full" line, once (rate-limited), and every refused record on stderr.
     const auto lines = test::split_lines(err);
-    EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
-                            [](const std::string& l) { return l.find("is full") != std::string::npos; }),
-              1)
+    EXPECT_EQ(
+        std::count_if(lines.begin(), lines.end(),
+                      [](const std::string& l) { return l.find("is full") != std::string::npos; }),
+        1)
         << err;
     EXPECT_EQ(static_cast<std::uint64_t>(std::count_if(
                   lines.begin(), lines.end(),
@@ -490,16 +502,19 @@ TEST(SpoolTest, TheNextSegmentIsReservedAheadAndOnlyEverHoldsRecordsOnceItIsName
         // Enough records for several segments: each roll renames the reservation, and the
         // thread reserves the next one. Every record reads back, in order, from named segments.
         constexpr int total = 120;
-        for (int i = 1; i < total; ++i) ASSERT_TRUE(spool.write("ahead-" + std::to_string(i) + std::string(100, '.')));
+        for (int i = 1; i < total; ++i)
+            ASSERT_TRUE(spool.write("ahead-" + std::to_string(i) + std::string(100, '.')));
         const auto segments = segment_files(dir);
         EXPECT_GE(segments.size(), 4u);
-        ASSERT_TRUE(test::wait_until([&] { return fs::exists(dir / own); }, 10s)) << "the next one is reserved again";
+        ASSERT_TRUE(test::wait_until([&] { return fs::exists(dir / own); }, 10s))
+            << "the next one is reserved again";
         const ReadBack back = read_spool(dir);
         EXPECT_EQ(back.stats.corrupt, 0u);
         ASSERT_EQ(back.records.size(), static_cast<std::size_t>(total));
         EXPECT_EQ(back.records[0].payload, "first");
         for (int i = 1; i < total; ++i) {
-            EXPECT_TRUE(back.records[i].payload.starts_with("ahead-" + std::to_string(i) + ".")) << i;
+            EXPECT_TRUE(back.records[i].payload.starts_with("ahead-" + std::to_string(i) + "."))
+                << i;
         }
         EXPECT_EQ(back.segments.size(), segments.size());
         // The file appears just before the spool counts it: wait for the two to agree.
@@ -515,13 +530,15 @@ TEST(SpoolTest, TheNextSegmentIsReservedAheadAndOnlyEverHoldsRecordsOnceItIsName
 
         // A removed reservation is not used: the next roll makes a segment of its own.
         ASSERT_TRUE(fs::remove(dir / own));
-        for (int i = 0; i < 40; ++i) ASSERT_TRUE(spool.write("after-" + std::to_string(i) + std::string(100, '.')));
+        for (int i = 0; i < 40; ++i)
+            ASSERT_TRUE(spool.write("after-" + std::to_string(i) + std::string(100, '.')));
         const ReadBack again = read_spool(dir);
         EXPECT_EQ(again.stats.corrupt, 0u);
         ASSERT_EQ(again.records.size(), static_cast<std::size_t>(total + 40));
         EXPECT_TRUE(again.records.back().payload.starts_with("after-39."));
     }
-    EXPECT_EQ(reserved_files(dir), std::vector<std::string>{alive}) << "the reservation goes with its spool";
+    EXPECT_EQ(reserved_files(dir), std::vector<std::string>{alive})
+        << "the reservation goes with its spool";
 }
 
 // --- removal while running ------------------------------------------------------------------
@@ -531,7 +548,8 @@ TEST(SpoolTest, RemovedCurrentSegmentIsWrittenAgain) {
     const fs::path dir = tmp / "spool";
     WriterOnSpool t(dir);
     constexpr int n = 50, m = 30;
-    for (int i = 0; i < n; ++i) t.write_rejected("before-" + std::to_string(i), "k" + std::to_string(i));
+    for (int i = 0; i < n; ++i)
+        t.write_rejected("before-" + std::to_string(i), "k" + std::to_string(i));
     auto segments = segment_files(dir);
     ASSERT_EQ(segments.size(), 1u);
     ASSERT_TRUE(fs::remove(segments[0]));
@@ -558,7 +576,8 @@ TEST(SpoolTest, RemovedCurrentSegmentIsWrittenAgain) {
         EXPECT_EQ(back.records[i].key, "k" + std::to_string(i));
         EXPECT_EQ(back.records[i].topic, "spool-logs");
     }
-    for (int i = 0; i < m; ++i) EXPECT_EQ(back.records[n + i].payload, "after-" + std::to_string(i));
+    for (int i = 0; i < m; ++i)
+        EXPECT_EQ(back.records[n + i].payload, "after-" + std::to_string(i));
 }
 
 TEST(SpoolTest, RemovedDirectoryIsMadeAgainWithItsLockAndEveryRecordWrittenAgain) {
@@ -566,14 +585,17 @@ TEST(SpoolTest, RemovedDirectoryIsMadeAgainWithItsLockAndEveryRecordWrittenAgain
     const fs::path dir = tmp / "spool";
     WriterOnSpool t(dir, SpoolOptions{.segment_bytes = 4096});
     constexpr int n = 100, m = 20, k = 40;
-    for (int i = 0; i < n; ++i) t.write_rejected("before-" + std::to_string(i) + std::string(40, '-'));
+    for (int i = 0; i < n; ++i)
+        t.write_rejected("before-" + std::to_string(i) + std::string(40, '-'));
     ASSERT_GT(segment_files(dir).size(), 1u) << "sealed segments and a current one";
     // `rm -rf`, again if the spool's thread made its next reservation in the middle of it.
-    ASSERT_TRUE(test::wait_until([&] {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-        return !fs::exists(dir);
-    }, 10s));
+    ASSERT_TRUE(test::wait_until(
+        [&] {
+            std::error_code ec;
+            fs::remove_all(dir, ec);
+            return !fs::exists(dir);
+        },
+        10s));
     // Written after the removal, before the spool noticed: into the removed current segment.
     for (int i = 0; i < m; ++i) t.write_rejected("unnoticed-" + std::to_string(i));
     ::testing::internal::CaptureStderr();
@@ -656,12 +678,14 @@ TEST(SpoolTest, RecordsThatCannotBeWrittenAgainAreCountedLostPrintedAndNotInTheS
     t.spool->check_now();
     const std::string err = ::testing::internal::GetCapturedStderr();
     const auto lines = test::split_lines(err);
-    EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
-                            [](const std::string& l) { return l.starts_with("kafka_log[lost]: doomed-"); }),
+    EXPECT_EQ(std::count_if(
+                  lines.begin(), lines.end(),
+                  [](const std::string& l) { return l.starts_with("kafka_log[lost]: doomed-"); }),
               n)
         << err;
     EXPECT_EQ(t.spool->stats().lost_after_write, static_cast<std::uint64_t>(n));
-    EXPECT_EQ(t.spool->stats().refused_error, 0u) << "a failed rewrite is lost_after_write, not a refusal too";
+    EXPECT_EQ(t.spool->stats().refused_error, 0u)
+        << "a failed rewrite is lost_after_write, not a refusal too";
     WriterStats s = t.writer->stats();
     EXPECT_TRUE(Balanced(s));
     EXPECT_EQ(s.lost, static_cast<std::uint64_t>(n));
@@ -690,8 +714,9 @@ TEST(SpoolTest, ConcurrentWritersWhileSegmentsAndTheDirectoryAreRemoved) {
     for (int w = 0; w < threads; ++w) {
         workers.emplace_back([&, w] {
             for (int i = 0; i < per_thread; ++i) {
-                t.write_rejected("w" + std::to_string(w) + "-" + std::to_string(i) + std::string(i % 64, '.'),
-                                 "key-" + std::to_string(w));
+                t.write_rejected(
+                    "w" + std::to_string(w) + "-" + std::to_string(i) + std::string(i % 64, '.'),
+                    "key-" + std::to_string(w));
             }
             --running;
         });
@@ -721,8 +746,8 @@ TEST(SpoolTest, ConcurrentWritersWhileSegmentsAndTheDirectoryAreRemoved) {
     EXPECT_EQ(s.submitted, static_cast<std::uint64_t>(threads * per_thread));
     EXPECT_EQ(s.lost, spool.lost_after_write + spool.refused_error + spool.refused_full);
     EXPECT_GT(spool.rewritten + spool.lost_after_write, 0u)
-        << "rewritten " << spool.rewritten << " lost_after_write " << spool.lost_after_write << " refused_error "
-        << spool.refused_error << " rounds " << round;
+        << "rewritten " << spool.rewritten << " lost_after_write " << spool.lost_after_write
+        << " refused_error " << spool.refused_error << " rounds " << round;
     const ReadBack back = read_spool(dir);
     EXPECT_EQ(back.stats.corrupt, 0u);
     expect_buckets_match(s, back.records);
@@ -741,7 +766,8 @@ std::vector<std::string> make_sealed_spool(const fs::path& dir, int count) {
     SpoolFallback spool(dir, SpoolOptions{.segment_bytes = 4096});
     for (int i = 0; i < count; ++i) {
         payloads.push_back("payload-" + std::to_string(i) + "-" + std::string(60, 'p'));
-        EXPECT_TRUE(spool.write(FallbackRecord{.topic = "t", .key = "k", .payload = payloads.back()}));
+        EXPECT_TRUE(
+            spool.write(FallbackRecord{.topic = "t", .key = "k", .payload = payloads.back()}));
     }
     return payloads;
 }
@@ -904,13 +930,16 @@ TEST(SpoolTest, AForkedChildWritesSegmentsOfItsOwn) {
     if (child == 0) {
         int failures = 0;
         for (int i = 0; i < 100; ++i) {
-            if (!spool->write(FallbackRecord{.topic = "t", .payload = "child-" + std::to_string(i)})) ++failures;
+            if (!spool->write(
+                    FallbackRecord{.topic = "t", .payload = "child-" + std::to_string(i)}))
+                ++failures;
         }
         spool.reset();
         ::_exit(failures == 0 ? 0 : 1);
     }
     for (int i = 0; i < 100; ++i) {
-        EXPECT_TRUE(spool->write(FallbackRecord{.topic = "t", .payload = "parent-" + std::to_string(i)}));
+        EXPECT_TRUE(
+            spool->write(FallbackRecord{.topic = "t", .payload = "parent-" + std::to_string(i)}));
     }
     const int status = wait_child(child);
     ASSERT_TRUE(WIFEXITED(status)) << status;
@@ -959,14 +988,17 @@ TEST(SpoolTest, SigkillLosesNoCountedRecord) {
         {
             auto producer = std::make_shared<MockAsyncProducer>();
             auto spool = std::make_shared<SpoolFallback>(
-                dir, SpoolOptions{.segment_bytes = 64 * 1024, .replay_rate = 0});  // holding, not draining
+                dir, SpoolOptions{.segment_bytes = 64 * 1024,
+                                  .replay_rate = 0});  // holding, not draining
             KafkaWriter writer(producer, spool, WriterOptions{.topic = "killed"});
             for (std::uint64_t i = 0;; ++i) {
                 producer->expect_input_and_reject(ProduceStatus::queue_full);
                 writer.write("r-" + std::to_string(i), "k");
                 if (i % 100 == 99) {
                     const std::uint64_t counted = writer.stats().fallback_total();
-                    if (::write(fds[1], &counted, sizeof counted) != static_cast<ssize_t>(sizeof counted)) break;
+                    if (::write(fds[1], &counted, sizeof counted) !=
+                        static_cast<ssize_t>(sizeof counted))
+                        break;
                 }
             }
         }
@@ -997,8 +1029,9 @@ TEST(SpoolTest, SigkillLosesNoCountedRecord) {
     std::vector<SpoolRecord> records;
     for (std::size_t i = 0; i < segments.size(); ++i) {
         SpoolReadStats stats;
-        SpoolReader::read_segment(read_bytes(segments[i]), segments[i],
-                                  [&](SpoolRecord&& r) { records.push_back(std::move(r)); }, stats);
+        SpoolReader::read_segment(
+            read_bytes(segments[i]), segments[i],
+            [&](SpoolRecord&& r) { records.push_back(std::move(r)); }, stats);
         EXPECT_EQ(stats.corrupt, 0u) << segments[i];
         EXPECT_LE(stats.torn, i + 1 < segments.size() ? 0u : 1u) << segments[i];
     }

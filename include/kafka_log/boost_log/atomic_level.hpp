@@ -38,10 +38,16 @@ public:
     /// \param attribute name of the severity attribute (`boost::log::trivial::severity_level`).
     explicit AtomicLevel(level_type level, const std::string& attribute = "Severity");
 
-    void set(level_type level) noexcept { threshold_->store(static_cast<int>(level), std::memory_order_relaxed); }
-    level_type get() const noexcept { return static_cast<level_type>(threshold_->load(std::memory_order_relaxed)); }
+    void set(level_type level) noexcept {
+        threshold_->store(static_cast<int>(level), std::memory_order_relaxed);
+    }
+    level_type get() const noexcept {
+        return static_cast<level_type>(threshold_->load(std::memory_order_relaxed));
+    }
     /// \brief True when a record of severity `level` passes now.
-    bool enabled(level_type level) const noexcept { return static_cast<int>(level) >= threshold_->load(std::memory_order_relaxed); }
+    bool enabled(level_type level) const noexcept {
+        return static_cast<int>(level) >= threshold_->load(std::memory_order_relaxed);
+    }
 
     /// \brief A Boost.Log filter reading this threshold.
     boost::log::filter filter() const;

@@ -39,7 +39,8 @@ struct SinkOptions {
 ///   auto writer  = std::make_shared<kafka_log::KafkaWriter>(producer, fallback,
 ///                                                          kafka_log::WriterOptions{"app-logs"});
 ///   auto backend = boost::make_shared<kafka_log::KafkaSinkBackend>(writer);
-///   auto sink    = boost::make_shared<boost::log::sinks::unlocked_sink<kafka_log::KafkaSinkBackend>>(backend);
+///   auto sink    =
+///   boost::make_shared<boost::log::sinks::unlocked_sink<kafka_log::KafkaSinkBackend>>(backend);
 ///   boost::log::core::get()->add_sink(sink);
 /// \endcode
 ///

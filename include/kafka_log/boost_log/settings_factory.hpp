@@ -40,13 +40,13 @@ namespace kafka_log {
 ///
 /// Call it once, before parsing the settings. It also registers Boost's simple filter and
 /// formatter factories for a `Severity` attribute of type `boost::log::trivial::severity_level`
-/// (an application with a severity type of its own registers that afterwards). An unknown parameter, a bad value (a producer
-/// property librdkafka rejects, an unreadable ProducerConfigFile or Fallback, a Spool directory that
-/// cannot be made or is held by another process, both Spool and Fallback, a bad Format or
-/// Filter) or a missing `Brokers`/`Topic` throws Boost's `invalid_value`/`missing_value`
-/// (or Boost's `parse_error` for Format/Filter), naming the parameter and the sink section
-/// (Boost does not tell a factory the section's name: it is identified by its
-/// Destination and Topic).
+/// (an application with a severity type of its own registers that afterwards). An unknown
+/// parameter, a bad value (a producer property librdkafka rejects, an unreadable ProducerConfigFile
+/// or Fallback, a Spool directory that cannot be made or is held by another process, both Spool and
+/// Fallback, a bad Format or Filter) or a missing `Brokers`/`Topic` throws Boost's
+/// `invalid_value`/`missing_value` (or Boost's `parse_error` for Format/Filter), naming the
+/// parameter and the sink section (Boost does not tell a factory the section's name: it is
+/// identified by its Destination and Topic).
 ///
 /// Shutdown loses nothing: `boost::log::core::get()->flush()` waits for Kafka, then
 /// `remove_all_sinks()` closes each writer (what is left goes to the fallback).

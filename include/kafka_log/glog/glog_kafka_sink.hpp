@@ -64,8 +64,9 @@ public:
     explicit GlogKafkaSink(std::shared_ptr<KafkaWriter> writer, GlogSinkOptions options = {});
 
     using google::LogSink::send;
-    void send(google::LogSeverity severity, const char* full_filename, const char* base_filename, int line,
-              const google::LogMessageTime& time, const char* message, std::size_t message_len) override;
+    void send(google::LogSeverity severity, const char* full_filename, const char* base_filename,
+              int line, const google::LogMessageTime& time, const char* message,
+              std::size_t message_len) override;
     void WaitTillSent() override;
 
     /// \brief The writer this sink feeds.
@@ -73,7 +74,8 @@ public:
 
     /// \brief Appends the JSON record for one glog line to `out` (what `send` ships).
     void format(std::string& out, google::LogSeverity severity, const char* base_filename, int line,
-                const google::LogMessageTime& time, const char* message, std::size_t message_len) const;
+                const google::LogMessageTime& time, const char* message,
+                std::size_t message_len) const;
 
 private:
     /// The FATAL path: closes the writer (see the class comment), bounded.

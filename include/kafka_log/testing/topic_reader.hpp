@@ -21,8 +21,8 @@ namespace kafka_log {
 ///
 /// Thread safety: a value type; concurrent const use is safe.
 struct TopicRecord {
-    std::string payload;  ///< The value (empty for a null value).
-    std::string key;      ///< The key; empty when the record has none (see `has_key`).
+    std::string payload;   ///< The value (empty for a null value).
+    std::string key;       ///< The key; empty when the record has none (see `has_key`).
     bool has_key = false;  ///< False for a record produced without a key.
     /// The record's headers, in order (a name may repeat; a null value reads as empty).
     std::vector<std::pair<std::string, std::string>> headers;

@@ -30,6 +30,8 @@ ProducerThreadRoute::Drained ProducerThreadRoute::drain_rings(bool purge, bool w
     }
 }
 
-void ProducerThreadRoute::yield_thread() noexcept { std::this_thread::yield(); }
+void ProducerThreadRoute::yield_thread() noexcept {
+    std::this_thread::yield();
+}
 
 }  // namespace kafka_log::detail

@@ -163,7 +163,7 @@ private:
     std::deque<Expectation> expectations_;
     std::deque<ProducedMessage> produced_;  // deque: references stay valid while it grows
     std::vector<std::size_t> held_;
-    std::deque<Pending> queue_;             // threaded mode: reports waiting for the worker
+    std::deque<Pending> queue_;  // threaded mode: reports waiting for the worker
     bool worker_busy_ = false;
     bool stopping_ = false;
     bool closed_ = false;
