@@ -2,7 +2,7 @@
 // HandoffRing, the ring RdKafkaProducer hands records through: order, fullness, every record
 // exactly once with several producers, and large slots giving their memory back.
 
-#include "../../src/detail/handoff_ring.hpp"
+#include "../../src/core/producer/handoff_ring.hpp"
 
 #include <gtest/gtest.h>
 

@@ -131,7 +131,7 @@ TEST(MockAsyncProducerTest, TooManyInputsAreReportedAndFailedNeverLost) {
 TEST(MockAsyncProducerTest, FailingCheckerIsReportedAndTheRecordFailedNeverLost) {
     RecordingReporter reporter;
     auto producer = std::make_shared<MockAsyncProducer>(reporter);
-    const int line = __LINE__ + 1;
+    const int line = __LINE__ + 2;  // where the expectation is made
     producer
         ->expect_input_with_checker_and_succeed(
             [](const MessageView& m) { return m.key == "user-42"; })

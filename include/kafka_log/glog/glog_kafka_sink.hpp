@@ -12,7 +12,7 @@
 #include <glog/logging.h>
 
 #include "kafka_log/export.hpp"
-#include "kafka_log/json_encoder.hpp"
+#include "kafka_log/json_options.hpp"
 #include "kafka_log/kafka_writer.hpp"
 
 namespace kafka_log {
