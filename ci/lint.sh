@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The tree's shape, checked: clang-format clean (.clang-format, 100 columns), no line over 100
-# columns, no source file over 400 lines outside tests/, and no kafka_log::detail symbol
-# exported from the libraries built shared (in BUILD_DIR-shared). Usage: ci/lint.sh [BUILD_DIR]
-# (default build/ci).
+# columns, no adapter including src/detail, no source file over 400 lines outside tests/, and
+# no kafka_log::detail symbol exported from the libraries built shared (in BUILD_DIR-shared).
+# Usage: ci/lint.sh [BUILD_DIR] (default build/ci).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${1:-build/ci}
@@ -21,6 +21,13 @@ rm -f /tmp/kafka_log-lint-format.$$
 # Characters, not bytes (a comment may hold an ellipsis or a dash).
 if LC_ALL=C.UTF-8 grep -nP '^.{101,}' "${sources[@]}" >&2; then
     echo "lint: lines over 100 columns (above)" >&2
+    status=1
+fi
+
+# Layers: the adapters (and the tools, mocks and examples) use the core's public headers only.
+if grep -nE '#include +"[^"]*detail/' $(git ls-files 'src/boost_log/*' 'src/glog/*' 'tools/*' \
+        'mocks/*' 'examples/*' | grep -E '\.(cpp|hpp)$') >&2; then
+    echo "lint: an adapter, tool, mock or example includes the core's private src/detail (above)" >&2
     status=1
 fi
 
