@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,19 @@ struct Parts {
         : config(effective_config(user.set("bootstrap.servers", "127.0.0.1:1"))),
           diagnostics([](int, std::string_view, std::string_view) {}, [](int, std::string_view) {},
                       config) {}
+
+    Parts(const Parts&) = delete;
+    Parts& operator=(const Parts&) = delete;
+
+    /// What a test left in librdkafka's queue is purged and its reports served, as the
+    /// producer's close does: a report frees what a record carries through librdkafka.
+    ~Parts() {
+        rd_kafka_purge(client.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (rd_kafka_outq_len(client.get()) > 0 && std::chrono::steady_clock::now() < deadline) {
+            rd_kafka_poll(client.get(), 10);
+        }
+    }
 
     ProduceStatus offer(const MessageView& record) {
         in_flight.count_in(0);  // as produce() does first
