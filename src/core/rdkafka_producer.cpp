@@ -126,7 +126,7 @@ private:
     const std::uint64_t generation_ = fork_generation();  // the process this producer was made in
     const std::chrono::milliseconds close_timeout_;
     const ProducerConfig config_;  // effective: defaults + user's
-    DeliveryReports reports_;
+    DeliveryReports reports_;      // written on every report: lines of its own (alignas(64))
     ClientDiagnostics diagnostics_;
     CallbackBridge bridge_;
     ClientHandle client_;  // destroyed after everything that uses its handle below

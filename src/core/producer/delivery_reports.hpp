@@ -21,7 +21,10 @@
 
 namespace kafka_log::detail {
 
-class DeliveryReports {
+/// Cache lines of its own: the serving thread writes its mutex and its counts on every report,
+/// and the members next to it in the producer (its fork generation, read by every produce())
+/// must not move between cores with them.
+class alignas(64) DeliveryReports {
 public:
     /// Reports served since the last take_served(): records, and their payload bytes.
     struct Served {
