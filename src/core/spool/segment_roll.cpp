@@ -155,6 +155,7 @@ void SpoolFallback::Impl::prepare_unlocked(std::unique_lock<std::mutex>& lock) n
     SegmentFile seg;
     try {
         const std::filesystem::path path = dir / sp::prepared_file_name(::getpid());
+        thread_outside_lock = true;
         lock.unlock();
         try {
             ::unlink(path.c_str());  // one left by a failed earlier attempt
@@ -165,6 +166,8 @@ void SpoolFallback::Impl::prepare_unlocked(std::unique_lock<std::mutex>& lock) n
             // thread and reports what fails there.
         }
         lock.lock();
+        thread_outside_lock = false;
+        thread_back.notify_all();
     } catch (...) {
         return;  // no memory for the name; `lock` is still held
     }

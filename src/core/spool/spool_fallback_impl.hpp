@@ -76,6 +76,11 @@ struct KAFKA_LOG_NO_EXPORT SpoolFallback::Impl final : detail::spool::ForkLockab
     std::unique_ptr<std::thread> thread;
     bool stopping = false;
     bool thread_running = false;  // set by the thread once it holds the mutex
+    /// Set while the thread works without the mutex (reserving a segment, which allocates): a
+    /// fork() waits until it is back, so that no child inherits an allocator lock held by a
+    /// thread it does not have (a sanitizer's allocator has no fork handler of its own).
+    bool thread_outside_lock = false;
+    std::condition_variable thread_back;
 
     // --- spool_fallback.cpp: storing
     /// Stores a fallback record, or with `journal` a journal copy. \return the frame's offset in
@@ -114,7 +119,9 @@ struct KAFKA_LOG_NO_EXPORT SpoolFallback::Impl final : detail::spool::ForkLockab
     void thread_loop() noexcept;
     void adopt_fork_locked() noexcept;
     void lock_for_fork() noexcept override {
-        mutex.lock();
+        std::unique_lock lock(mutex);
+        thread_back.wait(lock, [this] { return !thread_outside_lock; });
+        static_cast<void>(lock.release());  // held until unlock_after_fork
         settles.lock();
     }
     void unlock_after_fork() noexcept override {
