@@ -7,6 +7,29 @@
 
 namespace kafka_log::detail {
 
+namespace {
+
+std::string_view without_leading_underscores(std::string_view text) {
+    const std::size_t n = text.find_first_not_of('_');
+    return n == std::string_view::npos ? std::string_view() : text.substr(n);
+}
+
+}  // namespace
+
+std::size_t clash_prefix(const JsonOptions& o, std::string_view name) {
+    // The names that could clash are the fixed keys with any number of underscores in front;
+    // every one of them gets as many more as the longest such key has, plus one. So `msg`
+    // becomes `_msg` and `_msg` `__msg` (with the default keys), and no two names, nor a name
+    // and a fixed key, share a key.
+    const std::string_view core = without_leading_underscores(name);
+    std::size_t prefix = 0;
+    for (const std::string* key : {&o.level_key, &o.time_key, &o.message_key, &o.record_id_key}) {
+        if (key->empty() || without_leading_underscores(*key) != core) continue;
+        prefix = std::max(prefix, key->size() - core.size() + 1);
+    }
+    return prefix;
+}
+
 const AttributeNameInfo& AttributeNameCache::learn(const JsonOptions& o,
                                                    const boost::log::attribute_name& name) {
     const auto id = static_cast<std::size_t>(name.id());
@@ -20,10 +43,7 @@ const AttributeNameInfo& AttributeNameCache::learn(const JsonOptions& o,
     const bool excluded = listed(o.exclude);
     info.state =
         included && !excluded ? AttributeNameInfo::State::keep : AttributeNameInfo::State::skip;
-    const bool clashes = info.text == o.level_key || info.text == o.time_key ||
-                         info.text == o.message_key ||
-                         (!o.record_id_key.empty() && info.text == o.record_id_key);
-    info.key = JsonWriter::quote(clashes ? "_" + info.text : info.text);
+    info.key = JsonWriter::quote(std::string(clash_prefix(o, info.text), '_') + info.text);
     // Attributes are written sorted by name: ranks stand for the names' order, so a record
     // sorts integers. A new name (rare: once per name per thread) renumbers them all.
     std::vector<AttributeNameInfo*> known;

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/log/attributes/attribute_name.hpp>
@@ -23,6 +24,11 @@ struct AttributeNameInfo {
     std::string key;         // "name" (or "_name" when it clashes with a fixed key), quoted
     std::string text;
 };
+
+/// How many underscores go in front of attribute `name`'s key so that it shares its key with
+/// neither a fixed key of `options` (level, time, message, record id) nor another attribute:
+/// 0 unless the name, less its leading underscores, is such a key less its own.
+std::size_t clash_prefix(const JsonOptions& options, std::string_view name);
 
 /// \brief One formatter's knowledge of attribute names on one thread: whether its options keep
 /// a name, its encoded key and its rank in byte order (attributes are written sorted by name).

@@ -6,8 +6,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,6 +44,7 @@ struct Prepared {
         for (const std::string& name : options.level_names) {
             level_names.push_back(JsonWriter::quote(name));
         }
+        refuse_shared_keys();
     }
     JsonOptions options;
     std::string level_key;      // "level"
@@ -50,6 +53,25 @@ struct Prepared {
     std::string record_id_key;  // "id" (empty: no id)
     std::vector<std::string> level_names;
     std::uint64_t id = next_id();
+
+    /// Two fixed keys that are the same JSON key (equal, or equal once invalid UTF-8 is
+    /// replaced) would make every line hold a key twice.
+    void refuse_shared_keys() const {
+        const std::pair<const char*, const std::string*> keys[] = {
+            {"level_key", &level_key},
+            {"time_key", &time_key},
+            {"message_key", &message_key},
+            {"record_id_key", &record_id_key}};
+        for (std::size_t i = 0; i < std::size(keys); ++i) {
+            for (std::size_t j = i + 1; j < std::size(keys); ++j) {
+                if (keys[i].second->empty() || *keys[i].second != *keys[j].second) continue;
+                throw std::invalid_argument(
+                    std::string("kafka_log::json_formatter: JsonOptions::") + keys[i].first +
+                    " and JsonOptions::" + keys[j].first + " are the same JSON key " +
+                    *keys[i].second);
+            }
+        }
+    }
 
     static std::uint64_t next_id() {
         static std::atomic<std::uint64_t> counter{0};

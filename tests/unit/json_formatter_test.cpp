@@ -40,6 +40,8 @@ namespace logging = boost::log;
 namespace attrs = boost::log::attributes;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using ::testing::Not;
+using ::testing::StartsWith;
 
 /// Formats records with a given formatter into lines, through a real Boost.Log sink.
 class JsonFormatterTest : public ::testing::Test {
@@ -198,6 +200,48 @@ TEST_F(JsonFormatterTest, ScopesThreadIdsTimesAndCollidingNames) {
                 MatchesRegex(R"(2026-11-2[45]T[0-9:]{8}\.518\+00:00)"));
     EXPECT_THAT(j["logtime"].get<std::string>(),
                 MatchesRegex(R"([0-9-]{10}T[0-9:]{8}\.[0-9]{3}\+00:00)"));
+}
+
+TEST_F(JsonFormatterTest, NamesLikeAKeyWithUnderscoresInFrontNeverShareAKey) {
+    // `msg` is written as `_msg`, so `_msg` must not be: each gets one more underscore. With a
+    // key that has underscores of its own (`_id`), every name of its stem gets one more than it.
+    use(json_formatter(JsonOptions{.record_id_key = "_id"}));
+    logging::sources::logger logger;
+    for (const char* name : {"msg", "_msg", "__msg", "id", "_id", "logtime"})
+        logger.add_attribute(name, attrs::constant<std::string>(std::string("was ") + name));
+    BOOST_LOG(logger) << "the message";
+    const std::string line = take();
+    std::multiset<std::string> keys;
+    const auto parsed = nlohmann::json::parse(
+        line, [&keys](int depth, nlohmann::json::parse_event_t event, nlohmann::json& value) {
+            if (depth == 1 && event == nlohmann::json::parse_event_t::key)
+                keys.insert(value.get<std::string>());
+            return true;
+        });
+    EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), keys.size()) << line;
+    EXPECT_EQ(parsed["msg"], "the message");
+    EXPECT_EQ(parsed["_msg"], "was msg");
+    EXPECT_EQ(parsed["__msg"], "was _msg");
+    EXPECT_EQ(parsed["___msg"], "was __msg");
+    EXPECT_EQ(parsed["__id"], "was id");
+    EXPECT_EQ(parsed["___id"], "was _id");
+    EXPECT_EQ(parsed["_logtime"], "was logtime");
+    EXPECT_THAT(parsed["_id"].get<std::string>(), Not(StartsWith("was ")))
+        << "the record id keeps its key";
+}
+
+TEST(JsonFormatterOptionsTest, TwoFixedKeysThatAreOneJsonKeyAreRefusedByName) {
+    try {
+        static_cast<void>(json_formatter(JsonOptions{.time_key = "t", .message_key = "t"}));
+        FAIL() << "equal keys were accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_THAT(e.what(), HasSubstr("time_key"));
+        EXPECT_THAT(e.what(), HasSubstr("message_key"));
+    }
+    // Two invalid UTF-8 keys both become U+FFFD: one JSON key.
+    EXPECT_THROW(json_formatter(JsonOptions{.level_key = "\xff", .record_id_key = "\xfe"}),
+                 std::invalid_argument);
+    EXPECT_NO_THROW(json_formatter(JsonOptions{.record_id_key = ""}));
 }
 
 enum class AppSeverity { debug, notice, alarm };

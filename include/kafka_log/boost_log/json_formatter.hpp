@@ -42,12 +42,16 @@ using JsonStreamRenderer = bool (*)(const boost::log::attribute_value&, std::ost
 ///   named scopes (an array of scope names). Other types are written through their `operator<<`
 ///   once registered with register_json_stream_type(); an unregistered type is written as its
 ///   type name in angle brackets. An attribute whose name equals one of the keys above is
-///   written as `_<name>`.
+///   written as `_<name>`, and one that is such a key with underscores in front gets one more
+///   (`_msg` is written as `__msg`), so that no line holds a key twice.
 ///
 /// Any bytes give valid JSON on one line (escaped control characters, U+FFFD for invalid
-/// UTF-8). Usable with any sink: `sink->set_formatter(kafka_log::json_formatter())`.
+/// UTF-8; two attribute names that differ only in invalid UTF-8 therefore share a key). Usable with
+/// any sink: `sink->set_formatter(kafka_log::json_formatter())`.
 ///
 /// Thread safety: the formatter may be called from any number of threads at once.
+/// \throws std::invalid_argument naming the two options when two of the level, time, message
+/// and record id keys are the same JSON key.
 KAFKA_LOG_EXPORT boost::log::formatter json_formatter(JsonOptions options = {});
 
 /// \brief json_formatter() reading the severity through `severity` (null: as json_formatter(),
