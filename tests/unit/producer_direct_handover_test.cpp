@@ -9,60 +9,24 @@
 
 #include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "../../src/core/producer/callback_bridge.hpp"
-#include "../../src/core/producer/client_diagnostics.hpp"
-#include "../../src/core/producer/client_handle.hpp"
-#include "../../src/core/producer/delivery_reports.hpp"
+#include "../support/offline_client.hpp"
 
 namespace kafka_log::detail {
 namespace {
 
-/// Records librdkafka holds: rd_kafka_outq_len() less the events (log lines, errors) waiting
-/// in the main queue, read when no event came in between.
-int records_in_librdkafka(rd_kafka_t* client) {
-    rd_kafka_queue_t* main = rd_kafka_queue_get_main(client);
-    for (;;) {
-        const std::size_t before = rd_kafka_queue_length(main);
-        const int out = rd_kafka_outq_len(client);
-        if (rd_kafka_queue_length(main) == before) {
-            rd_kafka_queue_destroy(main);
-            return out - static_cast<int>(before);
-        }
-    }
-}
-
 /// An offline client and the parts a DirectHandover reports to.
-struct Parts {
-    explicit Parts(ProducerConfig user)
-        : config(effective_config(user.set("bootstrap.servers", "127.0.0.1:1"))),
-          diagnostics([](int, std::string_view, std::string_view) {}, [](int, std::string_view) {},
-                      config) {}
-
-    Parts(const Parts&) = delete;
-    Parts& operator=(const Parts&) = delete;
-
-    /// What a test left in librdkafka's queue is purged and its reports served, as the
-    /// producer's close does: a report frees what a record carries through librdkafka.
-    ~Parts() {
-        rd_kafka_purge(client.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (rd_kafka_outq_len(client.get()) > 0 && std::chrono::steady_clock::now() < deadline) {
-            rd_kafka_poll(client.get(), 10);
-        }
-    }
+struct Parts : OfflineClient {
+    explicit Parts(ProducerConfig user) : OfflineClient(std::move(user)) {}
+    ~Parts() { purge_and_serve(); }
 
     ProduceStatus offer(const MessageView& record) {
         in_flight.count_in(0);  // as produce() does first
         return handover.hand_over(topic.get(), record, [this]() noexcept { ++refunds; });
     }
 
-    const ProducerConfig config;
-    DeliveryReports reports;
-    ClientDiagnostics diagnostics;
-    CallbackBridge bridge{reports, diagnostics};
-    ClientHandle client{config, bridge};
     TopicPtr topic{rd_kafka_topic_new(client.get(), "direct", nullptr)};
     InFlightCount in_flight;
     RefusedRecords refused;
@@ -76,7 +40,7 @@ TEST(DirectHandoverTest, ATakenRecordIsAcceptedAndStaysInFlight) {
     const RecordHeader headers[] = {{"h", "v"}};
     EXPECT_EQ(parts.offer(MessageView{"direct", "", "with metadata", headers, 99, 5}),
               ProduceStatus::accepted);
-    EXPECT_EQ(records_in_librdkafka(parts.client.get()), 2);
+    EXPECT_EQ(parts.queued(), 2);
     EXPECT_EQ(parts.in_flight.in_flight(), 2u);
     EXPECT_EQ(parts.refunds, 0);
     EXPECT_TRUE(parts.refused.empty());

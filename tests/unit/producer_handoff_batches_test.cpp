@@ -10,38 +10,19 @@
 
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "../../src/core/producer/callback_bridge.hpp"
-#include "../../src/core/producer/client_diagnostics.hpp"
-#include "../../src/core/producer/client_handle.hpp"
-#include "../../src/core/producer/delivery_reports.hpp"
+#include "../support/offline_client.hpp"
 
 namespace kafka_log::detail {
 namespace {
 
 using Ring = HandoffBatches::Ring;
 
-/// Records librdkafka holds: rd_kafka_outq_len() less the events (log lines, errors) waiting
-/// in the main queue, read when no event came in between.
-int records_in_librdkafka(rd_kafka_t* client) {
-    rd_kafka_queue_t* main = rd_kafka_queue_get_main(client);
-    for (;;) {
-        const std::size_t before = rd_kafka_queue_length(main);
-        const int out = rd_kafka_outq_len(client);
-        if (rd_kafka_queue_length(main) == before) {
-            rd_kafka_queue_destroy(main);
-            return out - static_cast<int>(before);
-        }
-    }
-}
-
 /// An offline client, two topics, a ring and the batches that empty it.
-struct Parts {
-    explicit Parts(ProducerConfig user = {})
-        : config(effective_config(user.set("bootstrap.servers", "127.0.0.1:1"))),
-          diagnostics([](int, std::string_view, std::string_view) {}, [](int, std::string_view) {},
-                      config) {
+struct Parts : OfflineClient {
+    explicit Parts(ProducerConfig user = {}) : OfflineClient(std::move(user)) {
         reports.set_delivery_handler([this](const DeliveryReport& report) {
             failures.push_back(std::string(report.message.payload) + "#" +
                                std::to_string(report.message.token) +
@@ -52,14 +33,8 @@ struct Parts {
     void push(rd_kafka_topic_t* topic, const std::string& payload, std::uint64_t token = 0) {
         ASSERT_TRUE(ring.try_push(HandoffTag{topic, token}, payload, ""));
     }
-    int queued() { return records_in_librdkafka(client.get()); }
 
-    const ProducerConfig config;
     std::vector<std::string> failures;
-    DeliveryReports reports;
-    ClientDiagnostics diagnostics;
-    CallbackBridge bridge{reports, diagnostics};
-    ClientHandle client{config, bridge};
     TopicPtr a{rd_kafka_topic_new(client.get(), "a", nullptr)};
     TopicPtr b{rd_kafka_topic_new(client.get(), "b", nullptr)};
     Ring ring{16};

@@ -7,54 +7,29 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "../../src/core/producer/callback_bridge.hpp"
 #include "../../src/core/producer/calling_thread_route.hpp"
-#include "../../src/core/producer/client_diagnostics.hpp"
-#include "../../src/core/producer/client_handle.hpp"
-#include "../../src/core/producer/delivery_reports.hpp"
 #include "../../src/core/producer/producer_thread_route.hpp"
 #include "../../src/core/producer/refused_records.hpp"
+#include "../support/offline_client.hpp"
 
 namespace kafka_log::detail {
 namespace {
 
-/// Records librdkafka holds: rd_kafka_outq_len() less the events (log lines, errors) waiting
-/// in the main queue, read when no event came in between.
-int records_in_librdkafka(rd_kafka_t* client) {
-    rd_kafka_queue_t* main = rd_kafka_queue_get_main(client);
-    for (;;) {
-        const std::size_t before = rd_kafka_queue_length(main);
-        const int out = rd_kafka_outq_len(client);
-        if (rd_kafka_queue_length(main) == before) {
-            rd_kafka_queue_destroy(main);
-            return out - static_cast<int>(before);
-        }
-    }
-}
-
 /// An offline client and the parts a route shares with the producer.
-struct Shared {
-    explicit Shared(ProducerConfig user)
-        : config(effective_config(user.set("bootstrap.servers", "127.0.0.1:1"))),
-          diagnostics([](int, std::string_view, std::string_view) {}, [](int, std::string_view) {},
-                      config) {
+struct Shared : OfflineClient {
+    explicit Shared(ProducerConfig user) : OfflineClient(std::move(user)) {
         reports.set_delivery_handler([this](const DeliveryReport& report) {
             reported.push_back(std::string(report.message.payload) + (report.error ? "!" : ""));
         });
     }
-    int queued() { return records_in_librdkafka(client.get()); }
     ProducerThreadRoute::Shared for_route() {
         return {client.get(), topics, handover, in_flight, reports};
     }
 
-    const ProducerConfig config;
     std::vector<std::string> reported;
-    DeliveryReports reports;
-    ClientDiagnostics diagnostics;
-    CallbackBridge bridge{reports, diagnostics};
-    ClientHandle client{config, bridge};
     TopicCache topics{client.get()};
     InFlightCount in_flight;
     RefusedRecords refused;
