@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <sstream>
+#include <string_view>
 
 #include <gtest/gtest.h>
 #include <boost/log/core.hpp>
@@ -24,6 +25,14 @@
 #include <kafka_log/mocks/mock_async_producer.hpp>
 #include <kafka_log/testing/embedded_cluster.hpp>
 #include <kafka_log/testing/topic_reader.hpp>
+#include <kafka_log/version.hpp>
+
+TEST(ConsumerTest, VersionHeaderMatchesLibrary) {
+    EXPECT_EQ(kafka_log::version(), std::string_view(KAFKA_LOG_VERSION_STRING));
+    EXPECT_EQ(kafka_log::version_number(), KAFKA_LOG_VERSION);
+    EXPECT_EQ(KAFKA_LOG_VERSION, KAFKA_LOG_VERSION_MAJOR * 10000 + KAFKA_LOG_VERSION_MINOR * 100 +
+                                     KAFKA_LOG_VERSION_PATCH);
+}
 
 TEST(ConsumerTest, FailedRecordLandsInFallback) {
     auto producer = std::make_shared<kafka_log::mocks::MockAsyncProducer>();

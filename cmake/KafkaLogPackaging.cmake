@@ -1,0 +1,215 @@
+# SPDX-License-Identifier: Apache-2.0
+# Packaging, included by CMakeLists.txt with the install rules (KAFKA_LOG_INSTALL):
+#  - pkg-config files: kafka_log.pc (kafka_log::core) and kafka_log_<name>.pc for the others,
+#    relocatable (prefix from ${pcfiledir}), naming the same dependencies as the CMake package;
+#  - LICENSE, README.md and CHANGELOG.md under share/doc/kafka_log;
+#  - CPack's DEB generator (master project only): `cpack -G DEB` in the build tree.
+include_guard(GLOBAL)
+
+# The linker flags for an imported library file: -lname for a shared one, -l:libname.a for an
+# archive (so a static dependency stays static for pkg-config users too).
+function(_kafka_log_pc_flag out file)
+  get_filename_component(name "${file}" NAME)
+  if(name MATCHES "^lib(.+)\\.so")
+    set(${out} "-l${CMAKE_MATCH_1}" PARENT_SCOPE)
+  elseif(name MATCHES "\\.a$")
+    set(${out} "-l:${name}" PARENT_SCOPE)
+  else()
+    set(${out} "${file}" PARENT_SCOPE)
+  endif()
+endfunction()
+
+# Visits <item> and what it links, depth first; appends each library to the global property
+# _KAFKA_LOG_PC_ORDER after everything it links (reversed later: users before dependencies, as a
+# static link needs) and its compile definitions to _KAFKA_LOG_PC_CFLAGS.
+function(_kafka_log_pc_visit item)
+  get_property(seen GLOBAL PROPERTY _KAFKA_LOG_PC_SEEN)
+  if(item IN_LIST seen)
+    return()
+  endif()
+  set_property(GLOBAL APPEND PROPERTY _KAFKA_LOG_PC_SEEN "${item}")
+  set(flag "")
+  if(item STREQUAL "Threads::Threads")
+    set(flag -pthread)
+    set_property(GLOBAL APPEND PROPERTY _KAFKA_LOG_PC_CFLAGS -pthread)
+  elseif(TARGET "${item}")
+    get_target_property(links "${item}" INTERFACE_LINK_LIBRARIES)
+    if(links)
+      list(REVERSE links)  # link order (users first) visited from its end, as in flags_of
+    endif()
+    foreach(link IN LISTS links)
+      if(link)
+        _kafka_log_pc_visit("${link}")
+      endif()
+    endforeach()
+    get_target_property(type "${item}" TYPE)
+    get_target_property(imported "${item}" IMPORTED)
+    if(NOT imported)
+      get_target_property(name "${item}" OUTPUT_NAME)  # one of ours, installed beside kafka_log
+      set(flag "-l${name}")
+    elseif(NOT type STREQUAL "INTERFACE_LIBRARY")
+      get_target_property(location "${item}" LOCATION)
+      _kafka_log_pc_flag(flag "${location}")
+    endif()
+    get_target_property(definitions "${item}" INTERFACE_COMPILE_DEFINITIONS)
+    foreach(d IN LISTS definitions)
+      if(d)
+        set_property(GLOBAL APPEND PROPERTY _KAFKA_LOG_PC_CFLAGS "-D${d}")
+      endif()
+    endforeach()
+  elseif(IS_ABSOLUTE "${item}")
+    _kafka_log_pc_flag(flag "${item}")
+  elseif(item MATCHES "^[A-Za-z0-9_+.-]+$")
+    set(flag "-l${item}")
+  endif()
+  if(flag)
+    set_property(GLOBAL APPEND PROPERTY _KAFKA_LOG_PC_ORDER "${flag}")
+  endif()
+endfunction()
+
+# Libs and Cflags of imported targets and what they link, users before their dependencies.
+function(_kafka_log_pc_flags_of libs_out cflags_out)
+  set_property(GLOBAL PROPERTY _KAFKA_LOG_PC_SEEN "")
+  set_property(GLOBAL PROPERTY _KAFKA_LOG_PC_ORDER "")
+  set_property(GLOBAL PROPERTY _KAFKA_LOG_PC_CFLAGS "")
+  # A list given in link order (librdkafka, then its dependencies) is visited from its end.
+  set(items ${ARGN})
+  list(REVERSE items)
+  foreach(item IN LISTS items)
+    _kafka_log_pc_visit("${item}")
+  endforeach()
+  get_property(libs GLOBAL PROPERTY _KAFKA_LOG_PC_ORDER)
+  get_property(cflags GLOBAL PROPERTY _KAFKA_LOG_PC_CFLAGS)
+  list(REVERSE libs)
+  list(REMOVE_DUPLICATES cflags)
+  list(JOIN libs " " libs)
+  list(JOIN cflags " " cflags)
+  set(${libs_out} "${libs}" PARENT_SCOPE)
+  set(${cflags_out} "${cflags}" PARENT_SCOPE)
+endfunction()
+
+# Writes and installs <pc_name>.pc for <target>. REQUIRES: pkg-config modules its users need;
+# LINKS: imported targets its users link (public); PRIVATE_LINKS: what only the library itself
+# links (in Libs when the library is static, Libs.private when it is shared).
+function(_kafka_log_pkg_config pc_name target description)
+  cmake_parse_arguments(PARSE_ARGV 3 arg "" "" "REQUIRES;LINKS;PRIVATE_LINKS;PRIVATE_REQUIRES")
+  get_target_property(type ${target} TYPE)
+  get_target_property(output_name ${target} OUTPUT_NAME)
+  _kafka_log_pc_flags_of(public_libs public_cflags ${arg_LINKS})
+  _kafka_log_pc_flags_of(private_libs private_cflags ${arg_PRIVATE_LINKS})
+  set(libs "-L\${libdir} -l${output_name} ${public_libs}")
+  set(libs_private "")
+  set(requires "${arg_REQUIRES}")
+  set(requires_private "")
+  if(type STREQUAL "STATIC_LIBRARY")
+    string(APPEND libs " ${private_libs}")
+    list(APPEND requires ${arg_PRIVATE_REQUIRES})
+  else()
+    set(libs_private "${private_libs}")
+    set(requires_private "${arg_PRIVATE_REQUIRES}")
+  endif()
+  list(JOIN requires ", " requires)
+  list(JOIN requires_private ", " requires_private)
+  string(STRIP "${libs}" libs)
+  if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+    set(prefix "${CMAKE_INSTALL_PREFIX}")
+    set(libdir "${CMAKE_INSTALL_LIBDIR}")
+  else()
+    file(RELATIVE_PATH up "/p/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/p")
+    string(REGEX REPLACE "/$" "" up "${up}")
+    set(prefix "\${pcfiledir}/${up}")
+    set(libdir "\${prefix}/${CMAKE_INSTALL_LIBDIR}")
+  endif()
+  set(file "${PROJECT_BINARY_DIR}/pkgconfig/${pc_name}.pc")
+  set(text "prefix=${prefix}\nlibdir=${libdir}\nincludedir=\${prefix}/${CMAKE_INSTALL_INCLUDEDIR}\n\n")
+  string(APPEND text "Name: ${pc_name}\nDescription: ${description}\nVersion: ${PROJECT_VERSION}\n")
+  foreach(field IN ITEMS Requires Requires.private)
+    string(TOLOWER "${field}" var)
+    string(REPLACE "." "_" var "${var}")
+    if(${var})
+      string(APPEND text "${field}: ${${var}}\n")
+    endif()
+  endforeach()
+  string(STRIP "-I\${includedir} ${public_cflags}" cflags)
+  string(APPEND text "Cflags: ${cflags}\nLibs: ${libs}\n")
+  if(libs_private)
+    string(APPEND text "Libs.private: ${libs_private}\n")
+  endif()
+  file(WRITE "${file}" "${text}")
+  install(FILES "${file}" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endfunction()
+
+# kafka_log.pc: the core. librdkafka through its own rdkafka.pc, unless linked statically.
+if(KAFKA_LOG_STATIC_DEPS)
+  _kafka_log_pkg_config(kafka_log kafka_log_core "${PROJECT_DESCRIPTION}"
+    LINKS Threads::Threads PRIVATE_LINKS PkgConfig::RDKAFKA)
+else()
+  _kafka_log_pkg_config(kafka_log kafka_log_core "${PROJECT_DESCRIPTION}"
+    LINKS Threads::Threads PRIVATE_REQUIRES "rdkafka >= 2.0")
+endif()
+if(TARGET kafka_log_boost_log)
+  _kafka_log_pkg_config(kafka_log_boost_log kafka_log_boost_log
+    "kafka_log's Boost.Log sink backend, JSON formatter and settings factory"
+    REQUIRES kafka_log LINKS Boost::log_setup Boost::log)
+endif()
+if(TARGET kafka_log_glog)
+  _kafka_log_pkg_config(kafka_log_glog kafka_log_glog "kafka_log's glog sink"
+    REQUIRES kafka_log libglog)
+endif()
+if(TARGET kafka_log_testing)
+  set(_testing_requires kafka_log)
+  if(TARGET kafka_log_boost_log)
+    set(_testing_requires kafka_log_boost_log)
+  endif()
+  _kafka_log_pkg_config(kafka_log_testing kafka_log_testing
+    "kafka_log's EmbeddedCluster and read_topic, for tests and demos"
+    REQUIRES ${_testing_requires})
+  unset(_testing_requires)
+endif()
+if(TARGET kafka_log_mocks)
+  _kafka_log_pkg_config(kafka_log_mocks kafka_log_mocks
+    "kafka_log's MockAsyncProducer and GMockAsyncProducer" REQUIRES kafka_log gmock gtest)
+endif()
+
+install(FILES LICENSE README.md CHANGELOG.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+
+if(NOT KAFKA_LOG_MASTER_PROJECT)
+  return()
+endif()
+
+# --- CPack: cpack -G DEB in the build tree gives kafka-log_<version>_<arch>.deb ------------------
+set(KAFKA_LOG_PACKAGE_CONTACT "kafka_log maintainers <kafka_log@invalid>" CACHE STRING
+  "The Maintainer field of the .deb")
+set(CPACK_PACKAGE_NAME kafka-log)
+set(CPACK_PACKAGE_VENDOR kafka_log)
+set(CPACK_PACKAGE_CONTACT "${KAFKA_LOG_PACKAGE_CONTACT}")
+set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+set(CPACK_RESOURCE_FILE_LICENSE "${PROJECT_SOURCE_DIR}/LICENSE")
+set(CPACK_RESOURCE_FILE_README "${PROJECT_SOURCE_DIR}/README.md")
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
+# The summary (CPACK_PACKAGE_DESCRIPTION_SUMMARY) is the first line; this is the rest.
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "kafka_log's libraries (core, Boost.Log and glog adapters, mocks, testing), headers, CMake
+ package and pkg-config files, and the kafka_log_spool tool.")
+# Debian 12's runtime packages of what the libraries and the tool link shared.
+set(_deb_depends "")
+if(NOT KAFKA_LOG_STATIC_DEPS)
+  list(APPEND _deb_depends "librdkafka1 (>= 2.0)")
+elseif(KAFKA_LOG_SASL_GSSAPI AND "sasl2" IN_LIST KAFKA_LOG_STATIC_DEPS_SHARED)
+  list(APPEND _deb_depends libsasl2-2)
+endif()
+if(KAFKA_LOG_WITH_BOOST_LOG AND NOT KAFKA_LOG_STATIC_DEPS)
+  list(APPEND _deb_depends "libboost-log1.74.0")
+endif()
+if(KAFKA_LOG_WITH_GLOG)
+  list(APPEND _deb_depends libgoogle-glog0v6)
+endif()
+list(JOIN _deb_depends ", " CPACK_DEBIAN_PACKAGE_DEPENDS)
+# What building against the package needs (find_package / pkg-config).
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS
+  "librdkafka-dev (>= 2.0), libboost-log-dev, libgoogle-glog-dev, libgmock-dev, pkg-config")
+unset(_deb_depends)
+include(CPack)
