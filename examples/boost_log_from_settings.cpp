@@ -7,7 +7,6 @@
 // With Brokers=embedded the records are read back from the in-process cluster and checked.
 
 #include <chrono>
-#include <fstream>
 #include <iostream>
 #include <string>
 
@@ -17,9 +16,9 @@
 #include <boost/log/sources/severity_logger.hpp>
 #include <boost/log/trivial.hpp>
 #include <boost/log/utility/setup/common_attributes.hpp>
-#include <boost/log/utility/setup/from_stream.hpp>
 
 #include <kafka_log/boost_log/settings_factory.hpp>
+#include <kafka_log/boost_log/settings_file.hpp>
 #include <kafka_log/spool_reader.hpp>
 #include <kafka_log/testing/embedded_cluster.hpp>
 
@@ -33,17 +32,13 @@ int main(int argc, char** argv) {
     using namespace std::chrono_literals;
 
     const std::string path = argc > 1 ? argv[1] : KAFKA_LOG_EXAMPLE_INI;
-    std::ifstream settings(path);
-    if (!settings) {
-        std::cerr << "boost_log_from_settings: cannot read '" << path << "'\n";
-        return 2;
-    }
     kafka_log::register_boost_log_factory();  // before the settings are parsed
     kafka_log::enable_embedded_brokers();     // Brokers=embedded (kafka_log::testing)
     try {
-        logging::init_from_stream(settings);
+        // Checks the text first: a mistake is named by file, line and parameter.
+        kafka_log::init_from_settings_file(path);
     } catch (const std::exception& e) {
-        std::cerr << "boost_log_from_settings: " << path << ": " << e.what() << "\n";
+        std::cerr << "boost_log_from_settings: " << e.what() << "\n";
         return 2;
     }
     logging::add_common_attributes();

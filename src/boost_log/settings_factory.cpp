@@ -30,6 +30,8 @@
 #include "kafka_log/rdkafka_producer.hpp"
 #include "kafka_log/spool_fallback.hpp"
 
+#include "format_parameter.hpp"
+
 namespace kafka_log {
 
 namespace {
@@ -231,14 +233,10 @@ public:
             sink = boost::make_shared<sinks::unlocked_sink<KafkaSinkBackend>>(backend);
         }
 
-        const std::string format = optional_value(tree, "Format").value_or("json");
-        if (lower(format) == "json") {
-            sink->set_formatter(json_formatter());
-        } else {
-            sink->set_formatter(boost::log::parse_formatter(format));
-        }
+        sink->set_formatter(
+            detail::format_parameter(optional_value(tree, "Format").value_or("json"), where));
         if (auto filter = optional_value(tree, "Filter"))
-            sink->set_filter(boost::log::parse_filter(*filter));
+            sink->set_filter(detail::filter_parameter(*filter, where));
         return sink;
     }
 
