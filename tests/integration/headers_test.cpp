@@ -12,6 +12,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <boost/log/attributes/constant.hpp>
+#include <boost/log/attributes/scoped_attribute.hpp>
 #include <boost/log/core.hpp>
 #include <boost/log/sinks/unlocked_frontend.hpp>
 #include <boost/log/sources/logger.hpp>
@@ -175,7 +176,7 @@ TEST(HeadersIntegrationTest, TheSettingsFilesHeadersParameterReachesTheTopic) {
     const std::string topic = unique_topic();
     std::istringstream settings("[Sinks.Kafka]\nDestination=Kafka\nBrokers=embedded\nTopic=\"" +
                                 topic + "\"\nFallback=\"" + (dir / "fallback.log").string() +
-                                "\"\nHeaders=TraceID,Service\n");
+                                "\"\nHeaders=\"TraceID,Service\"\n");
     logging::init_from_stream(settings);
     const std::shared_ptr<EmbeddedCluster> cluster = settings_embedded_cluster();
     ASSERT_NE(cluster, nullptr);

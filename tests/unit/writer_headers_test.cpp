@@ -6,6 +6,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -97,14 +98,19 @@ TEST(WriterHeadersTest, EveryFallbackBucketKeepsTheHeadersInTheSpool) {
     EXPECT_EQ(s.lost, 0u);
     const std::vector<SpoolRecord> records = test::read_spool_records(dir);
     ASSERT_EQ(records.size(), 6u);
-    const std::vector<std::pair<std::string, FallbackReason>> want = {
-        {"queue full", FallbackReason::queue_full},   {"too large", FallbackReason::too_large},
-        {"failed", FallbackReason::delivery_failed},  {"held, then purged", FallbackReason::closed},
-        {"unreachable", FallbackReason::unreachable}, {"after close", FallbackReason::closed}};
+    // In the order they reached the spool: the held record is purged by close, after the one
+    // the breaker refused.
+    const std::vector<std::tuple<std::string, std::string, FallbackReason>> want = {
+        {"queue full", "k1", FallbackReason::queue_full},
+        {"too large", "k2", FallbackReason::too_large},
+        {"failed", "k3", FallbackReason::delivery_failed},
+        {"unreachable", "k5", FallbackReason::unreachable},
+        {"held, then purged", "k4", FallbackReason::closed},
+        {"after close", "k6", FallbackReason::closed}};
     for (std::size_t i = 0; i < records.size(); ++i) {
-        EXPECT_EQ(records[i].payload, want[i].first) << i;
-        EXPECT_EQ(records[i].reason, want[i].second) << i;
-        EXPECT_EQ(records[i].key, "k" + std::to_string(i + 1)) << i;
+        EXPECT_EQ(records[i].payload, std::get<0>(want[i])) << i;
+        EXPECT_EQ(records[i].key, std::get<1>(want[i])) << i;
+        EXPECT_EQ(records[i].reason, std::get<2>(want[i])) << i;
         EXPECT_EQ(records[i].headers, two_headers_copy) << records[i].payload;
     }
 }
