@@ -53,7 +53,8 @@ struct HeaderScratch {
         std::size_t begin;
         std::size_t end;
     };
-    std::string values;  // every value's text, back to back
+    std::string values;   // every value's text, back to back
+    std::string payload;  // the formatted record, when a value's rendering may log
     std::vector<Rendered> rendered;
     std::vector<RecordHeader> headers;
 };
@@ -96,14 +97,15 @@ void KafkaSinkBackend::consume(const boost::log::record_view& record,
 void KafkaSinkBackend::write_with_headers(const boost::log::record_view& record,
                                           const string_type& formatted,
                                           std::string_view key) noexcept {
-    // The thread's buffers, unless a value's renderer logged and so brought us back here while
-    // the outer record still uses them (then buffers of this call's own).
+    // The thread's buffers, unless this thread logged while an outer record still uses them
+    // (a value's renderer that logs): then buffers of this call's own.
     thread_local HeaderScratch shared;
     thread_local bool busy = false;
     std::optional<HeaderScratch> own;
     const bool nested = busy;
     HeaderScratch* scratch = &shared;
     std::span<const RecordHeader> headers;
+    std::string_view payload = formatted;
     try {
         if (nested) scratch = &own.emplace();
         busy = true;
@@ -116,6 +118,12 @@ void KafkaSinkBackend::write_with_headers(const boost::log::record_view& record,
             const auto found = values.find(header_names_[i]);
             if (found == values.end() || !found->second) continue;  // absent: no header
             const std::size_t begin = scratch->values.size();
+            if (payload.data() == formatted.data() && !captured.capture(found->second)) {
+                // Rendered by user code (operator<<), which may log: the frontend would format
+                // that record into the buffer `formatted` lives in. Keep the record's copy.
+                scratch->payload.assign(formatted);
+                payload = scratch->payload;
+            }
             try {
                 detail::write_attribute_text(scratch->values, options_.header_format, found->second,
                                              captured);
@@ -134,8 +142,8 @@ void KafkaSinkBackend::write_with_headers(const boost::log::record_view& record,
     } catch (...) {
         headers = {};  // no memory for the headers: the record goes without them
     }
-    busy = nested;
-    writer_->write(formatted, key, headers);
+    writer_->write(payload, key, headers);
+    busy = nested;  // only now: `headers` views the buffers until the writer is done
 }
 
 void KafkaSinkBackend::flush() {

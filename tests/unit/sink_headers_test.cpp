@@ -191,6 +191,47 @@ TEST_F(SinkHeadersTest, ManyRecordsFromSeveralThreadsEachCarryTheirOwnValues) {
     EXPECT_TRUE(Balanced(writer->stats()));
 }
 
+/// A type whose operator<< logs a record of its own (through the same sink).
+struct Chatty {
+    int value;
+};
+std::ostream& operator<<(std::ostream& os, const Chatty& c) {
+    logging::sources::logger inner;
+    inner.add_attribute("TraceID", attrs::constant<std::string>("inner"));
+    BOOST_LOG(inner) << "inner";
+    return os << "chatty-" << c.value;
+}
+
+// A header value whose rendering logs: the inner record gets its own headers, and the outer
+// record's headers are not disturbed by it.
+TEST_F(SinkHeadersTest, AHeaderValueWhoseRenderingLogsKeepsBothRecordsHeaders) {
+    register_json_stream_type<Chatty>();
+    auto producer = std::make_shared<MockAsyncProducer>();
+    producer->expect_input_and_succeed().expect_input_and_succeed();
+    // Left out of the JSON: Boost.Log's frontend does not format a record within another's
+    // formatting on the same thread; the header is rendered after formatting, in `consume`.
+    auto writer = add_sink(producer, SinkOptions{.header_attributes = {"TraceID", "Chatty"}},
+                           JsonOptions{.exclude = {"Chatty"}});
+    logging::sources::logger outer;
+    outer.add_attribute("TraceID", attrs::constant<std::string>("outer"));
+    outer.add_attribute("Chatty", attrs::constant<Chatty>(Chatty{1}));
+    BOOST_LOG(outer) << "outer";
+    writer->close(0ms);
+
+    // The inner record, logged while the outer one's headers were rendered, then the outer.
+    const std::vector<ProducedMessage> produced = producer->produced();
+    ASSERT_EQ(produced.size(), 2u);
+    // (Boost.Log's frontend formats a record logged within another's `consume` after the outer
+    // one's text, in the same buffer: the inner payload holds both lines. The outer record's
+    // payload, copied before its headers were rendered, is whole.)
+    EXPECT_THAT(produced[0].payload, HasSubstr(R"("msg":"inner","TraceID":"inner"})"));
+    EXPECT_THAT(produced[0].headers, ElementsAre(Pair("TraceID", "inner")));
+    EXPECT_EQ(nlohmann::json::parse(produced[1].payload)["msg"], "outer");
+    EXPECT_THAT(produced[1].headers,
+                ElementsAre(Pair("TraceID", "outer"), Pair("Chatty", "chatty-1")));
+    EXPECT_TRUE(Balanced(writer->stats()));
+}
+
 TEST_F(SinkHeadersTest, AnEmptyHeaderAttributeNameIsRefusedWithItsIndex) {
     auto writer = std::make_shared<KafkaWriter>(std::make_shared<MockAsyncProducer>(),
                                                 std::make_shared<StreamFallback>(text_),
