@@ -50,7 +50,7 @@ MessageChecker lacks_header(std::string name);
 ///   EXPECT_THAT(fake.produced(), Each(kafka_log::mocks::HasHeader("Service", "billing")));
 /// \endcode
 MATCHER_P2(HasHeader, name, value,
-           std::string(negation ? "has no header " : "has a header ") +
+           std::string(negation ? "does not have a header " : "has a header ") +
                ::testing::PrintToString(std::string(name)) + " with value " +
                ::testing::PrintToString(std::string(value))) {
     const std::optional<std::string_view> found =
