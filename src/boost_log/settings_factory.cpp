@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include <boost/log/exceptions.hpp>
 #include <boost/log/sinks/async_frontend.hpp>
@@ -118,7 +119,8 @@ public:
                                             "ProducerConfigFile",
                                             "Producer",
                                             "FlushTimeout",
-                                            "CloseTimeout"};
+                                            "CloseTimeout",
+                                            "Headers"};
         for (const auto& [key, child] : tree) {
             if (std::find(std::begin(known), std::end(known), key) == std::end(known)) {
                 throw boost::log::invalid_value(where + ": unknown parameter '" + key + "'");
@@ -199,6 +201,8 @@ public:
         sink_options.flush_timeout =
             std::chrono::milliseconds(number(tree, "FlushTimeout", where, 5000));
         if (auto key = optional_value(tree, "KeyAttribute")) sink_options.key_attribute = *key;
+        if (auto names = optional_value(tree, "Headers"))
+            sink_options.header_attributes = attribute_names(*names, "Headers", where);
 
         std::shared_ptr<RdKafkaProducer> producer;
         try {
@@ -289,6 +293,26 @@ private:
         if (v == "false" || v == "0" || v == "no" || v == "off") return false;
         throw boost::log::invalid_value(where + ": parameter '" + key +
                                         "' must be true or false, got '" + *value + "'");
+    }
+
+    /// `TraceID, Service`: comma-separated attribute names, blanks around each trimmed.
+    static std::vector<std::string> attribute_names(const std::string& value, const char* key,
+                                                    const std::string& where) {
+        std::vector<std::string> names;
+        std::size_t start = 0;
+        for (;;) {
+            const std::size_t comma = std::min(value.find(',', start), value.size());
+            const std::size_t first = value.find_first_not_of(" \t", start);
+            std::size_t last = value.find_last_not_of(" \t", comma == 0 ? 0 : comma - 1);
+            if (first >= comma || last == std::string::npos || last < first) {
+                throw boost::log::invalid_value(
+                    where + ": parameter '" + key + "': attribute name " +
+                    std::to_string(names.size() + 1) + " is empty in '" + value + "'");
+            }
+            names.push_back(value.substr(first, last + 1 - first));
+            if (comma == value.size()) return names;
+            start = comma + 1;
+        }
     }
 
     /// `Producer.linger.ms=5` arrives as nested nodes Producer -> linger -> ms.
