@@ -14,7 +14,8 @@ fi
 
 cmake -S . -B build/fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DKAFKA_LOG_BUILD_FUZZERS=ON -DKAFKA_LOG_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build build/fuzz --target kafka_log_json_fuzz kafka_log_spool_reader_fuzz
+cmake --build build/fuzz --target kafka_log_json_fuzz kafka_log_spool_reader_fuzz \
+  kafka_log_client_statistics_fuzz
 mkdir -p build/fuzz/corpus/json
 build/fuzz/tests/fuzz/kafka_log_json_fuzz -max_total_time="${FUZZ_SECONDS:-60}" -max_len=4096 \
   -print_final_stats=1 build/fuzz/corpus/json
@@ -24,3 +25,6 @@ mkdir -p build/fuzz/corpus/spool
 cp tests/fuzz/corpus/spool/* build/fuzz/corpus/spool/
 build/fuzz/tests/fuzz/kafka_log_spool_reader_fuzz -max_total_time="${FUZZ_SECONDS:-60}" -max_len=4096 \
   -print_final_stats=1 build/fuzz/corpus/spool
+mkdir -p build/fuzz/corpus/statistics
+build/fuzz/tests/fuzz/kafka_log_client_statistics_fuzz -max_total_time="${FUZZ_SECONDS:-60}" \
+  -max_len=4096 -print_final_stats=1 build/fuzz/corpus/statistics

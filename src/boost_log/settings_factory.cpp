@@ -29,6 +29,7 @@
 #include "kafka_log/producer_config.hpp"
 #include "kafka_log/rdkafka_producer.hpp"
 #include "kafka_log/spool_fallback.hpp"
+#include "sink_name.hpp"
 
 namespace kafka_log {
 
@@ -116,7 +117,9 @@ public:
                                             "ProducerConfigFile",
                                             "Producer",
                                             "FlushTimeout",
-                                            "CloseTimeout"};
+                                            "CloseTimeout",
+                                            "Name",
+                                            "Level"};
         for (const auto& [key, child] : tree) {
             if (std::find(std::begin(known), std::end(known), key) == std::end(known)) {
                 throw boost::log::invalid_value(where + ": unknown parameter '" + key + "'");
@@ -124,6 +127,7 @@ public:
         }
 
         const std::string topic = required(tree, "Topic", where);
+        const SinkName named(tree, where);  // Name=, Level=: checked before anything is built
         const std::string brokers = required(tree, "Brokers", where);
 
         // Producer: the properties file, then Producer.<key>=value lines, then Brokers.
@@ -239,6 +243,7 @@ public:
         }
         if (auto filter = optional_value(tree, "Filter"))
             sink->set_filter(boost::log::parse_filter(*filter));
+        named.attach(*sink, tree, std::shared_ptr<KafkaWriter>(holder, holder->writer.get()));
         return sink;
     }
 
