@@ -28,7 +28,8 @@ int depth_of(const nlohmann::json& j) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view input(reinterpret_cast<const char*>(data), size);
     const auto ours = kafka_log::detail::parse_client_statistics(input);
-    if (input.starts_with("\xEF\xBB\xBF")) return 0;  // a BOM: nlohmann skips it, JSON has none
+    // Where nlohmann is more lenient than JSON: it skips a leading BOM and stops at a NUL.
+    if (input.starts_with("\xEF\xBB\xBF") || input.find('\0') != std::string_view::npos) return 0;
     const auto theirs = nlohmann::json::parse(input, nullptr, false);
     if (theirs.is_discarded() || !theirs.is_object()) return 0;
     if (depth_of(theirs) >= kafka_log::detail::statistics_max_depth) return 0;
