@@ -75,6 +75,17 @@ struct WriterStats {
     /// With `SpoolOptions::journal`: records handed to the producer whose journal copy is not
     /// settled yet (they are in `in_flight`, or about to leave it).
     std::uint64_t journal_open = 0;
+    /// Bytes the spool's segment files take on disk now (reserved space included).
+    std::uint64_t spool_bytes = 0;
+    ///@}
+
+    /// \name State, not counts (not buckets of the identity)
+    ///@{
+    /// True while the breaker sends new records to the fallback (as `breaker_open()`).
+    bool breaker_open = false;
+    /// The producer's own figures (`AsyncProducer::client_stats()`): with RdKafkaProducer and
+    /// `statistics.interval.ms` set, the queue depth and the brokers' round trip.
+    ClientStats client;
     ///@}
 
     /// \brief Sum of the fallback_* buckets.

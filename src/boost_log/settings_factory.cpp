@@ -30,6 +30,7 @@
 #include "kafka_log/producer_config.hpp"
 #include "kafka_log/rdkafka_producer.hpp"
 #include "kafka_log/spool_fallback.hpp"
+#include "sink_name.hpp"
 
 #include "format_parameter.hpp"
 
@@ -120,7 +121,9 @@ public:
                                             "Producer",
                                             "FlushTimeout",
                                             "CloseTimeout",
-                                            "Headers"};
+                                            "Headers",
+                                            "Name",
+                                            "Level"};
         for (const auto& [key, child] : tree) {
             if (std::find(std::begin(known), std::end(known), key) == std::end(known)) {
                 throw boost::log::invalid_value(where + ": unknown parameter '" + key + "'");
@@ -128,6 +131,7 @@ public:
         }
 
         const std::string topic = required(tree, "Topic", where);
+        const SinkName named(tree, where);  // Name=, Level=: checked before anything is built
         const std::string brokers = required(tree, "Brokers", where);
 
         // Producer: the properties file, then Producer.<key>=value lines, then Brokers.
@@ -241,6 +245,7 @@ public:
             detail::format_parameter(optional_value(tree, "Format").value_or("json"), where));
         if (auto filter = optional_value(tree, "Filter"))
             sink->set_filter(detail::filter_parameter(*filter, where));
+        named.attach(*sink, tree, std::shared_ptr<KafkaWriter>(holder, holder->writer.get()));
         return sink;
     }
 

@@ -329,6 +329,7 @@ WriterStats KafkaWriter::stats() const {
     if (impl_->spool) {
         const SpoolStats spool = impl_->spool->stats();
         out.spooled = spool.held;
+        out.spool_bytes = spool.bytes_on_disk;
         if (impl_->journal) {
             out.journal_open = spool.journaled - std::min(spool.journaled, spool.settled);
         }
@@ -337,6 +338,12 @@ WriterStats KafkaWriter::stats() const {
         const SpoolDrainStats d = impl_->drain->stats();
         out.replayed = d.replayed;
         out.replay_failures = d.failures;
+    }
+    out.breaker_open = impl_->breaker.is_open();
+    try {
+        out.client = impl_->producer->client_stats();
+    } catch (...) {
+        // A producer whose figures cannot be had: the counts above are what matters.
     }
     return out;
 }

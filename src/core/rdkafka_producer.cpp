@@ -23,6 +23,7 @@
 #include "producer/in_flight_count.hpp"
 #include "producer/producer_thread_route.hpp"
 #include "producer/refused_records.hpp"
+#include "producer/statistics_relay.hpp"
 #include "producer/topic_cache.hpp"
 
 namespace kafka_log {
@@ -107,6 +108,7 @@ public:
         return forked() ? 0 : in_flight_.in_flight();
     }
     bool cluster_unreachable() const noexcept { return reports_.cluster_unreachable(); }
+    ClientStats client_stats() const noexcept { return statistics_.stats(); }
     std::chrono::milliseconds close_timeout() const noexcept { return close_timeout_; }
 
 private:
@@ -128,6 +130,7 @@ private:
     const ProducerConfig config_;  // effective: defaults + user's
     DeliveryReports reports_;      // written on every report: lines of its own (alignas(64))
     ClientDiagnostics diagnostics_;
+    StatisticsRelay statistics_;  // its thread outlives the handle: joined after client_ is gone
     CallbackBridge bridge_;
     ClientHandle client_;  // destroyed after everything that uses its handle below
     TopicCache topics_;
@@ -156,7 +159,8 @@ RdKafkaProducerImpl::RdKafkaProducerImpl(ProducerConfig config, RdKafkaOptions o
     : close_timeout_(options.close_timeout),
       config_(effective_config(config)),
       diagnostics_(std::move(options.log_callback), std::move(options.error_callback), config_),
-      bridge_(reports_, diagnostics_),
+      statistics_(std::move(options.stats_callback), StatisticsRelay::enabled_by(config_)),
+      bridge_(reports_, diagnostics_, &statistics_),
       client_(config_, bridge_),
       topics_(client_.get()),
       handover_(client_.get(), refused_, in_flight_),
@@ -266,6 +270,9 @@ std::uint64_t RdKafkaProducer::in_flight() const noexcept {
 }
 bool RdKafkaProducer::cluster_unreachable() const noexcept {
     return impl_->cluster_unreachable();
+}
+ClientStats RdKafkaProducer::client_stats() const {
+    return impl_->client_stats();
 }
 
 }  // namespace kafka_log
