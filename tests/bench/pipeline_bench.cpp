@@ -495,7 +495,8 @@ Pipeline make_down_pipeline(const std::string& name,
                         producer_config("127.0.0.1:1"),
                         kafka_log::RdKafkaOptions{
                             .log_callback = [](int, std::string_view, std::string_view) {},
-                            .error_callback = [](int, std::string_view) {}}),
+                            .error_callback = [](int, std::string_view) {},
+                            .stats_callback = nullptr}),
                     name, 0s, fallback_options, "bench-kafka_log", spool);
 }
 
@@ -906,7 +907,8 @@ void BM_Memory_ClusterDown_1M(benchmark::State& state) {
                        producer_config("127.0.0.1:1"),
                        kafka_log::RdKafkaOptions{
                            .log_callback = [](int, std::string_view, std::string_view) {},
-                           .error_callback = [](int, std::string_view) {}}),
+                           .error_callback = [](int, std::string_view) {},
+                           .stats_callback = nullptr}),
                    "memory-down", 0s);
         logging::core::get()->add_sink(p.sink);
         auto logger = make_logger();
