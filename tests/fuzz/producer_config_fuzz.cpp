@@ -31,32 +31,45 @@ bool blank(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
-/// The values of the input's lines (after the first `=`, trimmed) that are long and distinctive
-/// enough that finding one in a message can only mean it was echoed.
-std::set<std::string> distinctive_values(std::string_view text) {
-    std::set<std::string> values;
+/// True when the `number`th line (from 1) of `text` holds a `=`.
+bool line_has_equals(std::string_view text, int number) {
     std::size_t start = 0;
+    for (int i = 1; i < number; ++i) {
+        start = text.find('\n', start);
+        if (start == std::string_view::npos) return false;
+        ++start;
+    }
+    const std::size_t end = text.find('\n', start);
+    return text.substr(start, end == std::string_view::npos ? end : end - start).find('=') !=
+           std::string_view::npos;
+}
+
+/// The input with every value (what follows a line's first `=`) and every line that has no `=`
+/// replaced by a canary. What the parser refuses depends only on the keys and on where the `=`
+/// are, so the canary text must fail (or pass) exactly as the input does, and a message that
+/// holds a canary has echoed a value.
+std::string with_canaries(std::string_view text) {
+    std::string out;
+    std::size_t start = 0;
+    int n = 0;
     while (start <= text.size()) {
         std::size_t end = text.find('\n', start);
         if (end == std::string_view::npos) end = text.size();
         const std::string_view line = text.substr(start, end - start);
-        if (const std::size_t eq = line.find('='); eq != std::string_view::npos) {
-            std::string_view value = line.substr(eq + 1);
-            while (!value.empty() && blank(value.front())) value.remove_prefix(1);
-            while (!value.empty() && blank(value.back())) value.remove_suffix(1);
-            // Letters and digits both, so that it cannot be a word of the message's own text
-            // or a line number.
-            const bool has_digit = std::any_of(value.begin(), value.end(),
-                                               [](char c) { return c >= '0' && c <= '9'; });
-            const bool has_letter = std::any_of(value.begin(), value.end(), [](char c) {
-                return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-            });
-            const bool distinctive = value.size() >= 12 && has_digit && has_letter;
-            if (distinctive) values.emplace(value);
+        std::size_t first = 0;
+        while (first < line.size() && blank(line[first])) ++first;
+        const std::size_t eq = line.find('=');
+        if (first == line.size() || line[first] == '#') {
+            out.append(line);  // blank or a comment: kept as it is
+        } else if (eq != std::string_view::npos) {
+            out.append(line.substr(0, eq + 1)).append("~@V").append(std::to_string(n++));
+        } else {
+            out.append("~@L").append(std::to_string(n++));
         }
+        if (end < text.size()) out.push_back('\n');
         start = end + 1;
     }
-    return values;
+    return out;
 }
 
 }  // namespace
@@ -67,20 +80,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
         config = kafka_log::ProducerConfig::from_string(text, source);
     } catch (const kafka_log::ConfigError& e) {
-        const std::string_view what = e.what();
-        CHECK(what.find(source) != std::string_view::npos);  // names the file
-        // Never a value: neither the line's text after `=` nor a value of another line (a
-        // key of 12 or more characters may be named, so values equal to a key are skipped).
-        for (const std::string& value : distinctive_values(text)) {
-            // A value that is also (part of) a key or the source's name may be named.
-            if (value.find('=') != std::string::npos) continue;
-            if (text.find(value + "=") != std::string_view::npos) continue;
-            if (e.key().find(value) != std::string::npos) continue;
-            if (source.find(value) != std::string_view::npos) continue;
-            CHECK(what.find(value) == std::string_view::npos);
+        CHECK(std::string_view(e.what()).find(source) != std::string_view::npos);  // the file
+        CHECK(e.source() == source);
+        CHECK(e.line() >= 1);
+        // Never a value nor the text of a line without `=`: the canary text fails the same way,
+        // and its message holds no canary.
+        try {
+            static_cast<void>(kafka_log::ProducerConfig::from_string(with_canaries(text), source));
+            CHECK(false);
+        } catch (const kafka_log::ConfigError& c) {
+            CHECK(c.line() == e.line());
+            // The same key, where the failing line has a `=` (a line without one, canary or
+            // not, may be named when it reads as a key).
+            if (line_has_equals(text, e.line())) CHECK(c.key() == e.key());
+            CHECK(std::string_view(c.what()).find("~@") == std::string_view::npos);
         }
         return 0;
     }
+    // The canary text passes too.
+    static_cast<void>(kafka_log::ProducerConfig::from_string(with_canaries(text), source));
 
     // The grammar: keys of letters, digits, '.', '_', '-', none repeated; values trimmed and on
     // one line.
