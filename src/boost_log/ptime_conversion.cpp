@@ -20,6 +20,12 @@ std::chrono::system_clock::time_point to_time_point(const boost::posix_time::pti
         micros += 1000000;
         --seconds;
     }
+    // The clock holds about 292 years either side of 1970: a time beyond is written as the
+    // clock's first or last second rather than overflowing.
+    constexpr std::int64_t limit =
+        std::chrono::duration_cast<std::chrono::seconds>(Clock::duration::max()).count() - 1;
+    const auto clamp = [](std::int64_t s) { return s > limit ? limit : s < -limit ? -limit : s; };
+    seconds = clamp(seconds);
     if (!is_utc) {
         // Wall-clock seconds -> epoch seconds through the local zone; one mktime per second
         // per thread.
@@ -33,7 +39,7 @@ std::chrono::system_clock::time_point to_time_point(const boost::posix_time::pti
             cached_epoch = static_cast<std::int64_t>(std::mktime(&tm));
             cached_wall = seconds;
         }
-        seconds = cached_epoch;
+        seconds = clamp(cached_epoch);
     }
     return Clock::time_point(std::chrono::duration_cast<Clock::duration>(
         std::chrono::seconds(seconds) + std::chrono::microseconds(micros)));

@@ -130,6 +130,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                               in.ConsumeIntegralInRange<std::size_t>(0, fixed.size() - 1));
             if (name.empty()) continue;
         }
+        name = std::string(name.c_str());  // as Boost.Log keeps it
+        if (name.empty()) continue;
         names_valid = names_valid && valid_utf8(name);
         Expected e;
         logging::attribute value;
@@ -163,8 +165,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
             case 5:
                 value = logging::attributes::constant<logging::trivial::severity_level>(
-                    static_cast<logging::trivial::severity_level>(
-                        in.ConsumeIntegralInRange(-2, 9)));
+                    static_cast<logging::trivial::severity_level>(in.ConsumeIntegralInRange(0, 7)));
                 break;
             case 6:
                 value = logging::attributes::constant<boost::posix_time::ptime>(
