@@ -180,7 +180,15 @@ std::string record_json(const SpoolRecord& record) {
     line += ",\"possibly_persisted\":";
     line += record.possibly_persisted ? "true" : "false";
     line += ",\"error\":" + std::to_string(record.error);
-    line += ',';
+    line += ",\"headers\":[";
+    for (std::size_t i = 0; i < record.headers.size(); ++i) {
+        line += i == 0 ? "{" : ",{";
+        append_bytes_field(line, "name", record.headers[i].first);
+        line += ',';
+        append_bytes_field(line, "value", record.headers[i].second);
+        line += '}';
+    }
+    line += "],";
     append_bytes_field(line, "payload", record.payload);
     line += "}\n";
     return line;

@@ -30,6 +30,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::string_literals;
+using namespace std::string_view_literals;
 
 struct RunResult {
     int exit_code = -1;
@@ -147,12 +148,11 @@ protected:
     void SetUp() override {
         written_ = sample_records();
         SpoolFallback spool(spool_dir());
-        const std::array<RecordHeader, 1> headers{{{"trace", "abc"}}};
         for (const auto& w : written_) {
             FallbackRecord record;
             record.topic = w.topic;
             record.key = w.key ? std::string_view(*w.key) : std::string_view();
-            record.headers = headers;
+            record.headers = headers_;
             record.payload = w.payload;
             record.reason = w.reason;
             record.possibly_persisted = w.possibly_persisted;
@@ -187,7 +187,7 @@ protected:
     static void expect_record(const nlohmann::ordered_json& j, const Written& w) {
         std::vector<std::string> keys;
         for (const auto& item : j.items()) keys.push_back(item.key());
-        ASSERT_EQ(keys.size(), 8U) << j.dump();
+        ASSERT_EQ(keys.size(), 9U) << j.dump();
         EXPECT_EQ(keys[0], "id");
         EXPECT_EQ(keys[1], "topic");
         EXPECT_EQ(keys[3], "timestamp_ms");
@@ -213,16 +213,24 @@ protected:
                 EXPECT_TRUE(j.at("key").is_null());
             }
         }
-        if (keys[7] == "payload_b64") {
+        ASSERT_EQ(keys[7], "headers");
+        const auto expected_headers = nlohmann::ordered_json::parse(
+            R"([{"name":"trace","value":"abc"},{"name":"raw","value_b64":"/wB6"},)"
+            R"({"name":"trace","value":""}])");
+        EXPECT_EQ(j.at("headers"), expected_headers);
+        if (keys[8] == "payload_b64") {
             EXPECT_EQ(base64_decode(j.at("payload_b64").get<std::string>()), w.payload);
         } else {
-            ASSERT_EQ(keys[7], "payload");
+            ASSERT_EQ(keys[8], "payload");
             EXPECT_EQ(j.at("payload"), w.payload);
         }
     }
 
     test::TempDir dir_;
     std::vector<Written> written_;
+    // Every record carries these: text, bytes that are not UTF-8, and a name given twice.
+    const std::array<RecordHeader, 3> headers_{
+        {{"trace", "abc"}, {"raw", "\xff\x00z"sv}, {"trace", ""}}};
 };
 
 TEST_F(KafkaLogSpoolToolTest, CatPrintsEveryRecordInWriteOrder) {
