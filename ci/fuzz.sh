@@ -15,11 +15,12 @@
 #   kafka_log_producer_config_fuzz   ProducerConfig::from_string (seeds: producer_config)
 #   kafka_log_settings_fuzz          a settings text through the sink factory (seeds: settings)
 #   kafka_log_json_formatter_fuzz    json_formatter over random attribute sets
+#   kafka_log_client_statistics_fuzz librdkafka's statistics JSON, checked against nlohmann's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 all_targets=(kafka_log_json_fuzz kafka_log_spool_reader_fuzz kafka_log_producer_config_fuzz
-             kafka_log_settings_fuzz kafka_log_json_formatter_fuzz)
+             kafka_log_settings_fuzz kafka_log_json_formatter_fuzz kafka_log_client_statistics_fuzz)
 targets=("$@")
 [ "${#targets[@]}" -eq 0 ] && targets=("${all_targets[@]}")
 seconds="${FUZZ_SECONDS:-60}"

@@ -8,6 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   librdkafka-dev
   libboost-log-dev
+  libboost-dev  # Boost.Beast (header-only) for examples/metrics_endpoint.cpp
   libgoogle-glog-dev
   googletest libgtest-dev libgmock-dev
   libbenchmark-dev

@@ -109,6 +109,28 @@ enum class ClusterState {
 /// thread, under the same rules as a DeliveryHandler.
 using ClusterStateHandler = std::function<void(ClusterState)>;
 
+/// \brief What a producer's client reports of itself (librdkafka's statistics, see
+/// `RdKafkaProducer` and `statistics.interval.ms`): all zero from a producer that cannot tell,
+/// or before the first report.
+struct ClientStats {
+    /// Statistics documents received and read (0: statistics are off, or none came yet).
+    std::uint64_t reports = 0;
+    /// Documents that could not be read (not well-formed JSON): ignored, counted here.
+    std::uint64_t malformed_reports = 0;
+    /// Exceptions the user's statistics callback threw (caught; the first is printed).
+    std::uint64_t callback_failures = 0;
+    /// Records in the client's queue at the last report, in flight included (`msg_cnt`).
+    std::uint64_t queue_records = 0;
+    /// Their bytes (`msg_size`).
+    std::uint64_t queue_bytes = 0;
+    /// The largest over the brokers of their average request round trip in the last
+    /// statistics interval, microseconds (`brokers.*.rtt.avg`; 0: no request in the interval).
+    std::uint64_t broker_rtt_avg_us = 0;
+    /// The largest over the brokers of their 99th percentile round trip, microseconds
+    /// (`brokers.*.rtt.p99`).
+    std::uint64_t broker_rtt_p99_us = 0;
+};
+
 /// \brief An asynchronous Kafka producer: non-blocking produce, one report per record.
 ///
 /// Implementations: `RdKafkaProducer` (librdkafka), `mocks::MockAsyncProducer` (scripted) and
@@ -147,6 +169,10 @@ public:
     /// breaker uses it). Call once, before the first `produce`. The default implementation
     /// keeps no handler: a producer that cannot tell never calls it.
     virtual void set_cluster_state_handler(ClusterStateHandler handler);
+
+    /// \brief Optional: the client's own figures (KafkaWriter copies them into its stats).
+    /// The default implementation returns all zeros. Thread safety: any thread.
+    virtual ClientStats client_stats() const;
 };
 
 }  // namespace kafka_log

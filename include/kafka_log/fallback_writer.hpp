@@ -133,9 +133,10 @@ struct FileFallbackOptions {
 };
 
 /// \brief Appends records as text lines to a file opened with `O_APPEND`, created with mode
-/// 0600: the payload followed by `\n` (added only when it does not end with one). Topic, key
-/// and reason are not kept, and a payload holding `\n` reads back as several lines: for a
-/// fallback that a replay can trust, use SpoolFallback.
+/// 0600: the payload followed by `\n` (added only when it does not end with one). Topic, key,
+/// Kafka headers and reason are not kept (headers made from log attributes are in the JSON
+/// payload as well), and a payload holding `\n` reads back as several lines: for a fallback
+/// that a replay can trust, headers included, use SpoolFallback.
 ///
 /// Every record is written with a single `write(2)` of the whole line, so lines from
 /// concurrent threads (and other processes appending to the same file) never interleave. A
@@ -182,7 +183,7 @@ private:
 };
 
 /// \brief Writes record payloads as lines to a std::ostream (std::cerr, a std::ostringstream
-/// in tests).
+/// in tests); topic, key and headers are not kept.
 ///
 /// The stream must outlive the writer. A stream in a failed state makes `write` return
 /// false; the state is cleared before the next write so a transient failure does not stick.

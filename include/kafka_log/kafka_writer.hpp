@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -74,6 +75,17 @@ struct WriterStats {
     /// With `SpoolOptions::journal`: records handed to the producer whose journal copy is not
     /// settled yet (they are in `in_flight`, or about to leave it).
     std::uint64_t journal_open = 0;
+    /// Bytes the spool's segment files take on disk now (reserved space included).
+    std::uint64_t spool_bytes = 0;
+    ///@}
+
+    /// \name State, not counts (not buckets of the identity)
+    ///@{
+    /// True while the breaker sends new records to the fallback (as `breaker_open()`).
+    bool breaker_open = false;
+    /// The producer's own figures (`AsyncProducer::client_stats()`): with RdKafkaProducer and
+    /// `statistics.interval.ms` set, the queue depth and the brokers' round trip.
+    ClientStats client;
     ///@}
 
     /// \brief Sum of the fallback_* buckets.
@@ -130,6 +142,14 @@ public:
     /// \brief Produces one record, or writes it to the fallback; never throws, never blocks
     /// on the network. An empty `key` sends the record without a key.
     void write(std::string_view payload, std::string_view key = {}) noexcept;
+
+    /// \brief Like `write(payload, key)`, with Kafka record headers. The headers follow the
+    /// record wherever it goes: to the producer, into the journal copy and every fallback record
+    /// (a SpoolFallback keeps them and its replay sends them back, followed by the
+    /// `kafka_log.*` headers; a FileFallback or StreamFallback keeps the payload only). The
+    /// views need to live only during the call. Never throws, never blocks on the network.
+    void write(std::string_view payload, std::string_view key,
+               std::span<const RecordHeader> headers) noexcept;
 
     /// \brief Waits up to `timeout` for the producer to report every accepted record, then
     /// flushes the fallback. \return true when nothing is in flight and the fallback flushed.

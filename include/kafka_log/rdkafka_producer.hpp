@@ -26,6 +26,9 @@ using LogCallback =
     std::function<void(int level, std::string_view facility, std::string_view message)>;
 /// \brief An error librdkafka reports outside any record (connection lost, all brokers down).
 using ErrorCallback = std::function<void(int code, std::string_view reason)>;
+/// \brief One of librdkafka's statistics documents (JSON, see librdkafka's STATISTICS.md),
+/// valid during the call.
+using StatisticsCallback = std::function<void(std::string_view json)>;
 
 /// \brief Which thread hands a record to librdkafka: a choice between the logging thread's
 /// latency and the memory the producer holds.
@@ -72,6 +75,15 @@ struct RdKafkaOptions {
     /// keeps for reuse up to 4 KiB a record: about 3 MiB for 8192 records of 200 bytes, about
     /// 33 MiB when every record is 4 KiB. A larger record's copy is freed once handed over.
     std::size_t handoff_slots = 8192;
+    /// Receives librdkafka's statistics, raw, every `statistics.interval.ms` (a property of
+    /// the ProducerConfig; unset or 0, librdkafka's default: no statistics). It runs on a
+    /// thread of its own, never on the thread serving delivery reports: a slow callback delays
+    /// no report, and when it is still busy as a new document comes, only the newest waits for
+    /// it. An exception it throws is caught and counted (`ClientStats::callback_failures`;
+    /// the first is printed to stderr). With statistics on, the producer's `client_stats()`
+    /// (and so `WriterStats::client`) carries the queue depth and the brokers' round trip of
+    /// the newest document, with or without this callback.
+    StatisticsCallback stats_callback;
 };
 
 /// \brief The real producer: librdkafka's C API behind a pimpl.
@@ -165,6 +177,9 @@ public:
     /// doubling up to 60 s) and records go to the fallback meanwhile; after 16 recreations the
     /// producer makes no more. See docs/reliability.md.
     std::uint64_t recreations() const noexcept;
+    /// \brief The figures of librdkafka's newest statistics document (all zero unless
+    /// `statistics.interval.ms` is set); see ClientStats.
+    ClientStats client_stats() const override;
 
 private:
     friend struct detail::RdKafkaProducerTestSeam;  // tests reach the client (not exported)

@@ -8,8 +8,9 @@ namespace kafka_log::mocks {
 GMockAsyncProducer::GMockAsyncProducer() = default;
 GMockAsyncProducer::~GMockAsyncProducer() = default;
 
-void GMockAsyncProducer::delegate_to_fake(ErrorReporter& reporter, MockOptions options) {
-    fake_ = std::make_unique<MockAsyncProducer>(reporter, options);
+void GMockAsyncProducer::delegate_to_fake(ErrorReporter& reporter, MockOptions options,
+                                          std::source_location where) {
+    fake_ = std::make_unique<MockAsyncProducer>(reporter, options, where);
     MockAsyncProducer* fake = fake_.get();
     ON_CALL(*this, set_delivery_handler).WillByDefault([fake](DeliveryHandler handler) {
         fake->set_delivery_handler(std::move(handler));

@@ -2,7 +2,10 @@
 #include "kafka_log/mocks/mock_async_producer.hpp"
 
 #include <string>
+#include <string_view>
 #include <utility>
+
+#include <gtest/gtest.h>
 #include <vector>
 
 namespace kafka_log::mocks {
@@ -19,6 +22,15 @@ std::string excerpt(std::string_view text) {
 
 std::string location(const std::source_location& where) {
     return std::string(where.file_name()) + ":" + std::to_string(where.line());
+}
+
+/// True for a location inside the C++ standard library's headers (libstdc++, libc++): where
+/// std::make_shared and std::construct_at call a constructor.
+bool in_standard_library(const std::source_location& where) {
+    const std::string_view file = where.file_name();
+    return file.find("/c++/") != std::string_view::npos ||
+           file.find("/bits/") != std::string_view::npos ||
+           file.find("/include/c++") != std::string_view::npos;
 }
 
 /// An owning copy of an input, accepted until the script says otherwise.
@@ -62,6 +74,7 @@ MockAsyncProducer::~MockAsyncProducer() {
 
 MockAsyncProducer& MockAsyncProducer::push(Expectation expectation) {
     std::lock_guard lock(mutex_);
+    last_scripted_ = expectation.where;
     expectations_.push_back(std::move(expectation));
     return *this;
 }
@@ -141,8 +154,22 @@ void MockAsyncProducer::set_cluster_state(ClusterState state) {
 
 std::string MockAsyncProducer::describe_locked(std::size_t index) const {
     const ProducedMessage& m = produced_[index];
-    return "input #" + std::to_string(index + 1) + " (topic '" + m.topic + "', key '" +
-           excerpt(m.key) + "', payload '" + excerpt(m.payload) + "')";
+    std::string text = "input #" + std::to_string(index + 1) + " (topic '" + m.topic + "', key '" +
+                       excerpt(m.key) + "', payload '" + excerpt(m.payload) + "'";
+    for (const auto& [name, value] : m.headers) text += ", header " + name + "=" + excerpt(value);
+    return text + ")";
+}
+
+std::pair<std::string, int> MockAsyncProducer::unexpected_location_locked() const {
+    const std::source_location where = last_scripted_.value_or(where_);
+    if (last_scripted_ || !in_standard_library(where)) {
+        return {where.file_name(), static_cast<int>(where.line())};
+    }
+    // Built by std::make_shared (or another library helper) and never scripted: the
+    // construction site is the library's; the running test's line is the user's nearest.
+    if (const ::testing::TestInfo* test = ::testing::UnitTest::GetInstance()->current_test_info())
+        return {test->file(), test->line()};
+    return {where.file_name(), static_cast<int>(where.line())};
 }
 
 ProduceStatus MockAsyncProducer::produce(const MessageView& message) {
@@ -155,10 +182,12 @@ ProduceStatus MockAsyncProducer::produce(const MessageView& message) {
     }
     if (expectations_.empty()) {
         const std::string what = "MockAsyncProducer: " + describe_locked(index) +
-                                 " arrived with no expectation left; it is failed to the "
-                                 "delivery handler";
+                                 " arrived with no expectation left" +
+                                 (last_scripted_ ? " (the last one was scripted here)" : "") +
+                                 "; it is failed to the delivery handler";
+        const auto [file, line] = unexpected_location_locked();
         lock.unlock();
-        reporter_.report(what, where_.file_name(), static_cast<int>(where_.line()));
+        reporter_.report(what, file.c_str(), line);
         lock.lock();
         dispatch(lock, {index, DeliveryError{error_codes::mock_unexpected, "mock: unexpected input",
                                              false}});
@@ -231,14 +260,16 @@ void MockAsyncProducer::deliver(const Pending& pending) {
     DeliveryHandler handler;
     MessageView view;
     std::vector<RecordHeader> headers;  // the views view.headers spans
+    std::pair<std::string, int> at;
     {
         std::lock_guard lock(mutex_);
         handler = handler_;
         view = view_of(produced_[pending.index], headers);
+        if (!handler) at = unexpected_location_locked();
     }
     if (!handler) {
         reporter_.report("MockAsyncProducer: a report is due but no delivery handler is set",
-                         where_.file_name(), static_cast<int>(where_.line()));
+                         at.first.c_str(), at.second);
         return;
     }
     handler(DeliveryReport{view, pending.error});

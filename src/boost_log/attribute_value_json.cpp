@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "attribute_value_json.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -25,9 +27,60 @@ std::string through_stream(const T& value) {
     return os.str();
 }
 
-/// Writes one value of a known type.
+/// Where ValueWriter writes a header value: the text of the value alone, as the JSON has it but
+/// without JSON's quoting. Strings are their own bytes; numbers, bools and times are what
+/// JsonWriter writes (times and NaN without their quotes); a named scope list stays a JSON array.
+class TextOut {
+public:
+    explicit TextOut(std::string& out) noexcept : out_(out) {}
+
+    void string(std::string_view v) {
+        if (array_) {
+            array_->string(v);
+        } else {
+            out_.append(v);
+        }
+    }
+    void boolean(bool v) { out_.append(v ? "true" : "false"); }
+    template <typename Number>
+    void number(Number v) {
+        unquoted([&](JsonWriter& json) { json.number(v); });
+    }
+    void time(std::chrono::system_clock::time_point t, bool utc) {
+        unquoted([&](JsonWriter& json) { json.time(t, utc); });
+    }
+    void begin_array() {
+        array_.emplace(out_);
+        array_->begin_array();
+    }
+    void end_array() {
+        array_->end_array();
+        array_.reset();
+    }
+
+private:
+    /// What `write` puts through a JsonWriter, without the quotes of a string value.
+    template <typename Write>
+    void unquoted(Write&& write) {
+        const std::size_t at = out_.size();
+        {
+            JsonWriter json(out_);
+            write(json);
+        }
+        if (out_.size() - at >= 2 && out_[at] == '"' && out_.back() == '"') {
+            out_.pop_back();
+            out_.erase(at, 1);
+        }
+    }
+
+    std::string& out_;
+    std::optional<JsonWriter> array_;
+};
+
+/// Writes one value of a known type, to a JsonWriter or a TextOut.
+template <typename Out>
 struct ValueWriter {
-    JsonWriter* out;
+    Out* out;
     const JsonOptions* options;
 
     void operator()(const std::string& v) const { out->string(v); }
@@ -90,11 +143,11 @@ struct ValueWriter {
 };
 
 /// Writes a captured value of a known kind.
-template <std::size_t... I>
-void write_captured(const CaptureDispatcher& captured, const ValueWriter& writer,
+template <typename Out, std::size_t... I>
+void write_captured(const CaptureDispatcher& captured, const ValueWriter<Out>& writer,
                     std::index_sequence<I...>) {
-    using Write = void (*)(const ValueWriter&, const void*);
-    static constexpr Write table[] = {[](const ValueWriter& w, const void* p) {
+    using Write = void (*)(const ValueWriter<Out>&, const void*);
+    static constexpr Write table[] = {[](const ValueWriter<Out>& w, const void* p) {
         w(*static_cast<const std::tuple_element_t<I, KnownTypes>*>(p));
     }...};
     table[static_cast<std::size_t>(captured.kind())](writer, captured.address());
@@ -102,19 +155,20 @@ void write_captured(const CaptureDispatcher& captured, const ValueWriter& writer
 
 /// `"<type name>"` for a value of a type with no renderer; the demangled name is worked out
 /// once per type and thread.
-void write_unregistered(JsonWriter& out, const boost::typeindex::type_index& type) {
+template <typename Out>
+void write_unregistered(Out& out, const boost::typeindex::type_index& type) {
     thread_local std::map<boost::typeindex::type_index, std::string> names;
     auto it = names.find(type);
     if (it == names.end()) it = names.emplace(type, "<" + type.pretty_name() + ">").first;
     out.string(it->second);
 }
 
-}  // namespace
-
-void write_attribute_value(JsonWriter& out, const JsonOptions& options,
-                           const boost::log::attribute_value& value, CaptureDispatcher& captured) {
+/// One value to `out`: known types natively, then registered renderers, then the type's name.
+template <typename Out>
+void write_value(Out& out, const JsonOptions& options, const boost::log::attribute_value& value,
+                 CaptureDispatcher& captured) {
     if (captured.capture(value)) {
-        write_captured(captured, ValueWriter{&out, &options},
+        write_captured(captured, ValueWriter<Out>{&out, &options},
                        std::make_index_sequence<std::tuple_size_v<KnownTypes>>{});
         return;
     }
@@ -134,6 +188,19 @@ void write_attribute_value(JsonWriter& out, const JsonOptions& options,
         }
     }
     write_unregistered(out, value.get_type());
+}
+
+}  // namespace
+
+void write_attribute_value(JsonWriter& out, const JsonOptions& options,
+                           const boost::log::attribute_value& value, CaptureDispatcher& captured) {
+    write_value(out, options, value, captured);
+}
+
+void write_attribute_text(std::string& out, const JsonOptions& options,
+                          const boost::log::attribute_value& value, CaptureDispatcher& captured) {
+    TextOut text(out);
+    write_value(text, options, value, captured);
 }
 
 }  // namespace kafka_log::detail

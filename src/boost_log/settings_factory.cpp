@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include <boost/log/exceptions.hpp>
 #include <boost/log/sinks/async_frontend.hpp>
@@ -29,6 +30,7 @@
 #include "kafka_log/producer_config.hpp"
 #include "kafka_log/rdkafka_producer.hpp"
 #include "kafka_log/spool_fallback.hpp"
+#include "sink_name.hpp"
 
 #include "format_parameter.hpp"
 
@@ -118,7 +120,10 @@ public:
                                             "ProducerConfigFile",
                                             "Producer",
                                             "FlushTimeout",
-                                            "CloseTimeout"};
+                                            "CloseTimeout",
+                                            "Headers",
+                                            "Name",
+                                            "Level"};
         for (const auto& [key, child] : tree) {
             if (std::find(std::begin(known), std::end(known), key) == std::end(known)) {
                 throw boost::log::invalid_value(where + ": unknown parameter '" + key + "'");
@@ -126,6 +131,7 @@ public:
         }
 
         const std::string topic = required(tree, "Topic", where);
+        const SinkName named(tree, where);  // Name=, Level=: checked before anything is built
         const std::string brokers = required(tree, "Brokers", where);
 
         // Producer: the properties file, then Producer.<key>=value lines, then Brokers.
@@ -199,6 +205,8 @@ public:
         sink_options.flush_timeout =
             std::chrono::milliseconds(number(tree, "FlushTimeout", where, 5000));
         if (auto key = optional_value(tree, "KeyAttribute")) sink_options.key_attribute = *key;
+        if (auto names = optional_value(tree, "Headers"))
+            sink_options.header_attributes = attribute_names(*names, "Headers", where);
 
         std::shared_ptr<RdKafkaProducer> producer;
         try {
@@ -237,6 +245,7 @@ public:
             detail::format_parameter(optional_value(tree, "Format").value_or("json"), where));
         if (auto filter = optional_value(tree, "Filter"))
             sink->set_filter(detail::filter_parameter(*filter, where));
+        named.attach(*sink, tree, std::shared_ptr<KafkaWriter>(holder, holder->writer.get()));
         return sink;
     }
 
@@ -289,6 +298,26 @@ private:
         if (v == "false" || v == "0" || v == "no" || v == "off") return false;
         throw boost::log::invalid_value(where + ": parameter '" + key +
                                         "' must be true or false, got '" + *value + "'");
+    }
+
+    /// `TraceID, Service`: comma-separated attribute names, blanks around each trimmed.
+    static std::vector<std::string> attribute_names(const std::string& value, const char* key,
+                                                    const std::string& where) {
+        std::vector<std::string> names;
+        std::size_t start = 0;
+        for (;;) {
+            const std::size_t comma = std::min(value.find(',', start), value.size());
+            const std::size_t first = value.find_first_not_of(" \t", start);
+            std::size_t last = value.find_last_not_of(" \t", comma == 0 ? 0 : comma - 1);
+            if (first >= comma || last == std::string::npos || last < first) {
+                throw boost::log::invalid_value(
+                    where + ": parameter '" + key + "': attribute name " +
+                    std::to_string(names.size() + 1) + " is empty in '" + value + "'");
+            }
+            names.push_back(value.substr(first, last + 1 - first));
+            if (comma == value.size()) return names;
+            start = comma + 1;
+        }
     }
 
     /// `Producer.linger.ms=5` arrives as nested nodes Producer -> linger -> ms.

@@ -7,6 +7,10 @@ AsyncProducer::~AsyncProducer() = default;
 
 void AsyncProducer::set_cluster_state_handler(ClusterStateHandler /*handler*/) {}
 
+ClientStats AsyncProducer::client_stats() const {
+    return {};
+}
+
 std::string_view to_string(ProduceStatus status) noexcept {
     switch (status) {
         case ProduceStatus::accepted:

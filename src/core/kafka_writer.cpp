@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 #include <thread>
 
@@ -82,6 +83,9 @@ struct KAFKA_LOG_NO_EXPORT KafkaWriter::Impl final : FallbackLossListener {
     ~Impl() = default;
 
     void start();
+    /// Both `write` overloads: produce the record, or send it to the fallback.
+    void write_record(std::string_view payload, std::string_view key,
+                      std::span<const RecordHeader> headers) noexcept;
     void on_delivery(const DeliveryReport& report) noexcept;
     void on_cluster_state(ClusterState state) noexcept;
     /// Writes to the fallback; counts the reason's bucket, or `lost` after the stderr last resort.
@@ -161,6 +165,7 @@ void KafkaWriter::Impl::to_fallback(const MessageView& message, FallbackReason r
                                     bool possibly_persisted, int error) noexcept {
     const FallbackRecord record{.topic = message.topic,
                                 .key = message.key,
+                                .headers = message.headers,
                                 .payload = message.payload,
                                 .reason = reason,
                                 .possibly_persisted = possibly_persisted,
@@ -175,8 +180,11 @@ void KafkaWriter::Impl::to_fallback(const MessageView& message, FallbackReason r
 
 void KafkaWriter::Impl::submit_to_fallback(const MessageView& message,
                                            FallbackReason reason) noexcept {
-    const FallbackRecord record{
-        .topic = message.topic, .key = message.key, .payload = message.payload, .reason = reason};
+    const FallbackRecord record{.topic = message.topic,
+                                .key = message.key,
+                                .headers = message.headers,
+                                .payload = message.payload,
+                                .reason = reason};
     Outcome outcome = outcome_of(reason);
     if (!fallback->write(record, this)) {
         detail::write_lost_line(message.payload);
@@ -218,10 +226,14 @@ void KafkaWriter::Impl::on_cluster_state(ClusterState state) noexcept {
 
 // --- writing ----------------------------------------------------------------------------
 
-void KafkaWriter::write(std::string_view payload, std::string_view key) noexcept {
-    // The hottest path of the library: every record. One load reaches the writer's state.
-    Impl& s = *impl_;
-    MessageView message{s.options.topic, key, payload};
+// The record path of both `write` overloads, inlined into each: the one without headers stays
+// exactly what it was (an empty span costs nothing), the one with headers carries them into
+// the producer, the journal copy and every fallback record.
+[[gnu::always_inline]] inline void KafkaWriter::Impl::write_record(
+    std::string_view payload, std::string_view key,
+    std::span<const RecordHeader> headers) noexcept {
+    Impl& s = *this;
+    MessageView message{s.options.topic, key, payload, headers};
     if (s.closing.load(std::memory_order_acquire) || detail::in_forked_child(s.fork_generation)) {
         s.submit_to_fallback(message, FallbackReason::closed);
         return;
@@ -239,8 +251,8 @@ void KafkaWriter::write(std::string_view payload, std::string_view key) noexcept
     if (s.journal) {
         // Crash-safe: the copy is in the spool before the producer has the record; the delivery
         // report (or the fallback record below) settles it.
-        message.token = s.spool->journal(
-            FallbackRecord{.topic = message.topic, .key = key, .payload = payload});
+        message.token = s.spool->journal(FallbackRecord{
+            .topic = message.topic, .key = key, .headers = headers, .payload = payload});
     }
     const ProduceStatus status = s.produce_with_wait(message);
     if (probe && status != ProduceStatus::accepted)
@@ -248,6 +260,16 @@ void KafkaWriter::write(std::string_view payload, std::string_view key) noexcept
     if (status == ProduceStatus::accepted) return;  // the delivery report settles it
     s.to_fallback(message, reason_of(status));
     if (s.journal) s.spool->settle(message.token);  // after the fallback record: never neither
+}
+
+void KafkaWriter::write(std::string_view payload, std::string_view key) noexcept {
+    // The hottest path of the library: every record. One load reaches the writer's state.
+    impl_->write_record(payload, key, {});
+}
+
+void KafkaWriter::write(std::string_view payload, std::string_view key,
+                        std::span<const RecordHeader> headers) noexcept {
+    impl_->write_record(payload, key, headers);
 }
 
 void KafkaWriter::Impl::on_delivery(const DeliveryReport& report) noexcept {
@@ -307,6 +329,7 @@ WriterStats KafkaWriter::stats() const {
     if (impl_->spool) {
         const SpoolStats spool = impl_->spool->stats();
         out.spooled = spool.held;
+        out.spool_bytes = spool.bytes_on_disk;
         if (impl_->journal) {
             out.journal_open = spool.journaled - std::min(spool.journaled, spool.settled);
         }
@@ -315,6 +338,12 @@ WriterStats KafkaWriter::stats() const {
         const SpoolDrainStats d = impl_->drain->stats();
         out.replayed = d.replayed;
         out.replay_failures = d.failures;
+    }
+    out.breaker_open = impl_->breaker.is_open();
+    try {
+        out.client = impl_->producer->client_stats();
+    } catch (...) {
+        // A producer whose figures cannot be had: the counts above are what matters.
     }
     return out;
 }

@@ -24,6 +24,7 @@
 #include "producer/in_flight_count.hpp"
 #include "producer/producer_thread_route.hpp"
 #include "producer/refused_records.hpp"
+#include "producer/statistics_relay.hpp"
 #include "producer/test_seam.hpp"
 
 namespace kafka_log {
@@ -110,6 +111,7 @@ public:
     bool cluster_unreachable() const noexcept { return reports_.cluster_unreachable(); }
     std::uint64_t recreations() const noexcept { return client_.recreations(); }
     rd_kafka_t* current_client() const noexcept { return client_.get(); }
+    ClientStats client_stats() const noexcept { return statistics_.stats(); }
     std::chrono::milliseconds close_timeout() const noexcept { return close_timeout_; }
 
 private:
@@ -131,6 +133,7 @@ private:
     const ProducerConfig config_;  // effective: defaults + user's
     DeliveryReports reports_;      // written on every report: lines of its own (alignas(64))
     ClientDiagnostics diagnostics_;
+    StatisticsRelay statistics_;  // its thread outlives the handle: joined after client_ is gone
     CallbackBridge bridge_;
     ClientRecovery client_;  // destroyed after everything that uses its handles below
     InFlightCount in_flight_;
@@ -158,7 +161,8 @@ RdKafkaProducerImpl::RdKafkaProducerImpl(ProducerConfig config, RdKafkaOptions o
     : close_timeout_(options.close_timeout),
       config_(effective_config(config)),
       diagnostics_(std::move(options.log_callback), std::move(options.error_callback), config_),
-      bridge_(reports_, diagnostics_),
+      statistics_(std::move(options.stats_callback), StatisticsRelay::enabled_by(config_)),
+      bridge_(reports_, diagnostics_, &statistics_),
       client_(config_, bridge_),
       handover_(refused_, in_flight_),
       route_(make_route(options)) {
@@ -280,6 +284,9 @@ bool RdKafkaProducer::cluster_unreachable() const noexcept {
 }
 std::uint64_t RdKafkaProducer::recreations() const noexcept {
     return impl_->forked() ? 0 : impl_->recreations();
+}
+ClientStats RdKafkaProducer::client_stats() const {
+    return impl_->client_stats();
 }
 
 }  // namespace kafka_log

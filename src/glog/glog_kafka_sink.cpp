@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
@@ -87,7 +88,18 @@ void GlogKafkaSink::send(google::LogSeverity severity, const char* /*full_filena
         record.assign(message ? message : "",
                       message ? message_len : 0);  // out of memory: the raw line
     }
-    writer_->write(record);
+    if (options_.source_headers) {
+        char line_text[16];
+        const auto printed = std::to_chars(line_text, line_text + sizeof line_text, line);
+        const RecordHeader headers[] = {
+            {"severity", level_name(severity)},
+            {"file", base_filename ? std::string_view(base_filename) : std::string_view()},
+            {"line",
+             std::string_view(line_text, static_cast<std::size_t>(printed.ptr - line_text))}};
+        writer_->write(record, {}, headers);
+    } else {
+        writer_->write(record);
+    }
     if (severity >= google::GLOG_FATAL) close_before_abort();
 }
 

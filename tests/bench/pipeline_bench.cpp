@@ -373,7 +373,8 @@ struct Pipeline {
     Pipeline(std::shared_ptr<kafka_log::AsyncProducer> producer, const std::string& name,
              std::chrono::milliseconds close_wait = 30s,
              kafka_log::FileFallbackOptions fallback_options = {},
-             const std::string& topic = "bench-kafka_log", bool spool = false, bool journal = false)
+             const std::string& topic = "bench-kafka_log", bool spool = false, bool journal = false,
+             kafka_log::SinkOptions sink_options = {})
         : close_timeout(close_wait),
           fallback_path(temp_file(name)),
           writer(std::make_shared<kafka_log::KafkaWriter>(
@@ -384,7 +385,7 @@ struct Pipeline {
                     : std::make_shared<kafka_log::FileFallback>(fallback_path, fallback_options),
               kafka_log::WriterOptions{.topic = topic})),
           sink(boost::make_shared<KafkaSink>(
-              boost::make_shared<kafka_log::KafkaSinkBackend>(writer))) {
+              boost::make_shared<kafka_log::KafkaSinkBackend>(writer, std::move(sink_options)))) {
         sink->set_formatter(kafka_log::json_formatter());
         // Warm, as the raw baseline is: metadata known and a connection up before anything is
         // timed (a cluster-down pipeline has nothing to warm).
@@ -406,6 +407,16 @@ struct Pipeline {
 Pipeline& real_pipeline() {
     static Pipeline p(std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap)),
                       "real");
+    return p;
+}
+
+/// The real pipeline's twin whose sink makes two headers of every record
+/// (`SinkOptions::header_attributes` = Service and Answer, attributes every record carries: a
+/// string and an integer).
+Pipeline& headers_pipeline() {
+    static Pipeline p(std::make_shared<kafka_log::RdKafkaProducer>(producer_config(g_bootstrap)),
+                      "up-headers", 30s, {}, "bench-kafka_log", false, false,
+                      kafka_log::SinkOptions{.header_attributes = {"Service", "Answer"}});
     return p;
 }
 
@@ -451,6 +462,12 @@ void BM_KafkaLog_RealProducerBursts(benchmark::State& state) {
 }
 void BM_KafkaLog_RealProducerLocalClockBursts(benchmark::State& state) {
     run_pipeline_bursts(state, TimeSource::kafka_log_local_clock);
+}
+
+/// As BM_KafkaLog_RealProducer, each record with two headers (its allocations per record
+/// included).
+void BM_KafkaLog_RealProducerTwoHeaders(benchmark::State& state) {
+    run_pipeline(state, headers_pipeline());
 }
 
 void BM_KafkaLog_RealProducerOnCallingThread(benchmark::State& state) {
@@ -773,6 +790,18 @@ void BM_SideBySide_Journal(benchmark::State& state) {
     report_identity(state, {&real_pipeline(), &spool, &journal});
 }
 
+/// The cluster up, one logging thread in bursts: the same record without headers and with two,
+/// in the same rounds.
+void BM_SideBySide_Headers(benchmark::State& state) {
+    Pipeline& headers = headers_pipeline();
+    auto logger = std::make_shared<logging::sources::severity_logger<level>>(make_logger());
+    const std::vector<PairedPath> paths{
+        kafka_log_path("kafka_log", TimeSource::boost_local_clock),
+        boost_path("headers", headers.sink, logger, [&headers] { headers.writer->flush(60s); })};
+    run_paired(state, paths, {{"headers_over_kafka_log", 1, 0}}, burst_records);
+    report_identity(state, {&real_pipeline(), &headers});
+}
+
 /// A record below the level: Boost.Log's own core filter (`severity >= warning`, a text sink
 /// behind it) and AtomicLevel installed as the core's filter (kafka_log's sink behind it).
 void BM_SideBySide_Filtered(benchmark::State& state) {
@@ -923,6 +952,7 @@ BENCHMARK(BM_KafkaLog_RealProducerLocalClock)->Threads(1)->Threads(2)->UseRealTi
 BENCHMARK(BM_KafkaLog_RealProducerBursts)->UseRealTime();
 BENCHMARK(BM_KafkaLog_RealProducerLocalClockBursts)->UseRealTime();
 BENCHMARK(BM_KafkaLog_RealProducerOnCallingThread)->UseRealTime();
+BENCHMARK(BM_KafkaLog_RealProducerTwoHeaders)->UseRealTime();
 BENCHMARK(BM_KafkaLog_Mock)->UseRealTime();
 BENCHMARK(BM_KafkaLog_ClusterDown)->UseRealTime();
 BENCHMARK(BM_KafkaLog_ClusterDownSpool)->UseRealTime();
@@ -935,6 +965,7 @@ BENCHMARK(BM_SideBySide_Bursts)->Iterations(30)->UseManualTime();
 BENCHMARK(BM_SideBySide_FlatOut)->Iterations(6)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SideBySide_ClusterDown)->Iterations(6)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SideBySide_Journal)->Iterations(30)->UseManualTime();
+BENCHMARK(BM_SideBySide_Headers)->Iterations(30)->UseManualTime();
 BENCHMARK(BM_SideBySide_Filtered)->Iterations(20)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_E2E_Raw)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_E2E_KafkaLog)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);

@@ -389,7 +389,7 @@ TEST_F(KafkaLogSpoolReplayTest, TopicOptionSendsEveryRecordToThatTopic) {
     const auto spooled = write_spool(spool_dir(), sample_inputs());
 
     const RunResult r = run_tool(replay_args({"--topic", "elsewhere", "--rate", "0"}));
-    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.exit_code, 0) << "signal " << r.signal << ": " << r.err;
     EXPECT_EQ(r.out, "replayed 5, skipped as corrupt 0, failed 0, left 0\n") << r.err;
     expect_each_once(spooled, "elsewhere");
     EXPECT_EQ(cluster_.message_count("app"), 0U);

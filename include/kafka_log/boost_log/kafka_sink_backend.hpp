@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/log/attributes/attribute_name.hpp>
 #include <boost/log/core/record_view.hpp>
@@ -15,6 +16,7 @@
 #include <boost/log/sinks/frontend_requirements.hpp>
 
 #include "kafka_log/export.hpp"
+#include "kafka_log/json_options.hpp"
 #include "kafka_log/kafka_writer.hpp"
 
 namespace kafka_log {
@@ -27,6 +29,15 @@ struct SinkOptions {
     std::string key_attribute{};
     /// How long `flush()` (called by `boost::log::core::flush()`) waits for Kafka.
     std::chrono::milliseconds flush_timeout{5000};
+    /// Attributes that become Kafka record headers, in this order: each one present on a
+    /// record gives a header of the same name whose value is the attribute's text, rendered as
+    /// json_formatter renders it but without JSON's quoting (a string is its own bytes; a
+    /// number, bool, time or severity is the text the JSON shows). An attribute absent from a
+    /// record gives no header. Empty (the default): no headers, and no cost per record.
+    std::vector<std::string> header_attributes{};
+    /// How header values are rendered (severity names, time zone): give the JsonOptions of the
+    /// sink's json_formatter so a header reads as the JSON field does.
+    JsonOptions header_format{};
 };
 
 /// \brief Boost.Log sink backend: each formatted record goes to `KafkaWriter::write`.
@@ -57,11 +68,13 @@ class KAFKA_LOG_EXPORT KafkaSinkBackend final
           char, boost::log::sinks::combine_requirements<boost::log::sinks::concurrent_feeding,
                                                         boost::log::sinks::flushing>::type> {
 public:
-    /// \throws std::invalid_argument when `writer` is null.
+    /// \throws std::invalid_argument when `writer` is null or a name in
+    /// `SinkOptions::header_attributes` is empty (the message names its index).
     explicit KafkaSinkBackend(std::shared_ptr<KafkaWriter> writer, SinkOptions options = {});
 
     /// \brief Hands one formatted record to the writer; the key comes from
-    /// `SinkOptions::key_attribute`. Never throws.
+    /// `SinkOptions::key_attribute`, the headers from `SinkOptions::header_attributes`. Never
+    /// throws: a header value that cannot be rendered is left out, never the record.
     void consume(const boost::log::record_view& record, const string_type& formatted);
 
     /// \brief Waits up to `SinkOptions::flush_timeout` for every record to be reported.
@@ -71,9 +84,14 @@ public:
     const std::shared_ptr<KafkaWriter>& writer() const noexcept { return writer_; }
 
 private:
+    /// `consume` for a backend with header attributes: renders them, then writes.
+    void write_with_headers(const boost::log::record_view& record, const string_type& formatted,
+                            std::string_view key) noexcept;
+
     std::shared_ptr<KafkaWriter> writer_;
     SinkOptions options_;
     std::optional<boost::log::attribute_name> key_name_;
+    std::vector<boost::log::attribute_name> header_names_;  // of options_.header_attributes
 };
 
 }  // namespace kafka_log

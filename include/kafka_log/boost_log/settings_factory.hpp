@@ -36,6 +36,8 @@ namespace kafka_log {
 ///   Producer.linger.ms=5                  # any librdkafka property; overrides the file
 ///   FlushTimeout=5000                     # ms that core::flush() waits for Kafka
 ///   CloseTimeout=5000                     # ms a removed sink's writer waits before purging
+///   Name=app                              # find_writer("app"), find_level("app"); unique
+///   Level=info                            # an AtomicLevel, changed at run time by name
 /// \endcode
 ///
 /// Call it once, before parsing the settings. It also registers Boost's simple filter and

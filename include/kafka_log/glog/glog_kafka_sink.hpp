@@ -27,6 +27,9 @@ struct GlogSinkOptions {
     /// long to reach Kafka, then every one left is purged into the fallback (`fallback_closed`)
     /// and the fallback is flushed. One wait, not two: `close(timeout)`, no separate flush.
     std::chrono::milliseconds fatal_flush_timeout{2000};
+    /// Give every record three Kafka headers: `severity` (the level name, as in the JSON),
+    /// `file` (the base file name) and `line` (decimal). false (the default): no headers.
+    bool source_headers = false;
 };
 
 /// \brief A `google::LogSink` that ships every LOG() line to Kafka through a KafkaWriter, as a

@@ -12,6 +12,7 @@
 #include "client_diagnostics.hpp"
 #include "delivery_reports.hpp"
 #include "report_fields.hpp"
+#include "statistics_relay.hpp"
 
 namespace kafka_log::detail {
 
@@ -29,6 +30,15 @@ void CallbackBridge::install(rd_kafka_conf_t* conf) noexcept {
     rd_kafka_conf_set_dr_msg_cb(conf, &CallbackBridge::on_delivery);
     rd_kafka_conf_set_error_cb(conf, &CallbackBridge::on_error);
     rd_kafka_conf_set_log_cb(conf, &CallbackBridge::on_log);
+    if (statistics_ != nullptr && statistics_->enabled()) {
+        rd_kafka_conf_set_stats_cb(conf, &CallbackBridge::on_statistics);
+    }
+}
+
+int CallbackBridge::on_statistics(rd_kafka_t*, char* json, std::size_t size, void* bridge) {
+    auto* self = static_cast<CallbackBridge*>(bridge);
+    if (json != nullptr && self->statistics_ != nullptr) self->statistics_->offer({json, size});
+    return 0;  // librdkafka frees the document
 }
 
 void CallbackBridge::on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* bridge) {

@@ -12,17 +12,21 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <cstddef>
 
 namespace kafka_log::detail {
 
 class ClientDiagnostics;
 class DeliveryReports;
+class StatisticsRelay;
 
 class CallbackBridge {
 public:
     /// Both must outlive every handle this bridge is installed on.
-    CallbackBridge(DeliveryReports& reports, ClientDiagnostics& diagnostics) noexcept
-        : reports_(reports), diagnostics_(diagnostics) {}
+    /// `statistics`: where statistics documents go (null, or not enabled: none are asked for).
+    CallbackBridge(DeliveryReports& reports, ClientDiagnostics& diagnostics,
+                   StatisticsRelay* statistics = nullptr) noexcept
+        : reports_(reports), diagnostics_(diagnostics), statistics_(statistics) {}
 
     CallbackBridge(const CallbackBridge&) = delete;
     CallbackBridge& operator=(const CallbackBridge&) = delete;
@@ -44,12 +48,14 @@ private:
     static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* bridge);
     static void on_error(rd_kafka_t*, int code, const char* reason, void* bridge);
     static void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* line);
+    static int on_statistics(rd_kafka_t*, char* json, std::size_t size, void* bridge);
 
     void delivered(rd_kafka_t* client, const rd_kafka_message_t& message) noexcept;
 
     DeliveryReports& reports_;
     ClientDiagnostics& diagnostics_;
     std::atomic<rd_kafka_t*> fatal_{nullptr};
+    StatisticsRelay* statistics_;
 };
 
 }  // namespace kafka_log::detail

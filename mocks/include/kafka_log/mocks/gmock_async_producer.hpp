@@ -5,6 +5,7 @@
 /// \brief GMockAsyncProducer: the AsyncProducer interface as gMock methods.
 
 #include <memory>
+#include <source_location>
 
 #include <gmock/gmock.h>
 
@@ -31,8 +32,10 @@ public:
     MOCK_METHOD(bool, flush, (std::chrono::milliseconds timeout), (override));
     MOCK_METHOD(void, close, (std::chrono::milliseconds timeout), (override));
 
-    /// \brief Default actions forward to `fake()`; script the fake as usual.
-    void delegate_to_fake(ErrorReporter& reporter = gtest_reporter(), MockOptions options = {});
+    /// \brief Default actions forward to `fake()`; script the fake as usual. `where` stands for
+    /// the fake's construction in its reports (see MockAsyncProducer).
+    void delegate_to_fake(ErrorReporter& reporter = gtest_reporter(), MockOptions options = {},
+                          std::source_location where = std::source_location::current());
     /// \brief The fake behind `delegate_to_fake()`. \pre delegate_to_fake() was called.
     MockAsyncProducer& fake();
 

@@ -14,6 +14,7 @@
 #include <optional>
 #include <source_location>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -44,6 +45,14 @@ struct ProducedMessage {
     bool held = false;
     /// `MessageView::token` as given to `produce`; every report of this input carries it back.
     std::uint64_t token = 0;
+
+    /// \brief The value of the first header named `name`; empty when the input has none.
+    std::optional<std::string> header(std::string_view name) const {
+        for (const auto& [n, value] : headers) {
+            if (n == name) return value;
+        }
+        return std::nullopt;
+    }
 };
 
 /// \brief Options of MockAsyncProducer.
@@ -73,13 +82,23 @@ struct MockOptions {
 /// delivery handler (`error_codes::mock_unexpected` / `mock_checker_failed`). Expectations
 /// left unused are reported by `verify()`, which `close()` and the destructor run.
 ///
+/// Each complaint names a line of the test: a rejected input and an unused expectation the
+/// line that scripted that expectation; an input with no expectation left the line that
+/// scripted the last expectation (or, when none was scripted, the line that constructed the
+/// mock, or the running GoogleTest test's line when the mock was built by `std::make_shared`,
+/// whose construction site is in the standard library).
+///
+/// Each input keeps its Kafka headers: `ProducedMessage::headers` and `header(name)`, and the
+/// checkers and matchers of `kafka_log/mocks/header_checks.hpp`.
+///
 /// Thread safety: every member may be called from any thread. In the default synchronous
 /// mode the delivery handler runs on the thread that called `produce`; in threaded mode on
 /// the mock's thread. Checkers run on the producing thread, outside the mock's lock.
 class MockAsyncProducer final : public AsyncProducer {
 public:
     /// \param reporter receives the complaints (default: GoogleTest failures).
-    /// \param where    where unexpected inputs are reported (default: the construction).
+    /// \param where    where an input is reported when no expectation was ever scripted
+    ///                 (default: the construction; see the class comment for `make_shared`).
     explicit MockAsyncProducer(ErrorReporter& reporter = gtest_reporter(), MockOptions options = {},
                                std::source_location where = std::source_location::current());
     /// \brief Closes (which verifies) if `close` was not called.
@@ -151,6 +170,8 @@ private:
     void run_worker();
     bool idle_locked() const { return queue_.empty() && !worker_busy_; }
     std::string describe_locked(std::size_t index) const;
+    /// The test line (file, line) a complaint that no expectation names is reported at.
+    std::pair<std::string, int> unexpected_location_locked() const;
 
     ErrorReporter& reporter_;
     const MockOptions options_;
@@ -161,6 +182,7 @@ private:
     DeliveryHandler handler_;
     ClusterStateHandler state_handler_;
     std::deque<Expectation> expectations_;
+    std::optional<std::source_location> last_scripted_;  // the latest expectation's line
     std::deque<ProducedMessage> produced_;  // deque: references stay valid while it grows
     std::vector<std::size_t> held_;
     std::deque<Pending> queue_;  // threaded mode: reports waiting for the worker
