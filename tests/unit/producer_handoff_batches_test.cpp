@@ -38,7 +38,7 @@ struct Parts : OfflineClient {
     TopicPtr a{rd_kafka_topic_new(client.get(), "a", nullptr)};
     TopicPtr b{rd_kafka_topic_new(client.get(), "b", nullptr)};
     Ring ring{16};
-    HandoffBatches batches{client.get(), reports};
+    HandoffBatches batches{client, reports};
 };
 
 TEST(HandoffBatchesTest, SendsTheOldestRecordsOfOneTopicAsABatch) {
