@@ -62,10 +62,14 @@ bool ClientRecovery::recreate(RecreationBackoff::Clock::time_point now) noexcept
         auto fresh = std::make_unique<ClientSession>(config_, bridge_);
         ClientSession* const made = fresh.get();
         {
+            // Published under the lock stop() takes: a close that stopped recovery first never
+            // sees a client it did not purge (the fresh one is destroyed unused), and one that
+            // stops it later finds this client in for_each_client().
             std::lock_guard lock(mutex_);
+            if (stopped_.load(std::memory_order_acquire)) return false;
             sessions_.push_back(std::move(fresh));
+            current_.store(made, std::memory_order_release);
         }
-        current_.store(made, std::memory_order_release);
     } catch (const std::exception& e) {
         backoff_.tried(now, false);
         std::fprintf(stderr,

@@ -113,8 +113,12 @@ public:
         std::lock_guard lock(mutex_);
         for (const auto& session : sessions_) f(session->client());
     }
-    /// No recreation from now on (the producer closes).
-    void stop() noexcept { stopped_.store(true, std::memory_order_release); }
+    /// No recreation from now on (the producer closes): once it returns, for_each_client()
+    /// sees every client there will ever be.
+    void stop() noexcept {
+        std::lock_guard lock(mutex_);
+        stopped_.store(true, std::memory_order_release);
+    }
 
     /// Clients made after a fatal error.
     std::uint64_t recreations() const noexcept {
@@ -131,6 +135,7 @@ private:
     CallbackBridge& bridge_;
     QueueLimits limits_;
     std::mutex mutex_;  // guards sessions_' changes (the poll thread's) against for_each_client
+                        // and stop()
     std::vector<std::unique_ptr<ClientSession>> sessions_;  // oldest first; kept until destroyed
     std::atomic<ClientSession*> current_{nullptr};
     std::atomic<bool> stopped_{false};

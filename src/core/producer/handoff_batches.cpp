@@ -62,24 +62,32 @@ void HandoffBatches::settle_refused(Ring& ring, const Batch& batch, std::size_t 
     for (std::size_t i = 0; i < n; ++i) {
         Ring::Slot* slot = ring.peek(0);
         rd_kafka_resp_err_t err = batch[i].err;
-        if (err == RD_KAFKA_RESP_ERR__FATAL) err = send_to_current(*slot);
-        // librdkafka's queue is full only when its count and ours disagree for a moment
-        // (ours is released after the report is served): serve reports and try again.
-        while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        bool rerouted = false;
+        for (;;) {
+            // A failed client refused it: at once, or on a retry after a full queue when the
+            // client failed meanwhile. The current client gets it, once.
+            if (err == RD_KAFKA_RESP_ERR__FATAL && !rerouted) {
+                rerouted = true;
+                err = send_to_current(*slot);
+            }
+            // librdkafka's queue is full only when its count and ours disagree for a moment
+            // (ours is released after the report is served): serve reports and try again. The
+            // slot's topic is the current client's: only the current client answers a full
+            // queue (a retired one has a fatal error), and only this thread changes it.
+            if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
             rd_kafka_t* const client = clients_.get();
             rd_kafka_poll(client, 1);
             if (purging() || stopping_.load(std::memory_order_acquire)) {
                 err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
-            } else {
-                // A token alone never allocates: nothing to free if it is refused again.
-                const std::string_view key = slot->key;
-                err = rd_kafka_producev(
-                    client, RD_KAFKA_V_RKT(slot->tag.topic),
-                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                    RD_KAFKA_V_VALUE(slot->payload.data(), slot->payload.size()),
-                    RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
-                    RD_KAFKA_V_OPAQUE(ReportFields::pack(0, slot->tag.token)), RD_KAFKA_V_END);
+                break;
             }
+            // A token alone never allocates: nothing to free if it is refused again.
+            const std::string_view key = slot->key;
+            err = rd_kafka_producev(
+                client, RD_KAFKA_V_RKT(slot->tag.topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_VALUE(slot->payload.data(), slot->payload.size()),
+                RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
+                RD_KAFKA_V_OPAQUE(ReportFields::pack(0, slot->tag.token)), RD_KAFKA_V_END);
         }
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             MessageView view{rd_kafka_topic_name(slot->tag.topic), slot->key, slot->payload};
