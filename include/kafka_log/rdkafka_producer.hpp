@@ -18,7 +18,8 @@ namespace kafka_log {
 
 namespace detail {
 class RdKafkaProducerImpl;
-}
+struct RdKafkaProducerTestSeam;
+}  // namespace detail
 
 /// \brief A line librdkafka logs (syslog levels: 0 emergency ... 7 debug).
 using LogCallback =
@@ -165,11 +166,23 @@ public:
     bool cluster_unreachable() const noexcept;
     /// \brief Records accepted and not yet reported.
     std::uint64_t in_flight() const noexcept;
+    /// \brief New librdkafka clients made after a fatal error of the one in use (an idempotent
+    /// producer's OUT_OF_ORDER_SEQUENCE_NUMBER, UNKNOWN_PRODUCER_ID, a fenced epoch...).
+    ///
+    /// On such an error the producer makes a new client with the same configuration and goes
+    /// on producing with it; the records the failed client held are reported failed with the
+    /// fatal error's code (`possibly_persisted` as librdkafka tells), so a KafkaWriter sends
+    /// them to its fallback. Each recreation prints one line to stderr naming the error. When
+    /// making the client fails, or fatal errors follow each other, the next try waits (1 s,
+    /// doubling up to 60 s) and records go to the fallback meanwhile; after 16 recreations the
+    /// producer makes no more. See docs/reliability.md.
+    std::uint64_t recreations() const noexcept;
     /// \brief The figures of librdkafka's newest statistics document (all zero unless
     /// `statistics.interval.ms` is set); see ClientStats.
     ClientStats client_stats() const override;
 
 private:
+    friend struct detail::RdKafkaProducerTestSeam;  // tests reach the client (not exported)
     std::unique_ptr<detail::RdKafkaProducerImpl> impl_;
 };
 

@@ -18,13 +18,14 @@
 #include "producer/calling_thread_route.hpp"
 #include "producer/client_diagnostics.hpp"
 #include "producer/client_handle.hpp"
+#include "producer/client_recovery.hpp"
 #include "producer/delivery_reports.hpp"
 #include "producer/direct_handover.hpp"
 #include "producer/in_flight_count.hpp"
 #include "producer/producer_thread_route.hpp"
 #include "producer/refused_records.hpp"
 #include "producer/statistics_relay.hpp"
-#include "producer/topic_cache.hpp"
+#include "producer/test_seam.hpp"
 
 namespace kafka_log {
 namespace detail {
@@ -108,6 +109,8 @@ public:
         return forked() ? 0 : in_flight_.in_flight();
     }
     bool cluster_unreachable() const noexcept { return reports_.cluster_unreachable(); }
+    std::uint64_t recreations() const noexcept { return client_.recreations(); }
+    rd_kafka_t* current_client() const noexcept { return client_.get(); }
     ClientStats client_stats() const noexcept { return statistics_.stats(); }
     std::chrono::milliseconds close_timeout() const noexcept { return close_timeout_; }
 
@@ -132,8 +135,7 @@ private:
     ClientDiagnostics diagnostics_;
     StatisticsRelay statistics_;  // its thread outlives the handle: joined after client_ is gone
     CallbackBridge bridge_;
-    ClientHandle client_;  // destroyed after everything that uses its handle below
-    TopicCache topics_;
+    ClientRecovery client_;  // destroyed after everything that uses its handles below
     InFlightCount in_flight_;
     RefusedRecords refused_;
     DirectHandover handover_;
@@ -162,8 +164,7 @@ RdKafkaProducerImpl::RdKafkaProducerImpl(ProducerConfig config, RdKafkaOptions o
       statistics_(std::move(options.stats_callback), StatisticsRelay::enabled_by(config_)),
       bridge_(reports_, diagnostics_, &statistics_),
       client_(config_, bridge_),
-      topics_(client_.get()),
-      handover_(client_.get(), refused_, in_flight_),
+      handover_(refused_, in_flight_),
       route_(make_route(options)) {
     poller_ =
         std::thread([this] { std::visit([this](auto& route) { poll_loop(route); }, route_); });
@@ -171,12 +172,11 @@ RdKafkaProducerImpl::RdKafkaProducerImpl(ProducerConfig config, RdKafkaOptions o
 
 RdKafkaProducerImpl::Route RdKafkaProducerImpl::make_route(const RdKafkaOptions& options) {
     if (options.produce_on == ProduceOn::calling_thread) {
-        return Route(std::in_place_type<CallingThreadRoute>, client_.get(), topics_, handover_);
+        return Route(std::in_place_type<CallingThreadRoute>, client_, handover_);
     }
-    return Route(
-        std::in_place_type<ProducerThreadRoute>,
-        ProducerThreadRoute::Shared{client_.get(), topics_, handover_, in_flight_, reports_},
-        client_.limits(), options.handoff_slots);
+    return Route(std::in_place_type<ProducerThreadRoute>,
+                 ProducerThreadRoute::Shared{client_, handover_, in_flight_, reports_},
+                 client_.limits(), options.handoff_slots);
 }
 
 RdKafkaProducerImpl::~RdKafkaProducerImpl() {
@@ -190,6 +190,9 @@ void RdKafkaProducerImpl::poll_loop(AnyRoute& route) noexcept {
     while (!stop_.load(std::memory_order_acquire)) {
         refused_.report_all(reports_);
         route.serve_once([&]() noexcept { settle_served(route); });
+        // A fatal error: a new client (see ClientRecovery); the old ones' purged reports.
+        client_.recover(bridge_.take_fatal());
+        if (client_.serve_retired()) settle_served(route);
     }
 }
 
@@ -211,18 +214,20 @@ void RdKafkaProducerImpl::close(std::chrono::milliseconds timeout) {
 
 template <typename AnyRoute>
 void RdKafkaProducerImpl::close_with(AnyRoute& route, std::chrono::milliseconds timeout) {
-    rd_kafka_t* const rk = client_.get();
     closed_.store(true, std::memory_order_seq_cst);
+    client_.stop();  // no new client from now on: the set the loops below see is final
     if (!in_flight_.wait_until_idle(Clock::now() + timeout)) {
         route.purge_from_now();
-        rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        rd_kafka_yield(rk);
+        client_.for_each_client([](rd_kafka_t* rk) {
+            rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        });
+        rd_kafka_yield(client_.get());
         // Purged reports arrive on the next poll; the poll thread serves them at once.
         in_flight_.wait_until_idle(Clock::now() + std::chrono::seconds(1));
     }
     stop_.store(true, std::memory_order_release);
     route.stop_retrying();
-    rd_kafka_yield(rk);
+    rd_kafka_yield(client_.get());
     if (poller_.joinable()) poller_.join();
 
     // Whatever is left is served here, bounded, so every report precedes our return.
@@ -231,9 +236,15 @@ void RdKafkaProducerImpl::close_with(AnyRoute& route, std::chrono::milliseconds 
     do {
         refused_.report_all(reports_);
         route.report_leftovers_purged();  // a record a late produce() queued after the thread left
-        rd_kafka_poll(rk, 10);
+        client_.for_each_client([](rd_kafka_t* rk) { rd_kafka_poll(rk, 10); });
         settle_served(route);
     } while (in_flight_.in_flight() != 0 && Clock::now() < last);
+}
+
+int RdKafkaProducerTestSeam::raise_fatal_error(RdKafkaProducer& producer, int code,
+                                               const char* reason) {
+    return rd_kafka_test_fatal_error(producer.impl_->current_client(),
+                                     static_cast<rd_kafka_resp_err_t>(code), reason);
 }
 
 }  // namespace detail
@@ -270,6 +281,9 @@ std::uint64_t RdKafkaProducer::in_flight() const noexcept {
 }
 bool RdKafkaProducer::cluster_unreachable() const noexcept {
     return impl_->cluster_unreachable();
+}
+std::uint64_t RdKafkaProducer::recreations() const noexcept {
+    return impl_->forked() ? 0 : impl_->recreations();
 }
 ClientStats RdKafkaProducer::client_stats() const {
     return impl_->client_stats();

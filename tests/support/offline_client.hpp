@@ -12,6 +12,7 @@
 #include "../../src/core/producer/callback_bridge.hpp"
 #include "../../src/core/producer/client_diagnostics.hpp"
 #include "../../src/core/producer/client_handle.hpp"
+#include "../../src/core/producer/client_recovery.hpp"
 #include "../../src/core/producer/delivery_reports.hpp"
 
 namespace kafka_log::detail {
@@ -57,7 +58,7 @@ struct OfflineClient {
     DeliveryReports reports;
     ClientDiagnostics diagnostics;
     CallbackBridge bridge{reports, diagnostics};
-    ClientHandle client{config, bridge};
+    ClientRecovery client{config, bridge};  // get(): its current client
 };
 
 }  // namespace kafka_log::detail

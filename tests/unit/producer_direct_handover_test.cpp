@@ -24,13 +24,14 @@ struct Parts : OfflineClient {
 
     ProduceStatus offer(const MessageView& record) {
         in_flight.count_in(0);  // as produce() does first
-        return handover.hand_over(topic.get(), record, [this]() noexcept { ++refunds; });
+        return handover.hand_over(client.get(), topic.get(), record,
+                                  [this]() noexcept { ++refunds; });
     }
 
     TopicPtr topic{rd_kafka_topic_new(client.get(), "direct", nullptr)};
     InFlightCount in_flight;
     RefusedRecords refused;
-    DirectHandover handover{client.get(), refused, in_flight};
+    DirectHandover handover{refused, in_flight};
     int refunds = 0;
 };
 
@@ -82,7 +83,8 @@ TEST(DirectHandoverTest, AnyOtherRefusalIsAcceptedAndReportedFailedLater) {
     parts.refused.report_all(parts.reports);
     ASSERT_EQ(seen.size(), 1u);
     ASSERT_TRUE(seen[0].error);
-    EXPECT_EQ(seen[0].error->code, RD_KAFKA_RESP_ERR__FATAL);
+    EXPECT_EQ(seen[0].error->code, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER)
+        << "a failed client's refusal names its fatal error";
     EXPECT_EQ(seen[0].message.token, 12u);
     EXPECT_EQ(payloads[0], "refused");
 }

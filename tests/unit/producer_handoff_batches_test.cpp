@@ -8,8 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -38,7 +40,7 @@ struct Parts : OfflineClient {
     TopicPtr a{rd_kafka_topic_new(client.get(), "a", nullptr)};
     TopicPtr b{rd_kafka_topic_new(client.get(), "b", nullptr)};
     Ring ring{16};
-    HandoffBatches batches{client.get(), reports};
+    HandoffBatches batches{client, reports};
 };
 
 TEST(HandoffBatchesTest, SendsTheOldestRecordsOfOneTopicAsABatch) {
@@ -124,6 +126,38 @@ TEST(HandoffBatchesTest, HelpSendLeavesRecordsLibrdkafkaRefusedForTheConsumer) {
     EXPECT_EQ(parts.batches.send_batch(parts.ring, false, false).taken, 1u);
     EXPECT_EQ(parts.failures.size(), 1u);
     EXPECT_EQ(parts.queued(), 2);
+}
+
+// A record retried for a full queue whose client then fails with a fatal error (an idempotent
+// producer's) goes to the new client made for it, not to the fallback with librdkafka's `_FATAL`.
+TEST(HandoffBatchesTest, ARecordRetriedForAFullQueueGoesToTheNewClientWhenItsClientFails) {
+    Parts parts(ProducerConfig{{"queue.buffering.max.messages", "2"}});
+    rd_kafka_t* const first = parts.client.get();
+    parts.push(parts.a.get(), "1");
+    parts.push(parts.a.get(), "2");
+    parts.push(parts.a.get(), "3", 9);
+    // Once the batch put 1 and 2 into the first client, 3 is retried there until it fails.
+    std::thread fail([&] {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (records_in_librdkafka(first) < 2 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::yield();
+        rd_kafka_test_fatal_error(first, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                                  "a fatal error while retrying");
+    });
+    EXPECT_EQ(parts.batches.send_batch(parts.ring, false, false).taken, 3u);
+    fail.join();
+    EXPECT_EQ(parts.client.recreations(), 1u);
+    ASSERT_NE(parts.client.get(), first);
+    EXPECT_EQ(records_in_librdkafka(parts.client.get()), 1) << "3 is in the new client";
+    for (const std::string& failure : parts.failures)
+        EXPECT_NE(failure.rfind("3#", 0), 0u) << "3 was reported failed: " << failure;
+    parts.client.for_each_client([](rd_kafka_t* rk) {
+        rd_kafka_purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (rd_kafka_outq_len(rk) > 0 && std::chrono::steady_clock::now() < deadline)
+            rd_kafka_poll(rk, 10);
+    });
+    EXPECT_EQ(parts.failures.size(), 3u) << "each record reported once, when purged";
 }
 
 }  // namespace

@@ -25,15 +25,12 @@ struct Shared : OfflineClient {
             reported.push_back(std::string(report.message.payload) + (report.error ? "!" : ""));
         });
     }
-    ProducerThreadRoute::Shared for_route() {
-        return {client.get(), topics, handover, in_flight, reports};
-    }
+    ProducerThreadRoute::Shared for_route() { return {client, handover, in_flight, reports}; }
 
     std::vector<std::string> reported;
-    TopicCache topics{client.get()};
     InFlightCount in_flight;
     RefusedRecords refused;
-    DirectHandover handover{client.get(), refused, in_flight};
+    DirectHandover handover{refused, in_flight};
 };
 
 template <typename Route>
@@ -45,7 +42,7 @@ ProduceStatus offer(Shared& shared, Route& route, const MessageView& record,
 
 TEST(CallingThreadRouteTest, HandsARecordOverAtOnce) {
     Shared shared(ProducerConfig{});
-    CallingThreadRoute route(shared.client.get(), shared.topics, shared.handover);
+    CallingThreadRoute route(shared.client, shared.handover);
     EXPECT_EQ(offer(shared, route, MessageView{"logs", "", "now"}), ProduceStatus::accepted);
     EXPECT_EQ(shared.queued(), 1);
     int settled = 0;

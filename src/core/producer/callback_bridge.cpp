@@ -5,6 +5,7 @@
 #include <array>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -40,13 +41,17 @@ int CallbackBridge::on_statistics(rd_kafka_t*, char* json, std::size_t size, voi
     return 0;  // librdkafka frees the document
 }
 
-void CallbackBridge::on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* bridge) {
-    static_cast<CallbackBridge*>(bridge)->delivered(*message);
+void CallbackBridge::on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* bridge) {
+    static_cast<CallbackBridge*>(bridge)->delivered(rk, *message);
 }
 
-void CallbackBridge::on_error(rd_kafka_t*, int code, const char* reason, void* bridge) {
+void CallbackBridge::on_error(rd_kafka_t* rk, int code, const char* reason, void* bridge) {
     auto* self = static_cast<CallbackBridge*>(bridge);
     if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->reports_.all_brokers_down();
+    if (code == RD_KAFKA_RESP_ERR__FATAL && rk != nullptr &&
+        rd_kafka_fatal_error(rk, nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        self->fatal_.store(rk, std::memory_order_release);
+    }
     self->diagnostics_.client_error(code, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(code)),
                                     reason ? reason : "");
 }
@@ -57,7 +62,7 @@ void CallbackBridge::on_log(const rd_kafka_t* rk, int level, const char* facilit
     if (self) self->diagnostics_.log_line(level, facility ? facility : "", line ? line : "");
 }
 
-void CallbackBridge::delivered(const rd_kafka_message_t& m) noexcept {
+void CallbackBridge::delivered(rd_kafka_t* client, const rd_kafka_message_t& m) noexcept {
     const ReportFields given = ReportFields::unpack(m._private);  // first: it may own memory
     try {
         MessageView view{m.rkt ? std::string_view(rd_kafka_topic_name(m.rkt)) : std::string_view(),
@@ -101,8 +106,18 @@ void CallbackBridge::delivered(const rd_kafka_message_t& m) noexcept {
         view.token = given.token;
         std::optional<DeliveryError> error;
         if (m.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            // A client with a fatal error fails (or purges) what it holds: the fatal error says
+            // why. Read only for failures: a delivered record costs nothing more.
+            char fatal_reason[256] = "";
+            const rd_kafka_resp_err_t fatal =
+                client != nullptr ? rd_kafka_fatal_error(client, fatal_reason, sizeof fatal_reason)
+                                  : RD_KAFKA_RESP_ERR_NO_ERROR;
+            const rd_kafka_resp_err_t code = fatal != RD_KAFKA_RESP_ERR_NO_ERROR ? fatal : m.err;
             error = DeliveryError{
-                m.err, rd_kafka_err2str(m.err),
+                code,
+                fatal != RD_KAFKA_RESP_ERR_NO_ERROR
+                    ? std::string("fatal producer error: ") + fatal_reason
+                    : std::string(rd_kafka_err2str(m.err)),
                 rd_kafka_message_status(&m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED};
         } else {
             reports_.record_delivered();

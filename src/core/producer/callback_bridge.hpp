@@ -11,6 +11,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <cstddef>
 
 namespace kafka_log::detail {
@@ -34,16 +35,26 @@ public:
     /// conf's opaque). The handle must be destroyed before the bridge.
     void install(rd_kafka_conf_t* conf) noexcept;
 
+    /// The client a fatal error was last raised on, if not taken yet (null: none); the poll
+    /// thread passes it to ClientRecovery. A failed record of a client in that state is
+    /// reported with the fatal error's code, whatever librdkafka's own (a purge, say).
+    rd_kafka_t* take_fatal() noexcept {
+        return fatal_.load(std::memory_order_relaxed) == nullptr
+                   ? nullptr
+                   : fatal_.exchange(nullptr, std::memory_order_acq_rel);
+    }
+
 private:
     static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* bridge);
     static void on_error(rd_kafka_t*, int code, const char* reason, void* bridge);
     static void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* line);
     static int on_statistics(rd_kafka_t*, char* json, std::size_t size, void* bridge);
 
-    void delivered(const rd_kafka_message_t& message) noexcept;
+    void delivered(rd_kafka_t* client, const rd_kafka_message_t& message) noexcept;
 
     DeliveryReports& reports_;
     ClientDiagnostics& diagnostics_;
+    std::atomic<rd_kafka_t*> fatal_{nullptr};
     StatisticsRelay* statistics_;
 };
 

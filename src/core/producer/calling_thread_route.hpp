@@ -12,6 +12,7 @@
 
 #include <cstddef>
 
+#include "client_recovery.hpp"
 #include "delivery_reports.hpp"
 #include "direct_handover.hpp"
 #include "topic_cache.hpp"
@@ -20,22 +21,24 @@ namespace kafka_log::detail {
 
 class CallingThreadRoute {
 public:
-    CallingThreadRoute(rd_kafka_t* client, TopicCache& topics, DirectHandover& handover) noexcept
-        : client_(client), topics_(topics), handover_(handover) {}
+    CallingThreadRoute(const ClientRecovery& clients, DirectHandover& handover) noexcept
+        : clients_(clients), handover_(handover) {}
 
     CallingThreadRoute(const CallingThreadRoute&) = delete;
     CallingThreadRoute& operator=(const CallingThreadRoute&) = delete;
 
     /// Offers a record counted in on `stripe`; see DirectHandover for the answers.
     ProduceStatus produce(std::size_t /*stripe*/, const MessageView& record) {
-        return handover_.hand_over(topics_.handle(record.topic), record, [] {});
+        ClientSession& session = clients_.current();
+        return handover_.hand_over(session.client(), session.topics().handle(record.topic), record,
+                                   [] {});
     }
 
     /// One turn of the poll thread: serve callbacks (rd_kafka_yield() ends the wait early),
     /// then `settle_served()`.
     template <typename SettleServed>
     void serve_once(SettleServed&& settle_served) noexcept {
-        rd_kafka_poll(client_, 100);
+        rd_kafka_poll(clients_.get(), 100);
         settle_served();
     }
 
@@ -48,8 +51,7 @@ public:
     void report_leftovers_purged() noexcept {}
 
 private:
-    rd_kafka_t* const client_;
-    TopicCache& topics_;
+    const ClientRecovery& clients_;
     DirectHandover& handover_;
 };
 

@@ -9,18 +9,18 @@
 
 namespace kafka_log::detail {
 
-rd_kafka_resp_err_t DirectHandover::send_plain(rd_kafka_topic_t* topic,
+rd_kafka_resp_err_t DirectHandover::send_plain(rd_kafka_t* client, rd_kafka_topic_t* topic,
                                                const MessageView& record) noexcept {
     // A token alone never allocates (ReportFields' token form): nothing to free on refusal.
     const std::string_view key = record.key;
     return rd_kafka_producev(
-        client_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        client, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_VALUE(const_cast<char*>(record.payload.data()), record.payload.size()),
         RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
         RD_KAFKA_V_OPAQUE(ReportFields::pack(0, record.token)), RD_KAFKA_V_END);
 }
 
-rd_kafka_resp_err_t DirectHandover::send_with_metadata(rd_kafka_topic_t* topic,
+rd_kafka_resp_err_t DirectHandover::send_with_metadata(rd_kafka_t* client, rd_kafka_topic_t* topic,
                                                        const MessageView& record) noexcept {
     rd_kafka_headers_t* headers = nullptr;
     if (!record.headers.empty()) {
@@ -38,7 +38,7 @@ rd_kafka_resp_err_t DirectHandover::send_with_metadata(rd_kafka_topic_t* topic,
     const std::string_view key = record.key;
     void* const opaque = ReportFields::pack(record.timestamp_ms, record.token);
     const rd_kafka_resp_err_t err = rd_kafka_producev(
-        client_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        client, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_VALUE(const_cast<char*>(payload.data()), payload.size()),
         RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()), RD_KAFKA_V_HEADERS(headers),
         RD_KAFKA_V_TIMESTAMP(record.timestamp_ms), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);

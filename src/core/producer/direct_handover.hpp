@@ -24,19 +24,22 @@ namespace kafka_log::detail {
 
 class DirectHandover {
 public:
-    /// All three outlive this object.
-    DirectHandover(rd_kafka_t* client, RefusedRecords& refused, InFlightCount& in_flight) noexcept
-        : client_(client), refused_(refused), in_flight_(in_flight) {}
+    /// Both outlive this object.
+    DirectHandover(RefusedRecords& refused, InFlightCount& in_flight) noexcept
+        : refused_(refused), in_flight_(in_flight) {}
 
-    /// Hands `record` to librdkafka for `topic` (null: making the topic failed). `refund()` is
+    /// Hands `record` to `client` for `topic`, one of `client`'s (null: making the topic
+    /// failed). `refund()` is
     /// called (noexcept) when the record is refused after all, before it is counted out.
     /// \throws std::bad_alloc when a refused record cannot be kept: it is counted out and
     /// refunded, and stays the caller's.
     template <typename Refund>
-    ProduceStatus hand_over(rd_kafka_topic_t* topic, const MessageView& record, Refund&& refund) {
-        const rd_kafka_resp_err_t err = topic == nullptr       ? rd_kafka_last_error()
-                                        : has_metadata(record) ? send_with_metadata(topic, record)
-                                                               : send_plain(topic, record);
+    ProduceStatus hand_over(rd_kafka_t* client, rd_kafka_topic_t* topic, const MessageView& record,
+                            Refund&& refund) {
+        const rd_kafka_resp_err_t err = topic == nullptr ? rd_kafka_last_error()
+                                        : has_metadata(record)
+                                            ? send_with_metadata(client, topic, record)
+                                            : send_plain(client, topic, record);
         switch (err) {
             case RD_KAFKA_RESP_ERR_NO_ERROR:
                 return ProduceStatus::accepted;
@@ -51,15 +54,18 @@ public:
             default:
                 break;
         }
-        // Its credit, if any, goes back with its report.
+        // Its credit, if any, goes back with its report. A failed client's refusal names its
+        // fatal error, not librdkafka's `_FATAL`.
+        const rd_kafka_resp_err_t code =
+            err == RD_KAFKA_RESP_ERR__FATAL && client != nullptr ? fatal_error_of(client) : err;
         try {
-            refused_.keep(record, DeliveryError{err, rd_kafka_err2str(err), false});
+            refused_.keep(record, DeliveryError{code, rd_kafka_err2str(code), false});
         } catch (...) {
             refund();
             in_flight_.count_out(1);
             throw;  // the caller's record is still its own: KafkaWriter sends it to the fallback
         }
-        rd_kafka_yield(client_);
+        rd_kafka_yield(client);
         return ProduceStatus::accepted;
     }
 
@@ -70,11 +76,15 @@ public:
     }
 
 private:
-    rd_kafka_resp_err_t send_plain(rd_kafka_topic_t* topic, const MessageView& record) noexcept;
-    rd_kafka_resp_err_t send_with_metadata(rd_kafka_topic_t* topic,
-                                           const MessageView& record) noexcept;
+    static rd_kafka_resp_err_t fatal_error_of(rd_kafka_t* client) noexcept {
+        const rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(client, nullptr, 0);
+        return fatal != RD_KAFKA_RESP_ERR_NO_ERROR ? fatal : RD_KAFKA_RESP_ERR__FATAL;
+    }
+    static rd_kafka_resp_err_t send_plain(rd_kafka_t* client, rd_kafka_topic_t* topic,
+                                          const MessageView& record) noexcept;
+    static rd_kafka_resp_err_t send_with_metadata(rd_kafka_t* client, rd_kafka_topic_t* topic,
+                                                  const MessageView& record) noexcept;
 
-    rd_kafka_t* const client_;
     RefusedRecords& refused_;
     InFlightCount& in_flight_;
 };

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <thread>
 
+#include "client_recovery.hpp"
 #include "delivery_reports.hpp"
 #include "report_fields.hpp"
 
@@ -61,22 +62,32 @@ void HandoffBatches::settle_refused(Ring& ring, const Batch& batch, std::size_t 
     for (std::size_t i = 0; i < n; ++i) {
         Ring::Slot* slot = ring.peek(0);
         rd_kafka_resp_err_t err = batch[i].err;
-        // librdkafka's queue is full only when its count and ours disagree for a moment
-        // (ours is released after the report is served): serve reports and try again.
-        while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            rd_kafka_poll(client_, 1);
+        bool rerouted = false;
+        for (;;) {
+            // A failed client refused it: at once, or on a retry after a full queue when the
+            // client failed meanwhile. The current client gets it, once.
+            if (err == RD_KAFKA_RESP_ERR__FATAL && !rerouted) {
+                rerouted = true;
+                err = send_to_current(*slot);
+            }
+            // librdkafka's queue is full only when its count and ours disagree for a moment
+            // (ours is released after the report is served): serve reports and try again. The
+            // slot's topic is the current client's: only the current client answers a full
+            // queue (a retired one has a fatal error), and only this thread changes it.
+            if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
+            rd_kafka_t* const client = clients_.get();
+            rd_kafka_poll(client, 1);
             if (purging() || stopping_.load(std::memory_order_acquire)) {
                 err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
-            } else {
-                // A token alone never allocates: nothing to free if it is refused again.
-                const std::string_view key = slot->key;
-                err = rd_kafka_producev(
-                    client_, RD_KAFKA_V_RKT(slot->tag.topic),
-                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                    RD_KAFKA_V_VALUE(slot->payload.data(), slot->payload.size()),
-                    RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
-                    RD_KAFKA_V_OPAQUE(ReportFields::pack(0, slot->tag.token)), RD_KAFKA_V_END);
+                break;
             }
+            // A token alone never allocates: nothing to free if it is refused again.
+            const std::string_view key = slot->key;
+            err = rd_kafka_producev(
+                client, RD_KAFKA_V_RKT(slot->tag.topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_VALUE(slot->payload.data(), slot->payload.size()),
+                RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
+                RD_KAFKA_V_OPAQUE(ReportFields::pack(0, slot->tag.token)), RD_KAFKA_V_END);
         }
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             MessageView view{rd_kafka_topic_name(slot->tag.topic), slot->key, slot->payload};
@@ -89,6 +100,34 @@ void HandoffBatches::settle_refused(Ring& ring, const Batch& batch, std::size_t 
         }
         ring.pop();
     }
+}
+
+rd_kafka_resp_err_t HandoffBatches::send_to_current(Ring::Slot& slot) noexcept {
+    const auto fatal = [&] {
+        const int code = clients_.last_fatal_error();
+        return code != 0 ? static_cast<rd_kafka_resp_err_t>(code) : RD_KAFKA_RESP_ERR__FATAL;
+    };
+    if (rd_kafka_fatal_error(clients_.get(), nullptr, 0) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        clients_.recover(clients_.get());  // before the error callback is served: now
+        const rd_kafka_resp_err_t still = rd_kafka_fatal_error(clients_.get(), nullptr, 0);
+        if (still != RD_KAFKA_RESP_ERR_NO_ERROR) return still;  // the back-off: the fallback
+    }
+    ClientSession& session = clients_.current();
+    rd_kafka_t* const client = session.client();
+    rd_kafka_topic_t* topic = nullptr;
+    try {
+        topic = session.topics().handle(rd_kafka_topic_name(slot.tag.topic));
+    } catch (...) {
+        return fatal();
+    }
+    if (topic == nullptr || topic == slot.tag.topic) return fatal();
+    slot.tag.topic = topic;  // a retry after a full queue goes to the current client too
+    const std::string_view key = slot.key;
+    return rd_kafka_producev(
+        client, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE(slot.payload.data(), slot.payload.size()),
+        RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
+        RD_KAFKA_V_OPAQUE(ReportFields::pack(0, slot.tag.token)), RD_KAFKA_V_END);
 }
 
 bool HandoffBatches::help_send(Ring& ring) noexcept {

@@ -27,6 +27,7 @@
 
 namespace kafka_log::detail {
 
+class ClientRecovery;
 class DeliveryReports;
 
 /// What a ring slot carries besides key and payload.
@@ -41,9 +42,10 @@ public:
     using Ring = HandoffRingOfRecords;
     static constexpr std::size_t batch_max = 256;
 
-    /// Sends to `client`; reports failures to `reports` (both outlive this object).
-    HandoffBatches(rd_kafka_t* client, DeliveryReports& reports) noexcept
-        : client_(client), reports_(reports) {}
+    /// Sends each record to its topic's client; serves `clients`' current one while librdkafka's
+    /// queue is full; reports failures to `reports` (both outlive this object).
+    HandoffBatches(ClientRecovery& clients, DeliveryReports& reports) noexcept
+        : clients_(clients), reports_(reports) {}
 
     HandoffBatches(const HandoffBatches&) = delete;
     HandoffBatches& operator=(const HandoffBatches&) = delete;
@@ -75,8 +77,14 @@ private:
     static std::size_t collect(Ring& ring, Batch& batch, rd_kafka_topic_t*& topic,
                                std::size_t& skipped) noexcept;
     void settle_refused(Ring& ring, const Batch& batch, std::size_t n) noexcept;
+    /// A record a failed client refused (`_FATAL`): sent to the current client instead (it
+    /// never reached the failed one), its slot retagged with the current client's topic. When
+    /// the current client is the failed one, it is replaced first (ClientRecovery::recover:
+    /// the consumer of a ring that produces is the poll thread). Returns librdkafka's answer,
+    /// or the fatal error when no working client can be had now.
+    rd_kafka_resp_err_t send_to_current(Ring::Slot& slot) noexcept;
 
-    rd_kafka_t* const client_;
+    ClientRecovery& clients_;
     DeliveryReports& reports_;
     std::atomic<bool> purging_{false};
     std::atomic<bool> stopping_{false};

@@ -7,14 +7,13 @@ namespace kafka_log::detail {
 
 ProducerThreadRoute::ProducerThreadRoute(Shared shared, const QueueLimits& limits,
                                          std::size_t ring_slots) noexcept
-    : client_(shared.client),
-      topics_(shared.topics),
+    : clients_(shared.clients),
       handover_(shared.handover),
       in_flight_(shared.in_flight),
       max_record_bytes_(limits.max_record_bytes),
       credit_(limits.max_records, limits.max_bytes),
       lanes_(ring_slots),
-      batches_(shared.client, shared.reports) {}
+      batches_(shared.clients, shared.reports) {}
 
 ProducerThreadRoute::Drained ProducerThreadRoute::drain_rings(bool purge, bool wait) noexcept {
     Drained drained;

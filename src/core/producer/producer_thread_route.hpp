@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "client_handle.hpp"
+#include "client_recovery.hpp"
 #include "delivery_reports.hpp"
 #include "direct_handover.hpp"
 #include "handoff_batches.hpp"
@@ -32,8 +33,7 @@ class ProducerThreadRoute {
 public:
     /// The parts it shares with the producer; they outlive the route.
     struct Shared {
-        rd_kafka_t* client;
-        TopicCache& topics;
+        ClientRecovery& clients;
         DirectHandover& handover;
         InFlightCount& in_flight;
         DeliveryReports& reports;
@@ -56,7 +56,8 @@ public:
             in_flight_.count_out(1);
             return ProduceStatus::queue_full;
         }
-        rd_kafka_topic_t* topic = topics_.handle(record.topic);
+        ClientSession& session = clients_.current();
+        rd_kafka_topic_t* topic = session.topics().handle(record.topic);
         if (topic != nullptr && !DirectHandover::has_metadata(record)) {
             if (Ring* ring = lanes_.ring(stripe)) {
                 const HandoffTag tag{topic, record.token};
@@ -74,7 +75,7 @@ public:
             }
         }
         // Its credit goes back with its report, or at once when it is refused.
-        return handover_.hand_over(topic, record,
+        return handover_.hand_over(session.client(), topic, record,
                                    [&]() noexcept { credit_.give_back(stripe, bytes); });
     }
 
@@ -84,13 +85,13 @@ public:
     void serve_once(SettleServed&& settle_served) noexcept {
         const Drained drained = drain_rings(false, false);
         if (drained.taken > 0) {
-            rd_kafka_poll(client_, 0);  // serve reports between batches
+            rd_kafka_poll(clients_.get(), 0);  // serve reports between batches
             settle_served();
             return;
         }
         if (drained.passed_busy) {
             // A logging thread is emptying a ring (one batch): let it run, then look again.
-            rd_kafka_poll(client_, 0);
+            rd_kafka_poll(clients_.get(), 0);
             settle_served();
             yield_thread();
             return;
@@ -100,7 +101,7 @@ public:
         // reserves its slot (seq_cst) before it reads sleeping_, so either we see its slot here
         // or it sees us asleep and wakes us with rd_kafka_yield().
         sleeping_.store(true, std::memory_order_seq_cst);
-        if (lanes_.empty()) rd_kafka_poll(client_, 100);
+        if (lanes_.empty()) rd_kafka_poll(clients_.get(), 100);
         sleeping_.store(false, std::memory_order_relaxed);
         settle_served();
     }
@@ -136,13 +137,12 @@ private:
     void wake_poll_thread() noexcept {
         if (sleeping_.load(std::memory_order_seq_cst) &&
             sleeping_.exchange(false, std::memory_order_acq_rel)) {
-            rd_kafka_yield(client_);
+            rd_kafka_yield(clients_.get());
         }
     }
     static void yield_thread() noexcept;
 
-    rd_kafka_t* const client_;
-    TopicCache& topics_;
+    const ClientRecovery& clients_;
     DirectHandover& handover_;
     InFlightCount& in_flight_;
     const std::uint64_t max_record_bytes_;
