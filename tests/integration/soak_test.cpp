@@ -403,14 +403,17 @@ void read_back(EmbeddedCluster& cluster, const std::string& topic, const fs::pat
         if (c.unflagged[w.seq] > 1 && c.plain_replays[w.seq] > 0 &&
             (replayed == nullptr || *replayed != "possibly-duplicate"))
             where[{w.life, w.thread, w.seq}].insert(r.partition);
-        if (c.unflagged[w.seq] > 1 && c.plain_replays[w.seq] > 0) {
-            const std::string* id = r.header(replay_id_header);
-            if (++diag_lines <= 6)
-                std::cout << "    copy of '" << r.payload.substr(0, 40) << "': partition "
-                          << r.partition << " offset " << r.offset << " ts " << r.timestamp_ms
-                          << " replayed " << (replayed ? *replayed : "-") << " id "
-                          << (id ? *id : "-") << std::endl;
-        }
+    }
+    // The copies of the first records sent twice, for whoever looks into it.
+    for (const TopicRecord& r : records) {
+        Where w;
+        if (!locate(r.payload, lives, w) || where[{w.life, w.thread, w.seq}].size() < 2) continue;
+        if (++diag_lines > 8) break;
+        const std::string* replayed = r.header(replayed_header);
+        const std::string* id = r.header(replay_id_header);
+        std::cout << "    copy of '" << r.payload.substr(0, 40) << "': partition " << r.partition
+                  << " offset " << r.offset << " timestamp " << r.timestamp_ms << " replayed "
+                  << (replayed ? *replayed : "-") << " id " << (id ? *id : "-") << std::endl;
     }
     std::uint64_t published = 0, lost = 0, duplicates = 0, flagged = 0, live_twice = 0,
                   replay_twice = 0, unflagged = 0, in_spool = 0;
