@@ -1,25 +1,35 @@
 // SPDX-License-Identifier: Apache-2.0
-// kafka_log_chaos_child: the process kill_chaos_test SIGKILLs. It logs under load through a
-// KafkaWriter whose fallback is a SpoolFallback with the journal on, and after each `write`
-// returns it publishes how many records of its thread have returned, in a MAP_SHARED mapping of
-// a file the test reads. It never stops by itself: the test kills it (a parent that dies takes
-// it along, and a bound of five minutes ends a forgotten one).
+// kafka_log_chaos_child: the process kill_chaos_test and the soak (soak_test.cpp) SIGKILL or
+// close. It logs under load through a KafkaWriter whose fallback is a SpoolFallback with the
+// journal on, and after each `write` returns it publishes how many records of its thread have
+// returned, in a MAP_SHARED mapping of a file the test reads. It never stops by itself: the test
+// kills it, or (with --stats) asks it to close with SIGUSR1 (a parent that dies takes it along,
+// and a bound of five minutes ends a forgotten one).
 //
 //   kafka_log_chaos_child <bootstrap> <topic> <spool-dir> <run> <counts-file> <threads>
-//                         [--rate <records/s, all threads; 0: as fast as possible>] [--no-journal]
+//       [--rate <records/s, all threads; 0: as fast as possible>] [--no-journal]
+//       [--message-timeout-ms N (3000)] [--queue-messages N] [--message-max-bytes N]
+//       [--big-every N --big-bytes B] [--stats <file> [--close-timeout-ms N (1000)]]
 //
-// Payloads: `run=07 thread=1 seq=000123`, no key. Counts file: one std::uint64_t per thread,
-// 64 bytes apart (slot t at offset 64 * t), holding seq + 1 of the last record whose `write`
-// returned; the file must exist and be at least 64 * threads bytes.
-// Exit codes (never reached in a normal run): 2 bad arguments or set-up, 3 the bound passed.
+// Payloads: chaos_payload.hpp (`run=07 thread=1 seq=000123`, no key; with --big-every, every
+// N-th record of a thread is B bytes long). Counts file: one std::uint64_t per thread, 64 bytes
+// apart (slot t at offset 64 * t), holding seq + 1 of the last record whose `write` returned;
+// the file must exist and be at least 64 * threads bytes.
+// --stats: on SIGUSR1 the writer is closed (`close(--close-timeout-ms)`) while the logging
+// threads go on writing (1000 records each at most); then they stop, the writer is destroyed, and
+// one line `published=N submitted=N delivered=N ...` (every WriterStats bucket) is written to the
+// file (whole: written aside, then renamed), and the process exits 0. Exit codes: 0 closed on
+// SIGUSR1, 2 bad arguments or set-up, 3 the bound passed, 4 the stats file could not be written.
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -32,6 +42,7 @@
 #include <thread>
 #include <vector>
 
+#include "chaos_payload.hpp"
 #include "kafka_log/kafka_writer.hpp"
 #include "kafka_log/producer_config.hpp"
 #include "kafka_log/rdkafka_producer.hpp"
@@ -43,6 +54,9 @@ using namespace std::chrono_literals;
 
 constexpr std::size_t slot_stride = 64;  // one cache line per thread's count
 constexpr auto lifetime_bound = 300s;    // a child nobody killed ends here
+// Records a thread writes once a clean close began (it then stops): a thread at full speed would
+// otherwise fill the spool with millions of records while the close waits for Kafka.
+constexpr std::uint64_t writes_after_close = 1000;
 
 struct Arguments {
     std::string bootstrap;
@@ -53,13 +67,22 @@ struct Arguments {
     int threads = 0;
     double rate = 0;
     bool journal = true;
+    long message_timeout_ms = 3000;
+    long queue_messages = 0;     // 0: the producer's default
+    long message_max_bytes = 0;  // 0: librdkafka's default
+    std::uint64_t big_every = 0;
+    std::size_t big_bytes = 0;
+    std::string stats_file;  // non-empty: SIGUSR1 closes cleanly
+    long close_timeout_ms = 1000;
 };
 
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "kafka_log_chaos_child: %s\nusage: kafka_log_chaos_child <bootstrap> <topic> "
                  "<spool-dir> <run> "
-                 "<counts-file> <threads> [--rate N] [--no-journal]\n",
+                 "<counts-file> <threads> [--rate N] [--no-journal] [--message-timeout-ms N] "
+                 "[--queue-messages N] [--message-max-bytes N] [--big-every N --big-bytes B] "
+                 "[--stats FILE [--close-timeout-ms N]]\n",
                  why);
     std::_Exit(2);
 }
@@ -76,14 +99,33 @@ Arguments parse(int argc, char** argv) {
     if (a.threads < 1 || a.threads > 64) usage("threads must be 1..64");
     for (int i = 7; i < argc; ++i) {
         const std::string_view arg = argv[i];
+        const bool has_value = i + 1 < argc;
         if (arg == "--no-journal") {
             a.journal = false;
-        } else if (arg == "--rate" && i + 1 < argc) {
+        } else if (!has_value) {
+            usage("unknown argument, or an option without its value");
+        } else if (arg == "--rate") {
             a.rate = std::atof(argv[++i]);
+        } else if (arg == "--message-timeout-ms") {
+            a.message_timeout_ms = std::atol(argv[++i]);
+        } else if (arg == "--queue-messages") {
+            a.queue_messages = std::atol(argv[++i]);
+        } else if (arg == "--message-max-bytes") {
+            a.message_max_bytes = std::atol(argv[++i]);
+        } else if (arg == "--big-every") {
+            a.big_every = std::strtoull(argv[++i], nullptr, 10);
+        } else if (arg == "--big-bytes") {
+            a.big_bytes = std::strtoull(argv[++i], nullptr, 10);
+        } else if (arg == "--stats") {
+            a.stats_file = argv[++i];
+        } else if (arg == "--close-timeout-ms") {
+            a.close_timeout_ms = std::atol(argv[++i]);
         } else {
             usage("unknown argument");
         }
     }
+    if (a.message_timeout_ms < 1) usage("--message-timeout-ms must be positive");
+    if (a.big_every > 0 && a.big_bytes < 64) usage("--big-every needs --big-bytes of 64 or more");
     return a;
 }
 
@@ -98,25 +140,72 @@ std::uint64_t* map_counts(const std::string& path, int threads) {
     return static_cast<std::uint64_t*>(p);
 }
 
-/// One logging thread: writes as fast as allowed and publishes each returned record.
-void log_loop(kafka_log::KafkaWriter& writer, int run, int thread, double per_thread_rate,
-              std::uint64_t& published_slot) {
+/// One logging thread: writes as fast as allowed and publishes each returned record, until
+/// the process ends, or `writes_after_close` records after `closing` was set.
+void log_loop(kafka_log::KafkaWriter& writer, const Arguments& args, int thread,
+              double per_thread_rate, std::uint64_t& published_slot,
+              const std::atomic<bool>& closing) {
+    using kafka_log::test::chaos_big_payload;
     std::atomic_ref<std::uint64_t> published(published_slot);
     const auto start = std::chrono::steady_clock::now();
     const auto period = per_thread_rate > 0 ? std::chrono::duration<double>(1.0 / per_thread_rate)
                                             : std::chrono::duration<double>::zero();
     char payload[64];
+    std::uint64_t after_close = 0;
     for (std::uint64_t seq = 0;; ++seq) {
+        if (closing.load(std::memory_order_relaxed) && ++after_close > writes_after_close) return;
         if (period.count() > 0 && seq % 32 == 0) {
             // Pacing (the load's own rate, not a wait for the code under test).
             std::this_thread::sleep_until(
                 start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                             period * static_cast<double>(seq)));
         }
-        const int n = std::snprintf(payload, sizeof payload, "run=%02d thread=%d seq=%06llu", run,
-                                    thread, static_cast<unsigned long long>(seq));
-        writer.write(std::string_view(payload, static_cast<std::size_t>(n)));
+        const std::size_t n =
+            kafka_log::test::chaos_short_payload(payload, sizeof payload, args.run, thread, seq);
+        if (kafka_log::test::chaos_is_big(seq, args.big_every)) {
+            writer.write(chaos_big_payload(std::string_view(payload, n), args.big_bytes));
+        } else {
+            writer.write(std::string_view(payload, n));
+        }
         published.store(seq + 1, std::memory_order_release);
+    }
+}
+
+/// Writes the closed writer's counters to `path` (aside first, then renamed): one line.
+bool write_stats(const std::string& path, std::uint64_t published,
+                 const kafka_log::WriterStats& s) {
+    const std::string aside = path + ".part";
+    std::FILE* out = std::fopen(aside.c_str(), "w");
+    if (out == nullptr) return false;
+    auto n = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
+    const int written = std::fprintf(
+        out,
+        "published=%llu submitted=%llu delivered=%llu in_flight=%llu lost=%llu "
+        "fallback_queue_full=%llu fallback_too_large=%llu fallback_delivery_failed=%llu "
+        "fallback_closed=%llu fallback_unreachable=%llu fallback_reentrant=%llu "
+        "possibly_persisted=%llu\n",
+        n(published), n(s.submitted), n(s.delivered), n(s.in_flight), n(s.lost),
+        n(s.fallback_queue_full), n(s.fallback_too_large), n(s.fallback_delivery_failed),
+        n(s.fallback_closed), n(s.fallback_unreachable), n(s.fallback_reentrant),
+        n(s.possibly_persisted));
+    const bool closed = std::fclose(out) == 0;
+    return written > 0 && closed && std::rename(aside.c_str(), path.c_str()) == 0;
+}
+
+/// Waits for SIGUSR1 (blocked in every thread) up to the lifetime bound; true when it came.
+bool wait_for_close_signal() {
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    const auto end = std::chrono::steady_clock::now() + lifetime_bound;
+    for (;;) {
+        const auto left = end - std::chrono::steady_clock::now();
+        if (left <= std::chrono::steady_clock::duration::zero()) return false;
+        const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left);
+        const timespec timeout{static_cast<time_t>(seconds.count()),
+                               static_cast<long>(std::chrono::nanoseconds(left - seconds).count())};
+        if (::sigtimedwait(&usr1, nullptr, &timeout) == SIGUSR1) return true;
+        if (errno != EINTR && errno != EAGAIN) return false;
     }
 }
 
@@ -127,16 +216,26 @@ int main(int argc, char** argv) {
     const pid_t parent = ::getppid();
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) return 2;
+    // SIGUSR1 (a clean close) is taken by the main thread alone: blocked before any thread starts.
+    sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    ::pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
 
     const Arguments args = parse(argc, argv);
     std::uint64_t* counts = map_counts(args.counts_file, args.threads);
     try {
         // As integration_support.hpp's test_config: short back-offs, a finite message timeout.
-        kafka_log::ProducerConfig config{{"bootstrap.servers", args.bootstrap},
-                                         {"reconnect.backoff.ms", "50"},
-                                         {"reconnect.backoff.max.ms", "500"},
-                                         {"retry.backoff.ms", "50"},
-                                         {"message.timeout.ms", "3000"}};
+        kafka_log::ProducerConfig config{
+            {"bootstrap.servers", args.bootstrap},
+            {"reconnect.backoff.ms", "50"},
+            {"reconnect.backoff.max.ms", "500"},
+            {"retry.backoff.ms", "50"},
+            {"message.timeout.ms", std::to_string(args.message_timeout_ms)}};
+        if (args.queue_messages > 0)
+            config.set("queue.buffering.max.messages", std::to_string(args.queue_messages));
+        if (args.message_max_bytes > 0)
+            config.set("message.max.bytes", std::to_string(args.message_max_bytes));
         auto producer = std::make_shared<kafka_log::RdKafkaProducer>(std::move(config));
         kafka_log::SpoolOptions spool_options;
         spool_options.segment_bytes = std::uint64_t{1}
@@ -145,19 +244,34 @@ int main(int argc, char** argv) {
         auto spool = std::make_shared<kafka_log::SpoolFallback>(args.spool_dir, spool_options);
         kafka_log::WriterOptions writer_options;
         writer_options.topic = args.topic;
-        // Never destroyed: the process ends by SIGKILL (or _Exit), never through a close.
+        // Destroyed only after a clean close; otherwise the process ends by SIGKILL (or _Exit).
         auto* writer = new kafka_log::KafkaWriter(producer, spool, writer_options);
 
         const double per_thread_rate = args.rate > 0 ? args.rate / args.threads : 0;
+        std::atomic<bool> closing{false};
         std::vector<std::thread> threads;
         for (int t = 0; t < args.threads; ++t) {
             std::uint64_t& slot =
                 counts[static_cast<std::size_t>(t) * (slot_stride / sizeof(std::uint64_t))];
-            threads.emplace_back([writer, &args, t, per_thread_rate, &slot] {
-                log_loop(*writer, args.run, t, per_thread_rate, slot);
+            threads.emplace_back([writer, &args, t, per_thread_rate, &slot, &closing] {
+                log_loop(*writer, args, t, per_thread_rate, slot, closing);
             });
         }
-        std::this_thread::sleep_for(lifetime_bound);  // the test kills this process long before
+        // The test kills this process long before the bound, or asks it to close.
+        while (wait_for_close_signal()) {
+            if (args.stats_file.empty()) continue;  // closing is not asked of this run
+            closing.store(true, std::memory_order_relaxed);
+            writer->close(std::chrono::milliseconds(args.close_timeout_ms));  // threads still write
+            for (auto& thread : threads) thread.join();
+            std::uint64_t published = 0;
+            for (int t = 0; t < args.threads; ++t)
+                published += counts[static_cast<std::size_t>(t) * (slot_stride / 8)];
+            const kafka_log::WriterStats stats = writer->stats();
+            delete writer;
+            spool.reset();
+            producer.reset();
+            return write_stats(args.stats_file, published, stats) ? 0 : 4;
+        }
         std::fprintf(stderr, "kafka_log_chaos_child: run %d was not killed within %lld s\n",
                      args.run, static_cast<long long>(lifetime_bound.count()));
         std::_Exit(3);

@@ -13,7 +13,7 @@
 // every report a success, 300 000 records under the flapper: 0 to ~1 % twice on the topic).
 // They are counted in the summary ("live twice"), not failed: a real broker de-duplicates them.
 //
-// Knobs (environment; ci/soak.sh sets them for long runs):
+// Knobs (environment; `KAFKA_LOG_CHAOS_KILLS=500 bash ci/soak.sh 0` runs it longer):
 //   KAFKA_LOG_CHAOS_KILLS        kills in all (default 20)
 //   KAFKA_LOG_CHAOS_ROUND        kills per round (default 20): each round has its own cluster,
 //                                topic and spool and ends with the read-back and the checks
@@ -28,60 +28,36 @@
 // The child runs as its own program (posix_spawn): this threaded process never forks to run
 // library code. Waits are conditions with deadlines; the flapper's sleeps are the fault's timing.
 
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <array>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <mutex>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "chaos_support.hpp"
 #include "integration_support.hpp"
 #include "kafka_log/spool_drain.hpp"
 #include "kafka_log/spool_fallback.hpp"
-
-#ifndef KAFKA_LOG_CHAOS_CHILD
-#error "KAFKA_LOG_CHAOS_CHILD must name the built kafka_log_chaos_child"
-#endif
-
-extern char** environ;
 
 namespace kafka_log::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::size_t slot_stride = 64;  // as chaos_child.cpp
-constexpr int partitions = 16;           // room for the volume (the mock keeps ~5 MiB a partition)
-
-std::uint64_t env_number(const char* name, std::uint64_t fallback) {
-    const char* text = std::getenv(name);
-    if (text == nullptr || *text == '\0') return fallback;
-    return std::strtoull(text, nullptr, 10);
-}
+constexpr int partitions = 16;  // room for the volume (the mock keeps ~5 MiB a partition)
 
 struct Settings {
     int kills = static_cast<int>(env_number("KAFKA_LOG_CHAOS_KILLS", 20));
@@ -106,94 +82,6 @@ const char* name_of(Mode m) {
     }
     return "?";
 }
-
-std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-/// The counts file a child publishes into, mapped shared here too.
-class SharedCounts {
-public:
-    SharedCounts(const fs::path& path, int threads)
-        : threads_(threads), bytes_(slot_stride * threads) {
-        const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(bytes_)) != 0)
-            throw std::runtime_error("counts file");
-        void* p = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        ::close(fd);
-        if (p == MAP_FAILED) throw std::runtime_error("mmap counts file");
-        base_ = static_cast<std::uint64_t*>(p);
-    }
-    ~SharedCounts() { ::munmap(base_, bytes_); }
-    SharedCounts(const SharedCounts&) = delete;
-    SharedCounts& operator=(const SharedCounts&) = delete;
-
-    std::uint64_t of(int thread) const {
-        return std::atomic_ref<std::uint64_t>(
-                   base_[static_cast<std::size_t>(thread) * (slot_stride / 8)])
-            .load(std::memory_order_acquire);
-    }
-    std::uint64_t total() const {
-        std::uint64_t sum = 0;
-        for (int t = 0; t < threads_; ++t) sum += of(t);
-        return sum;
-    }
-
-private:
-    int threads_;
-    std::size_t bytes_;
-    std::uint64_t* base_ = nullptr;
-};
-
-/// One child process; SIGKILLed and reaped by `kill_and_reap` (or the destructor).
-class Child {
-public:
-    Child(const std::vector<std::string>& args, const fs::path& stderr_path) {
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(),
-                                         O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        std::vector<char*> argv;
-        argv.push_back(const_cast<char*>(KAFKA_LOG_CHAOS_CHILD));
-        for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-        argv.push_back(nullptr);
-        const int error =
-            ::posix_spawn(&pid_, KAFKA_LOG_CHAOS_CHILD, &actions, nullptr, argv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        if (error != 0) {
-            ADD_FAILURE() << "posix_spawn " << KAFKA_LOG_CHAOS_CHILD << ": "
-                          << std::strerror(error);
-            pid_ = -1;
-        }
-    }
-    ~Child() { kill_and_reap(); }
-    Child(const Child&) = delete;
-    Child& operator=(const Child&) = delete;
-
-    /// False once it ended by itself (it never should); `status` then says how.
-    bool running() {
-        if (pid_ <= 0) return false;
-        if (::waitpid(pid_, &status_, WNOHANG) != pid_) return true;
-        pid_ = -1;
-        return false;
-    }
-    int status() const { return status_; }
-
-    void kill_and_reap() {
-        if (pid_ <= 0) return;
-        ::kill(pid_, SIGKILL);
-        while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
-        }
-        pid_ = -1;
-    }
-
-private:
-    pid_t pid_ = -1;
-    int status_ = 0;
-};
 
 /// Takes broker 1 down and up every 150–250 ms until stopped, then leaves it up.
 class Flapper {
@@ -239,24 +127,6 @@ private:
     int toggles_ = 0;
     std::thread thread_;
 };
-
-/// Every file name in `dir` (empty when it does not exist).
-std::vector<std::string> names_in(const fs::path& dir) {
-    std::vector<std::string> names;
-    std::error_code ec;
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-        names.push_back(it->path().filename().string());
-    }
-    return names;
-}
-bool is_segment(const std::string& name) {
-    return name.starts_with("seg-") && name.ends_with(".kls");
-}
-std::uint64_t segments_in(const fs::path& dir) {
-    std::uint64_t n = 0;
-    for (const auto& name : names_in(dir)) n += is_segment(name) ? 1 : 0;
-    return n;
-}
 
 /// What a round measured, for the summary line.
 struct Figures {
