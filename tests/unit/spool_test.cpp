@@ -486,7 +486,9 @@ TEST(SpoolTest, TheNextSegmentIsReservedAheadAndOnlyEverHoldsRecordsOnceItIsName
         EXPECT_TRUE(fs::exists(dir / alive));
         ASSERT_TRUE(test::wait_until([&] { return fs::exists(dir / own); }, 10s))
             << "the spool's thread reserves the first segment at start";
-        EXPECT_EQ(fs::file_size(dir / own), 4096u);
+        // The file exists before it has its size (created, then reserved): wait for the size.
+        EXPECT_TRUE(test::wait_until([&] { return fs::file_size(dir / own) == 4096u; }, 10s))
+            << fs::file_size(dir / own);
         EXPECT_TRUE(test::wait_until([&] { return spool.stats().bytes_on_disk == 4096u; }, 10s))
             << "a reservation is counted against max_bytes";
         EXPECT_TRUE(segment_files(dir).empty());
