@@ -47,6 +47,7 @@ struct KAFKA_LOG_NO_EXPORT SpoolDrain::Impl {
     struct Sent {
         std::shared_ptr<sp::ReplaySegment> segment;
         std::uint64_t offset;
+        bool unconfirmed;  // an earlier send of it may be on Kafka: it never becomes "held" again
     };
 
     mutable std::mutex mutex;
@@ -300,7 +301,7 @@ bool SpoolDrain::Impl::send_segment(const SpoolSegmentRef& ref, clock::time_poin
         const MessageView view = sp::replay_message(record, options.topic, headers);
         {
             std::lock_guard lock(mutex);
-            in_flight.emplace(record.id, Sent{segment, record.offset});
+            in_flight.emplace(record.id, Sent{segment, record.offset, record.replay_unconfirmed});
             ++segment->outstanding;
         }
         segment->mark(record.offset, sp::state_replaying);
@@ -379,8 +380,10 @@ bool SpoolDrain::on_report(const DeliveryReport& report) noexcept {
             ++s.stats.replayed;
             s.spool->note_replayed(1);
         } else {
-            sent.segment->mark(sent.offset, report.error->possibly_persisted ? sp::state_replaying
-                                                                             : sp::state_held);
+            // A record that may be on Kafka stays so, whatever this send did: a failed send
+            // that never left the client does not make an earlier one unsent.
+            const bool maybe_on_kafka = report.error->possibly_persisted || sent.unconfirmed;
+            sent.segment->mark(sent.offset, maybe_on_kafka ? sp::state_replaying : sp::state_held);
             ++s.stats.failures;
             sent.segment->failed = true;
             s.pass_failed = true;

@@ -215,6 +215,50 @@ TEST(SpoolDrainTest, ARecordSentWithoutAnAnswerIsSentAgainFlaggedPossiblyDuplica
     producer->close(1s);
 }
 
+TEST(SpoolDrainTest, ARecordThatMayBeOnKafkaStaysFlaggedAfterASendThatNeverLeft) {
+    TempDir tmp;
+    const fs::path dir = tmp / "spool";
+    {
+        SpoolFallback spool(dir, SpoolOptions{.replay_rate = 0});
+        ASSERT_TRUE(spool.write(FallbackRecord{.topic = "t",
+                                               .payload = "the only record",
+                                               .reason = FallbackReason::unreachable,
+                                               .possibly_persisted = false,
+                                               .timestamp_ms = 1'700'000'000'000}));
+    }
+    auto producer = std::make_shared<MockAsyncProducer>();
+    auto spool = std::make_shared<SpoolFallback>(dir, SpoolOptions{.replay_rate = 0});
+    SpoolDrain drain(spool, producer, unbounded());
+    producer->set_delivery_handler(
+        [&drain](const DeliveryReport& r) { EXPECT_TRUE(drain.on_report(r)); });
+
+    // The first send times out on the wire (a slow broker): it may be on Kafka.
+    producer->expect_input_and_fail(
+        DeliveryError{error_codes::message_timed_out, "timed out in flight", true});
+    EXPECT_FALSE(drain.drain_once(1s));
+    // The second never leaves the client (it times out in the queue, or is purged): that says
+    // nothing of the first, which may still be on Kafka.
+    producer->expect_input_and_fail(
+        DeliveryError{error_codes::message_timed_out, "timed out in the queue", false});
+    EXPECT_FALSE(drain.drain_once(1s));
+    const auto left = read_all_records(dir);
+    ASSERT_EQ(left.size(), 1u);
+    EXPECT_TRUE(left[0].replay_unconfirmed) << "a record that may be on Kafka stays so";
+
+    producer->expect_input_and_succeed();
+    EXPECT_TRUE(drain.drain_once(1s));
+    const auto sent = producer->produced();
+    ASSERT_EQ(sent.size(), 3u);
+    EXPECT_EQ(header_of(sent[0], "kafka_log.replayed"), "1");
+    EXPECT_EQ(header_of(sent[1], "kafka_log.replayed"), "possibly-duplicate");
+    EXPECT_EQ(header_of(sent[2], "kafka_log.replayed"), "possibly-duplicate")
+        << "a copy that may duplicate the first send is flagged";
+    EXPECT_EQ(drain.stats().replayed, 1u);
+    EXPECT_EQ(drain.stats().failures, 2u);
+    EXPECT_EQ(segment_count(dir), 0u);
+    producer->close(1s);
+}
+
 TEST(SpoolDrainTest, RecordsSpooledDuringAnOutageGoBackWhenTheClusterReturns) {
     TempDir tmp;
     const fs::path dir = tmp / "spool";
