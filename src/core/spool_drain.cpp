@@ -380,8 +380,7 @@ bool SpoolDrain::on_report(const DeliveryReport& report) noexcept {
             ++s.stats.replayed;
             s.spool->note_replayed(1);
         } else {
-            // A record that may be on Kafka stays so, whatever this send did: a failed send
-            // that never left the client does not make an earlier one unsent.
+            // May be on Kafka stays so: a send that never left does not unsend an earlier one.
             const bool maybe_on_kafka = report.error->possibly_persisted || sent.unconfirmed;
             sent.segment->mark(sent.offset, maybe_on_kafka ? sp::state_replaying : sp::state_held);
             ++s.stats.failures;
