@@ -70,6 +70,10 @@ struct WriterStats {
     ///@{
     std::uint64_t spooled = 0;   ///< Records held in the spool now, waiting for replay.
     std::uint64_t replayed = 0;  ///< Records the drain sent back and Kafka confirmed.
+    /// Of `replayed`: records sent back flagged `kafka_log.replayed: possibly-duplicate`, since
+    /// an earlier send of each may be on Kafka too. With `possibly_persisted`, it bounds the
+    /// extra copies kafka_log itself may have put on the topic.
+    std::uint64_t replayed_possibly_duplicate = 0;
     std::uint64_t replay_failures =
         0;  ///< Replay sends refused or failed (the record stays spooled).
     /// With `SpoolOptions::journal`: records handed to the producer whose journal copy is not

@@ -45,6 +45,10 @@ struct SpoolDrainOptions {
 /// \brief Counters of a SpoolDrain.
 struct SpoolDrainStats {
     std::uint64_t replayed = 0;  ///< Confirmed on Kafka (and marked so in the spool).
+    /// Of `replayed`: records sent with `kafka_log.replayed: possibly-duplicate` (an earlier send
+    /// of each, live or replayed, may be on Kafka too). Consumers that de-duplicate on
+    /// `kafka_log.id` see at most this many extra copies from the drain.
+    std::uint64_t possibly_duplicate = 0;
     /// Sends Kafka refused or failed. The record stays in the spool; the next pass sends it again.
     std::uint64_t failures = 0;
     std::uint64_t corrupt =

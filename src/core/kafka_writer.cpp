@@ -338,6 +338,7 @@ WriterStats KafkaWriter::stats() const {
         const SpoolDrainStats d = impl_->drain->stats();
         out.replayed = d.replayed;
         out.replay_failures = d.failures;
+        out.replayed_possibly_duplicate = d.possibly_duplicate;
     }
     out.breaker_open = impl_->breaker.is_open();
     try {

@@ -48,6 +48,7 @@ struct KAFKA_LOG_NO_EXPORT SpoolDrain::Impl {
         std::shared_ptr<sp::ReplaySegment> segment;
         std::uint64_t offset;
         bool unconfirmed;  // an earlier send of it may be on Kafka: it never becomes "held" again
+        bool flagged;      // sent with `kafka_log.replayed: possibly-duplicate`
     };
 
     mutable std::mutex mutex;
@@ -301,7 +302,8 @@ bool SpoolDrain::Impl::send_segment(const SpoolSegmentRef& ref, clock::time_poin
         const MessageView view = sp::replay_message(record, options.topic, headers);
         {
             std::lock_guard lock(mutex);
-            in_flight.emplace(record.id, Sent{segment, record.offset, record.replay_unconfirmed});
+            in_flight.emplace(record.id, Sent{segment, record.offset, record.replay_unconfirmed,
+                                            record.possibly_persisted});
             ++segment->outstanding;
         }
         segment->mark(record.offset, sp::state_replaying);
@@ -378,6 +380,7 @@ bool SpoolDrain::on_report(const DeliveryReport& report) noexcept {
         if (!report.error) {
             sent.segment->mark(sent.offset, sp::state_replayed);
             ++s.stats.replayed;
+            if (sent.flagged) ++s.stats.possibly_duplicate;
             s.spool->note_replayed(1);
         } else {
             // May be on Kafka stays so: a send that never left does not unsend an earlier one.

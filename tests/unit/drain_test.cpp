@@ -99,6 +99,8 @@ TEST(SpoolDrainTest, AWriterReplaysWhatAnEarlierProcessLeftWholeAndDeletesTheSeg
     EXPECT_EQ(s.submitted, 0u) << "replayed records are not this writer's submissions";
     EXPECT_EQ(s.spooled, 0u);
     EXPECT_EQ(s.replay_failures, 0u);
+    EXPECT_EQ(s.replayed_possibly_duplicate, static_cast<std::uint64_t>(total / 5))
+        << "the records spooled possibly persisted went back flagged";
     EXPECT_EQ(spool->stats().found, static_cast<std::uint64_t>(total));
     EXPECT_TRUE(read_all_records(dir).empty());
 
@@ -254,6 +256,7 @@ TEST(SpoolDrainTest, ARecordThatMayBeOnKafkaStaysFlaggedAfterASendThatNeverLeft)
     EXPECT_EQ(header_of(sent[2], "kafka_log.replayed"), "possibly-duplicate")
         << "a copy that may duplicate the first send is flagged";
     EXPECT_EQ(drain.stats().replayed, 1u);
+    EXPECT_EQ(drain.stats().possibly_duplicate, 1u) << "the confirmed send was flagged";
     EXPECT_EQ(drain.stats().failures, 2u);
     EXPECT_EQ(segment_count(dir), 0u);
     producer->close(1s);

@@ -41,6 +41,7 @@ WriterStats sample_stats(std::uint64_t base) {
     s.spool_bytes = 16 << 20;
     s.replayed = base + 21;
     s.replay_failures = base + 22;
+    s.replayed_possibly_duplicate = base + 24;
     s.journal_open = base + 23;
     s.breaker_open = base % 2 == 1;
     s.client.reports = base + 30;
@@ -64,7 +65,7 @@ TEST(PrometheusTextTest, EveryFamilyOnceWithHelpTypeAndTheStatsValues) {
         EXPECT_EQ(type == "counter", family.ends_with("_total")) << family << " " << type;
         EXPECT_FALSE(scrape.help.at(family).empty()) << family;
     }
-    EXPECT_EQ(scrape.type.size(), 19u);
+    EXPECT_EQ(scrape.type.size(), 20u);
     for (const auto& writer : writers) {
         const WriterStats& s = writer.stats;
         const std::map<std::string, std::string> w{{"writer", writer.name}};
@@ -91,6 +92,7 @@ TEST(PrometheusTextTest, EveryFamilyOnceWithHelpTypeAndTheStatsValues) {
         EXPECT_EQ(value("spool_bytes"), s.spool_bytes);
         EXPECT_EQ(value("spool_replayed_total"), s.replayed);
         EXPECT_EQ(value("spool_replay_failures_total"), s.replay_failures);
+        EXPECT_EQ(value("spool_replayed_possibly_duplicate_total"), s.replayed_possibly_duplicate);
         EXPECT_EQ(value("spool_journal_open_records"), s.journal_open);
         EXPECT_EQ(value("producer_queue_records"), s.client.queue_records);
         EXPECT_EQ(value("producer_queue_bytes"), s.client.queue_bytes);
@@ -134,7 +136,7 @@ TEST(PrometheusTextTest, LabelValuesAreEscaped) {
 
 TEST(PrometheusTextTest, NoWritersGivesTheFamiliesWithoutSamples) {
     const auto scrape = parse_prometheus(prometheus_text(std::vector<WriterMetrics>{}));
-    EXPECT_EQ(scrape.type.size(), 19u);
+    EXPECT_EQ(scrape.type.size(), 20u);
     EXPECT_TRUE(scrape.samples.empty());
 }
 
