@@ -5,13 +5,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <condition_variable>
 #include <mutex>
 #include <new>
 #include <set>
 #include <stdexcept>
-#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -48,7 +46,7 @@ struct KAFKA_LOG_NO_EXPORT SpoolDrain::Impl {
         std::shared_ptr<sp::ReplaySegment> segment;
         std::uint64_t offset;
         bool unconfirmed;  // an earlier send of it may be on Kafka: it never becomes "held" again
-        bool flagged;      // sent with `kafka_log.replayed: possibly-duplicate`
+        bool flagged;      // sent as `possibly-duplicate` (unconfirmed, or spooled so)
     };
 
     mutable std::mutex mutex;
@@ -145,9 +143,7 @@ bool SpoolDrain::drain_once(std::chrono::milliseconds wait,
 
 void SpoolDrain::Impl::run() noexcept {
     clock::time_point backoff_until{};
-    // The first pass takes what earlier processes left; this process's own records join once
-    // its current segment is sealed (a later pass, or a full segment).
-    bool first = true;
+    bool first = true;  // takes what earlier processes left; ours join once a segment is sealed
     std::unique_lock lock(mutex);
     while (!stopping) {
         changed.wait_for(lock, options.idle_interval, [this] { return stopping || woken; });
@@ -303,7 +299,7 @@ bool SpoolDrain::Impl::send_segment(const SpoolSegmentRef& ref, clock::time_poin
         {
             std::lock_guard lock(mutex);
             in_flight.emplace(record.id, Sent{segment, record.offset, record.replay_unconfirmed,
-                                            record.possibly_persisted});
+                                              record.possibly_persisted});
             ++segment->outstanding;
         }
         segment->mark(record.offset, sp::state_replaying);

@@ -178,7 +178,8 @@ struct Tally {
 /// The assertions every row of the matrix makes once the writer is closed (`s` taken after
 /// close): the identity with nothing in flight or lost, every record sent found (on the topic
 /// or in the spool), the counts read back equal to the counters bucket by bucket, and
-/// duplicates no more than `possibly_persisted + replayed_possibly_duplicate`. Prints one line of figures.
+/// duplicates no more than `possibly_persisted + replayed_possibly_duplicate`. Prints one line of
+/// figures.
 inline Tally expect_every_record_accounted(const SpoolRig& rig, const WriterStats& s,
                                            const ReadBack& back, AccountingOptions options = {}) {
     EXPECT_TRUE(Balanced(s));
@@ -243,8 +244,8 @@ inline Tally expect_every_record_accounted(const SpoolRig& rig, const WriterStat
               << s.fallback_closed << ", unreachable " << s.fallback_unreachable << "; replayed "
               << s.replayed << ", spooled " << s.spooled << "; possibly persisted "
               << s.possibly_persisted << ", replayed possibly-duplicate "
-              << s.replayed_possibly_duplicate << ", duplicates " << t.duplicates << ", live retry copies "
-              << t.live_retry_copies << "\n";
+              << s.replayed_possibly_duplicate << ", duplicates " << t.duplicates
+              << ", live retry copies " << t.live_retry_copies << "\n";
     return t;
 }
 
