@@ -44,7 +44,7 @@ enum class ProduceOn {
     /// so its records keep their order. Only when the producer thread holds that buffer for
     /// longer than a few scheduler yields does the logging thread pass its record over
     /// directly, possibly ahead of older ones of its own. Records with headers or a timestamp
-    /// of their own are always passed over by the calling thread (see `produce`).
+    /// of their own take the same way (the producer's thread hands each to librdkafka alone).
     producer_thread,
     /// `produce` hands the record to librdkafka on the calling thread: no hand-off memory, and
     /// no work for the producer thread but callbacks, but each log call pays for librdkafka's
@@ -140,10 +140,10 @@ public:
     /// `message.headers` are sent as Kafka record headers, in order (a value may hold any
     /// byte, NUL included; an empty value is sent empty, not null), and a non-zero
     /// `message.timestamp_ms` as the record's create time (0: librdkafka stamps its clock).
-    /// With `ProduceOn::producer_thread`, a record with headers or a timestamp of its own is
-    /// handed to librdkafka by the calling thread: it may reach its partition ahead of older
-    /// records of the same thread still waiting for the producer thread. Records without
-    /// either are handed over by the producer thread.
+    /// With `ProduceOn::producer_thread`, a record with headers or a timestamp of its own
+    /// takes the hand-off like any other and keeps its place among its thread's records; the
+    /// producer thread hands it to librdkafka on its own (`rd_kafka_producev`), where records
+    /// without either go in batches.
     ///
     /// Its delivery report carries the record's headers (views of librdkafka's copy, valid
     /// during the handler), on success and on failure. Its `timestamp_ms` is the one given

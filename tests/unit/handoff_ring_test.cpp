@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // HandoffRing, the ring RdKafkaProducer hands records through: order, fullness, every record
-// exactly once with several producers, and large slots giving their memory back.
+// exactly once with several producers, headers and timestamps carried whole, and large slots
+// giving their memory back.
 
 #include "../../src/core/producer/handoff_ring.hpp"
 
@@ -41,6 +42,45 @@ TEST(HandoffRingTest, KeepsOrderAndRoundsCapacityUp) {
     EXPECT_EQ(ring.front(), nullptr);
 }
 
+/// A slot's headers as "name=value" strings.
+std::vector<std::string> headers_of(const Ring::Slot& slot) {
+    std::vector<std::string> out;
+    slot.for_each_header([&out](std::string_view name, std::string_view value) {
+        out.push_back(std::string(name) + "=" + std::string(value));
+    });
+    return out;
+}
+
+TEST(HandoffRingTest, CarriesHeadersAndATimestampWholeAndAPlainRecordAfterThemHasNone) {
+    Ring ring(2);
+    const std::string binary("\0\xff\n", 3);
+    const RecordHeader headers[] = {{"trace", "abc"}, {"", ""}, {"bin", binary}};
+    ASSERT_TRUE(ring.try_push(1, "meta", "k", headers, 1'700'000'000'123));
+    ASSERT_TRUE(ring.try_push(2, "plain", ""));
+    Ring::Slot* meta = ring.front();
+    ASSERT_NE(meta, nullptr);
+    EXPECT_TRUE(meta->has_metadata());
+    EXPECT_EQ(meta->timestamp_ms(), 1'700'000'000'123);
+    EXPECT_EQ(headers_of(*meta), (std::vector<std::string>{"trace=abc", "=", "bin=" + binary}));
+    ring.pop();
+    Ring::Slot* plain = ring.front();
+    ASSERT_NE(plain, nullptr);
+    EXPECT_FALSE(plain->has_metadata());
+    ring.pop();
+    // The slot that held the headers, reused by a plain record: none of them left.
+    ASSERT_TRUE(ring.try_push(3, "plain again", ""));
+    ASSERT_NE(ring.front(), nullptr);
+    EXPECT_FALSE(ring.front()->has_metadata());
+    EXPECT_TRUE(headers_of(*ring.front()).empty());
+    const RecordHeader stamp_only[] = {{"x", "y"}};
+    ASSERT_TRUE(ring.try_push(4, "headers only", "", stamp_only));
+    ring.pop();
+    ASSERT_NE(ring.front(), nullptr);
+    EXPECT_TRUE(ring.front()->has_metadata());
+    EXPECT_EQ(ring.front()->timestamp_ms(), 0);
+    EXPECT_EQ(headers_of(*ring.front()), (std::vector<std::string>{"x=y"}));
+}
+
 TEST(HandoffRingTest, FullRingRefusesUntilTheConsumerPops) {
     Ring ring(4);
     for (int i = 0; i < 4; ++i) ASSERT_TRUE(ring.try_push(i, "r" + std::to_string(i), ""));
@@ -69,6 +109,18 @@ TEST(HandoffRingTest, ALargeRecordDoesNotStayResident) {
     ASSERT_NE(reused, nullptr);
     EXPECT_EQ(reused->payload, "b");
     EXPECT_LE(reused->payload.capacity(), 4096u);
+    ring.pop();
+    const std::string huge(100000, 'h');
+    const RecordHeader large[] = {{"big", huge}};
+    ASSERT_TRUE(ring.try_push(3, "c", "", large));
+    ASSERT_GT(ring.front()->metadata.capacity(), 4096u);
+    ring.pop(4096);
+    ASSERT_TRUE(ring.try_push(4, "d", ""));
+    ring.pop();
+    ASSERT_TRUE(ring.try_push(5, "e", ""));  // in the slot the large headers used
+    ASSERT_NE(ring.front(), nullptr);
+    EXPECT_EQ(ring.front()->payload, "e");
+    EXPECT_LE(ring.front()->metadata.capacity(), 4096u) << "large headers are not kept either";
 }
 
 TEST(HandoffRingTest, EveryRecordOfSeveralProducersComesOutOnceInEachProducersOrder) {

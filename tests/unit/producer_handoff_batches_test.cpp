@@ -78,6 +78,45 @@ TEST(HandoffBatchesTest, AfterPurgeFromNowBatchesAreReportedPurged) {
     EXPECT_EQ(served.bytes, 2u);
 }
 
+TEST(HandoffBatchesTest, ARecordWithHeadersGoesAloneInItsPlaceAndAFailedOneKeepsThem) {
+    Parts parts(ProducerConfig{{"queue.buffering.max.messages", "4"}});
+    std::vector<std::string> seen;
+    parts.reports.set_delivery_handler([&seen](const DeliveryReport& report) {
+        std::string line = std::string(report.message.payload) + " @" +
+                           std::to_string(report.message.timestamp_ms);
+        for (const RecordHeader& h : report.message.headers)
+            line += " " + std::string(h.name) + "=" + std::string(h.value);
+        seen.push_back(line);
+    });
+    const RecordHeader headers[] = {{"h", "v"}};
+    parts.push(parts.a.get(), "a1");
+    ASSERT_TRUE(parts.ring.try_push(HandoffTag{parts.a.get(), 0}, "meta", "", headers, 42));
+    parts.push(parts.a.get(), "a2");
+    parts.push(parts.a.get(), "a3");
+    EXPECT_EQ(parts.batches.send_batch(parts.ring, false, false).taken, 1u) << "a batch ends there";
+    EXPECT_EQ(parts.batches.send_batch(parts.ring, false, false).taken, 1u) << "the record alone";
+    EXPECT_EQ(parts.queued(), 2);
+    EXPECT_EQ(parts.batches.send_batch(parts.ring, false, false).taken, 2u);
+    EXPECT_EQ(parts.queued(), 4);
+    // No room in librdkafka's queue, and no retries: the record with headers is reported failed
+    // with its headers and its timestamp (what the fallback keeps).
+    ASSERT_TRUE(parts.ring.try_push(HandoffTag{parts.a.get(), 0}, "late", "", headers, 43));
+    parts.batches.stop_retrying();
+    EXPECT_EQ(parts.batches.send_batch(parts.ring, false, false).taken, 1u);
+    EXPECT_EQ(seen, (std::vector<std::string>{"late @43 h=v"}));
+    EXPECT_TRUE(parts.ring.empty());
+    // A logging thread's help takes a record with headers alone too.
+    parts.purge_and_serve();
+    seen.clear();
+    ASSERT_TRUE(parts.ring.try_push(HandoffTag{parts.a.get(), 0}, "helped", "", headers, 44));
+    EXPECT_TRUE(parts.batches.help_send(parts.ring));
+    EXPECT_TRUE(parts.ring.empty());
+    EXPECT_EQ(parts.queued(), 1);
+    parts.purge_and_serve();
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0], "helped @44 h=v");
+}
+
 TEST(HandoffBatchesTest, ARingAnotherThreadTakesFromIsPassedOver) {
     Parts parts;
     parts.push(parts.a.get(), "r");

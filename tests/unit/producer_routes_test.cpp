@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The two ProduceOn routes. CallingThreadRoute hands a record over at once; ProducerThreadRoute
 // answers too_large and queue_full on the calling thread, queues plain records for the poll
-// thread's turn (serve_once), hands records with metadata over at once, gives credit back with
-// served reports, and reports what is left purged when closing. Real librdkafka, offline.
+// thread's turn (serve_once), queues records with headers or a timestamp in their place too,
+// gives credit back with served reports, and reports what is left purged when closing. Real
+// librdkafka, offline.
 
 #include <gtest/gtest.h>
 
@@ -23,11 +24,18 @@ struct Shared : OfflineClient {
     explicit Shared(ProducerConfig user) : OfflineClient(std::move(user)) {
         reports.set_delivery_handler([this](const DeliveryReport& report) {
             reported.push_back(std::string(report.message.payload) + (report.error ? "!" : ""));
+            std::string detail = std::string(report.message.payload) + " @" +
+                                 std::to_string(report.message.timestamp_ms) + " #" +
+                                 std::to_string(report.message.token);
+            for (const RecordHeader& h : report.message.headers)
+                detail += " " + std::string(h.name) + "=" + std::string(h.value);
+            details.push_back(detail);
         });
     }
     ProducerThreadRoute::Shared for_route() { return {client, handover, in_flight, reports}; }
 
     std::vector<std::string> reported;
+    std::vector<std::string> details;  // payload @timestamp #token name=value...
     InFlightCount in_flight;
     RefusedRecords refused;
     DirectHandover handover{refused, in_flight};
@@ -66,13 +74,41 @@ TEST(ProducerThreadRouteTest, QueuesPlainRecordsForThePollThreadsTurn) {
     EXPECT_EQ(shared.in_flight.in_flight(), 10u) << "in flight until reported";
 }
 
-TEST(ProducerThreadRouteTest, HandsARecordWithMetadataOverAtOnce) {
+TEST(ProducerThreadRouteTest, QueuesARecordWithMetadataInItsPlaceWithItsHeadersAndTimestamp) {
     Shared shared(ProducerConfig{});
     ProducerThreadRoute route(shared.for_route(), shared.client.limits(), 64);
-    const RecordHeader headers[] = {{"h", "v"}};
-    EXPECT_EQ(offer(shared, route, MessageView{"logs", "", "meta", headers}),
+    const std::string nul_value("a\0b", 3);
+    const RecordHeader headers[] = {{"h", "v"}, {"empty", ""}, {"nul", nul_value}};
+    ASSERT_EQ(offer(shared, route, MessageView{"logs", "", "r0"}), ProduceStatus::accepted);
+    ASSERT_EQ(offer(shared, route, MessageView{"logs", "k", "meta", headers, 1'700'000'000'123, 7}),
               ProduceStatus::accepted);
-    EXPECT_EQ(shared.queued(), 1);
+    ASSERT_EQ(offer(shared, route, MessageView{"logs", "", "stamped", {}, 1'700'000'000'456, 8}),
+              ProduceStatus::accepted);
+    ASSERT_EQ(offer(shared, route, MessageView{"logs", "", "r3"}), ProduceStatus::accepted);
+    EXPECT_EQ(shared.queued(), 0) << "in the ring, behind and ahead of plain records";
+    route.serve_once([]() noexcept {});
+    EXPECT_EQ(shared.queued(), 4);
+    // Purged, each report gives back what produce() was given, in the thread's order.
+    shared.purge_and_serve();
+    ASSERT_EQ(shared.details.size(), 4u);
+    EXPECT_EQ(shared.details[0].substr(0, 3), "r0 ");
+    EXPECT_EQ(shared.details[1], "meta @1700000000123 #7 h=v empty= nul=" + nul_value);
+    EXPECT_EQ(shared.details[2], "stamped @1700000000456 #8");
+    EXPECT_EQ(shared.details[3].substr(0, 3), "r3 ");
+}
+
+TEST(ProducerThreadRouteTest, CountsHeadersAgainstTheRecordSizeLimit) {
+    Shared shared(ProducerConfig{{"message.max.bytes", "1000"}});
+    ProducerThreadRoute route(shared.for_route(), shared.client.limits(), 64);
+    const std::string big(450, 'v');
+    const RecordHeader two[] = {{"a", big}, {"b", big}};
+    EXPECT_EQ(offer(shared, route, MessageView{"logs", "", std::string(100, 'x'), two}),
+              ProduceStatus::too_large)
+        << "two headers of 451 bytes and 100 of payload";
+    const RecordHeader one[] = {{"a", big}};
+    EXPECT_EQ(offer(shared, route, MessageView{"logs", "", std::string(100, 'x'), one}),
+              ProduceStatus::accepted);
+    shared.purge_and_serve();
 }
 
 TEST(ProducerThreadRouteTest, AnswersTooLargeOnTheCallingThread) {

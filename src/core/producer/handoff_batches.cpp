@@ -1,15 +1,46 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "handoff_batches.hpp"
 
+#include <sys/types.h>
+
 #include <mutex>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "client_recovery.hpp"
 #include "delivery_reports.hpp"
 #include "report_fields.hpp"
 
 namespace kafka_log::detail {
+
+rd_kafka_resp_err_t HandoffBatches::produce_one(rd_kafka_t* client, rd_kafka_topic_t* topic,
+                                                const Ring::Slot& slot) noexcept {
+    rd_kafka_headers_t* headers = nullptr;
+    if (slot.header_count > 0) {
+        headers = rd_kafka_headers_new(slot.header_count);
+        slot.for_each_header([headers](std::string_view name, std::string_view value) {
+            // Sizes are explicit: any byte, NUL included; an empty value stays empty, not null.
+            rd_kafka_header_add(
+                headers, name.empty() ? "" : name.data(), static_cast<ssize_t>(name.size()),
+                value.empty() ? "" : value.data(), static_cast<ssize_t>(value.size()));
+        });
+    }
+    // A token alone never allocates; a timestamp with a token may (ReportFields).
+    void* const opaque = ReportFields::pack(slot.timestamp_ms(), slot.tag.token);
+    const std::string_view key = slot.key;
+    const rd_kafka_resp_err_t err = rd_kafka_producev(
+        client, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE(const_cast<char*>(slot.payload.data()), slot.payload.size()),
+        RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()), RD_KAFKA_V_HEADERS(headers),
+        RD_KAFKA_V_TIMESTAMP(slot.timestamp_ms()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+    // librdkafka owns the headers (and the opaque's report) only when it took the record.
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (headers != nullptr) rd_kafka_headers_destroy(headers);
+        ReportFields::unpack(opaque);
+    }
+    return err;
+}
 
 std::size_t HandoffBatches::collect(Ring& ring, Batch& batch, rd_kafka_topic_t*& topic,
                                     std::size_t& skipped) noexcept {
@@ -21,6 +52,9 @@ std::size_t HandoffBatches::collect(Ring& ring, Batch& batch, rd_kafka_topic_t*&
             ++skipped;
             continue;
         }
+        // A record with headers or a timestamp goes on its own (rd_kafka_produce_batch takes
+        // neither): it ends the batch before it.
+        if (slot->has_metadata()) break;
         if (n > 0 && slot->tag.topic != topic) break;
         topic = slot->tag.topic;
         rd_kafka_message_t& m = batch[n++];
@@ -44,8 +78,22 @@ HandoffBatches::Outcome HandoffBatches::send_batch(Ring& ring, bool purge, bool 
     Batch batch;  // each entry is set before use: no 16 KiB clear per call
     std::size_t skipped = 0;
     rd_kafka_topic_t* topic = nullptr;
-    const std::size_t n = collect(ring, batch, topic, skipped);
-    if (n == 0) return Outcome{skipped, false};
+    std::size_t n = collect(ring, batch, topic, skipped);
+    if (n == 0) {
+        Ring::Slot* const alone = ring.peek(0);
+        if (alone == nullptr) return Outcome{skipped, false};
+        // A record with metadata, alone; refused, it is settled as a batch of one.
+        rd_kafka_message_t& m = batch[0];
+        m = rd_kafka_message_t{};
+        m.err = purge || purging() ? RD_KAFKA_RESP_ERR__PURGE_QUEUE
+                                   : produce_one(clients_.get(), alone->tag.topic, *alone);
+        if (m.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            ring.pop();
+            return Outcome{skipped + 1, false};
+        }
+        settle_refused(ring, batch, 1);
+        return Outcome{skipped + 1, false};
+    }
 
     if (purge || purging()) {
         for (std::size_t i = 0; i < n; ++i) batch[i].err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
@@ -81,17 +129,22 @@ void HandoffBatches::settle_refused(Ring& ring, const Batch& batch, std::size_t 
                 err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
                 break;
             }
-            // A token alone never allocates: nothing to free if it is refused again.
-            const std::string_view key = slot->key;
-            err = rd_kafka_producev(
-                client, RD_KAFKA_V_RKT(slot->tag.topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_VALUE(slot->payload.data(), slot->payload.size()),
-                RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
-                RD_KAFKA_V_OPAQUE(ReportFields::pack(0, slot->tag.token)), RD_KAFKA_V_END);
+            err = produce_one(client, slot->tag.topic, *slot);
         }
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             MessageView view{rd_kafka_topic_name(slot->tag.topic), slot->key, slot->payload};
             view.token = slot->tag.token;
+            view.timestamp_ms = slot->timestamp_ms();
+            std::vector<RecordHeader> headers;
+            try {
+                headers.reserve(slot->header_count);
+                slot->for_each_header([&headers](std::string_view name, std::string_view value) {
+                    headers.push_back(RecordHeader{name, value});
+                });
+            } catch (...) {
+                headers.clear();  // no memory: reported without its headers rather than not at all
+            }
+            view.headers = headers;
             try {
                 reports_.deliver(view, DeliveryError{err, rd_kafka_err2str(err), false});
             } catch (...) {
@@ -122,12 +175,7 @@ rd_kafka_resp_err_t HandoffBatches::send_to_current(Ring::Slot& slot) noexcept {
     }
     if (topic == nullptr || topic == slot.tag.topic) return fatal();
     slot.tag.topic = topic;  // a retry after a full queue goes to the current client too
-    const std::string_view key = slot.key;
-    return rd_kafka_producev(
-        client, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE(slot.payload.data(), slot.payload.size()),
-        RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()),
-        RD_KAFKA_V_OPAQUE(ReportFields::pack(0, slot.tag.token)), RD_KAFKA_V_END);
+    return produce_one(client, topic, slot);
 }
 
 bool HandoffBatches::help_send(Ring& ring) noexcept {
@@ -145,7 +193,16 @@ bool HandoffBatches::help_send(Ring& ring) noexcept {
     std::size_t skipped = 0;
     rd_kafka_topic_t* topic = nullptr;
     const std::size_t n = collect(ring, batch, topic, skipped);
-    if (n == 0) return skipped > 0;
+    if (n == 0) {
+        // A record with metadata, alone. Refused, it stays at the front for the consumer.
+        Ring::Slot* const alone = ring.peek(0);
+        if (alone == nullptr ||
+            produce_one(clients_.get(), alone->tag.topic, *alone) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            return skipped > 0;
+        }
+        ring.pop();
+        return true;
+    }
     const int good = rd_kafka_produce_batch(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
                                             batch.data(), static_cast<int>(n));
     if (good == static_cast<int>(n)) {

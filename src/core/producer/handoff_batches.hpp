@@ -3,7 +3,8 @@
 
 // HandoffBatches: takes a hand-off ring's oldest records into librdkafka, a batch at a time:
 // consecutive records of one topic, up to batch_max, in one rd_kafka_produce_batch call that
-// copies them straight from the ring's slots.
+// copies them straight from the ring's slots. A record with headers or a timestamp of its own
+// goes alone, with rd_kafka_producev (a batch carries neither).
 //
 // - send_batch() is the ring's consumer's (the poll thread, or the thread closing the
 //   producer): it settles every record it takes out. A record librdkafka refuses gets a
@@ -74,8 +75,13 @@ public:
 private:
     using Batch = std::array<rd_kafka_message_t, batch_max>;
 
+    /// The oldest plain records of one topic, up to batch_max; 0 when the oldest carries
+    /// headers or a timestamp (it is sent alone, by produce_one).
     static std::size_t collect(Ring& ring, Batch& batch, rd_kafka_topic_t*& topic,
                                std::size_t& skipped) noexcept;
+    /// Hands one slot's record, headers and timestamp included, to `client` for `topic`.
+    static rd_kafka_resp_err_t produce_one(rd_kafka_t* client, rd_kafka_topic_t* topic,
+                                           const Ring::Slot& slot) noexcept;
     void settle_refused(Ring& ring, const Batch& batch, std::size_t n) noexcept;
     /// A record a failed client refused (`_FATAL`): sent to the current client instead (it
     /// never reached the failed one), its slot retagged with the current client's topic. When

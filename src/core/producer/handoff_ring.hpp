@@ -6,7 +6,8 @@
 //
 // - A producer reserves a slot with one compare-and-swap on the tail, copies the record into
 //   the slot's strings (their capacity is kept between uses, so a warm ring does not
-//   allocate), and publishes it with a release store of the slot's sequence number.
+//   allocate), and publishes it with a release store of the slot's sequence number. Headers
+//   are packed into one string of their own, which a record without headers never touches.
 // - The single consumer reads slots in order and returns each with a release store.
 // - try_push() fails at once when the ring is full: the caller decides what to do instead.
 // - One thread at a time consumes: it holds the consumer's role (lock_consumer()), which the
@@ -17,11 +18,15 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>  // std::adopt_lock_t
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
+
+#include "kafka_log/async_producer.hpp"
 
 namespace kafka_log::detail {
 
@@ -31,9 +36,40 @@ public:
     struct alignas(64) Slot {
         std::atomic<std::uint64_t> sequence{0};
         Tag tag{};
-        bool skip = false;  // the copy could not allocate: no record, the consumer just pops it
+        bool skip = false;     // the copy could not allocate: no record, the consumer just pops it
+        bool stamped = false;  // its own timestamp leads `metadata`
+        std::uint32_t header_count = 0;  // headers packed in `metadata`
         std::string payload;
         std::string key;
+        // The record's own timestamp (8 bytes) when `stamped`; then per header its name's and
+        // its value's sizes (4 bytes each), the name and the value. A plain record never reads
+        // or writes it, and the slot stays two cache lines.
+        std::string metadata;
+
+        /// True when the record carries headers or a timestamp of its own.
+        bool has_metadata() const noexcept { return stamped || header_count != 0; }
+
+        /// The record's own timestamp, ms since the epoch; 0: none.
+        std::int64_t timestamp_ms() const noexcept {
+            std::int64_t ms = 0;
+            if (stamped) std::memcpy(&ms, metadata.data(), sizeof ms);
+            return ms;
+        }
+
+        /// Calls `visit(name, value)` for each header, in order.
+        template <typename Visit>
+        void for_each_header(Visit&& visit) const {
+            const char* at = metadata.data() + (stamped ? sizeof(std::int64_t) : 0);
+            for (std::uint32_t i = 0; i < header_count; ++i) {
+                std::uint32_t sizes[2];
+                std::memcpy(sizes, at, sizeof sizes);
+                at += sizeof sizes;
+                const std::string_view name(at, sizes[0]);
+                const std::string_view value(at + sizes[0], sizes[1]);
+                at += std::size_t{sizes[0]} + sizes[1];
+                visit(name, value);
+            }
+        }
     };
 
     /// `capacity` is rounded up to a power of two (at least 2).
@@ -51,7 +87,9 @@ public:
 
     /// Copies the record into the ring; false when it did not take it (the ring is full, or
     /// copying could not allocate: that slot is published as `skip`). Any thread; never throws.
-    bool try_push(const Tag& tag, std::string_view payload, std::string_view key) {
+    /// A header's name or value must be under 4 GiB (a record that size is refused long before).
+    bool try_push(const Tag& tag, std::string_view payload, std::string_view key,
+                  std::span<const RecordHeader> headers = {}, std::int64_t timestamp_ms = 0) {
         std::uint64_t pos = tail_.load(std::memory_order_relaxed);
         Slot* slot = nullptr;
         for (;;) {
@@ -73,10 +111,14 @@ public:
         try {
             slot->payload.assign(payload.data(), payload.size());
             slot->key.assign(key.data(), key.size());
+            if (!headers.empty() || timestamp_ms != 0)
+                pack_metadata(slot->metadata, timestamp_ms, headers);
         } catch (...) {
             copied = false;  // the slot is ours and must be published all the same
         }
         slot->tag = tag;
+        slot->stamped = timestamp_ms != 0;
+        slot->header_count = static_cast<std::uint32_t>(headers.size());
         slot->skip = !copied;
         slot->sequence.store(pos + 1, std::memory_order_release);
         return copied;
@@ -101,6 +143,7 @@ public:
         Slot& slot = slots_[head & mask_];
         if (slot.payload.capacity() > keep_bytes) std::string().swap(slot.payload);
         if (slot.key.capacity() > keep_bytes) std::string().swap(slot.key);
+        if (slot.metadata.capacity() > keep_bytes) std::string().swap(slot.metadata);
         slot.sequence.store(head + capacity_, std::memory_order_release);
         head_.store(head + 1, std::memory_order_release);
     }
@@ -139,11 +182,36 @@ public:
     };
 
 private:
+    static void pack_metadata(std::string& out, std::int64_t timestamp_ms,
+                              std::span<const RecordHeader> headers) {
+        std::size_t size = timestamp_ms != 0 ? sizeof timestamp_ms : 0;
+        for (const RecordHeader& h : headers)
+            size += 2 * sizeof(std::uint32_t) + h.name.size() + h.value.size();
+        out.resize(size);
+        char* at = out.data();
+        if (timestamp_ms != 0) {
+            std::memcpy(at, &timestamp_ms, sizeof timestamp_ms);
+            at += sizeof timestamp_ms;
+        }
+        for (const RecordHeader& h : headers) {
+            const std::uint32_t sizes[2] = {static_cast<std::uint32_t>(h.name.size()),
+                                            static_cast<std::uint32_t>(h.value.size())};
+            std::memcpy(at, sizes, sizeof sizes);
+            at += sizeof sizes;
+            if (!h.name.empty()) std::memcpy(at, h.name.data(), h.name.size());
+            at += h.name.size();
+            if (!h.value.empty()) std::memcpy(at, h.value.data(), h.value.size());
+            at += h.value.size();
+        }
+    }
+
     static std::size_t round_up(std::size_t n) noexcept {
         std::size_t c = 2;
         while (c < n) c <<= 1;
         return c;
     }
+
+    static_assert(sizeof(Slot) <= 128 || sizeof(Tag) > 16, "a slot stays two cache lines");
 
     const std::size_t capacity_;
     const std::size_t mask_;

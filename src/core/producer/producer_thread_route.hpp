@@ -5,8 +5,9 @@
 // `too_large` on the calling thread with librdkafka's own limits (QueueCredit, message.max
 // .bytes), copies a plain record into its lane's hand-off ring and wakes the poll thread if it
 // sleeps; the poll thread takes the rings' records into librdkafka in batches (HandoffBatches).
-// A thread that finds its ring full makes room itself, oldest first; a record with headers or
-// a timestamp of its own, or one no ring takes, is handed over directly (DirectHandover).
+// A thread that finds its ring full makes room itself, oldest first; a record no ring takes is
+// handed over directly (DirectHandover). Records with headers or a timestamp of their own go
+// through the ring too, and keep their place among the thread's records.
 //
 // Thread safety: produce() from any thread; serve_once() and the closing steps from the
 // serving thread (see RdKafkaProducerImpl).
@@ -48,7 +49,10 @@ public:
     ProduceStatus produce(std::size_t stripe, const MessageView& record) {
         const std::uint64_t bytes = record.payload.size();
         // librdkafka's own checks, made here so their answer reaches the caller at once.
-        if (record.payload.size() + record.key.size() + record_overhead > max_record_bytes_) {
+        std::size_t size = record.payload.size() + record.key.size() + record_overhead;
+        for (const RecordHeader& h : record.headers)
+            size += h.name.size() + h.value.size() + header_overhead;
+        if (size > max_record_bytes_) {
             in_flight_.count_out(1);
             return ProduceStatus::too_large;
         }
@@ -58,10 +62,11 @@ public:
         }
         ClientSession& session = clients_.current();
         rd_kafka_topic_t* topic = session.topics().handle(record.topic);
-        if (topic != nullptr && !DirectHandover::has_metadata(record)) {
+        if (topic != nullptr) {
             if (Ring* ring = lanes_.ring(stripe)) {
                 const HandoffTag tag{topic, record.token};
-                if (ring->try_push(tag, record.payload, record.key)) {
+                if (ring->try_push(tag, record.payload, record.key, record.headers,
+                                   record.timestamp_ms)) {
                     wake_poll_thread();
                     return ProduceStatus::accepted;
                 }
@@ -69,7 +74,8 @@ public:
                 // record behind. When it cannot (the poll thread is busy with this ring), it hands
                 // its record over directly, maybe ahead of older ones of its own.
                 const bool room = batches_.help_send(*ring);
-                const bool queued = room && ring->try_push(tag, record.payload, record.key);
+                const bool queued = room && ring->try_push(tag, record.payload, record.key,
+                                                           record.headers, record.timestamp_ms);
                 wake_poll_thread();  // for its record, or for those librdkafka refused to help_send
                 if (queued) return ProduceStatus::accepted;
             }
@@ -125,6 +131,8 @@ private:
     /// length, attributes, timestamp delta, offset delta, key length, value length, header
     /// count), which librdkafka counts against `message.max.bytes`.
     static constexpr std::size_t record_overhead = 5 + 1 + 10 + 5 + 5 + 5 + 5;
+    /// The most a header adds to its name and value: two varint lengths.
+    static constexpr std::size_t header_overhead = 5 + 5;
 
     struct Drained {
         std::size_t taken = 0;
