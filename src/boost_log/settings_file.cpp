@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kafka_log/boost_log/settings_file.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <map>
@@ -33,18 +34,52 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
-/// Reads one settings text, keeping the section and the parameters seen in each.
+/// The Kafka sink's parameters whose value is a list of names (settings_factory.cpp).
+bool takes_a_list(std::string_view name) {
+    return name == "Headers";
+}
+
+/// True when `value` is a list of two or more words (letters, digits, '_', '-', '+', '.')
+/// separated by commas, blanks around them allowed (`TraceID,Service`, `TraceID, Service`).
+bool word_list(std::string_view value) {
+    std::size_t parts = 0;
+    for (;;) {
+        const std::size_t comma = std::min(value.find(','), value.size());
+        const std::string_view part = trim(value.substr(0, comma));
+        if (part.empty()) return false;
+        for (char c : part) {
+            if (!word(c)) return false;
+        }
+        ++parts;
+        if (comma == value.size()) return parts >= 2;
+        value.remove_prefix(comma + 1);
+    }
+}
+
+/// Reads one settings text, keeping the section and the parameters seen in each. With
+/// `lists`, an unquoted comma-separated list of words is taken for a parameter that takes a
+/// list, and written quoted into the text Boost's parser reads (`normalized`).
 class Checker {
 public:
-    explicit Checker(std::string source) : source_(std::move(source)) {}
+    Checker(std::string source, bool lists) : source_(std::move(source)), lists_(lists) {}
 
     void line(std::string_view text, unsigned number) {
         number_ = number;
+        rewritten_.clear();
         const std::string_view rest = trim(text);
-        if (rest.empty() || rest.front() == '#') return;
-        if (rest.front() == '[') return section(rest);
-        parameter(rest);
+        if (!rest.empty() && rest.front() != '#') {
+            if (rest.front() == '[') {
+                section(rest);
+            } else {
+                parameter(rest);
+            }
+        }
+        normalized_ += rewritten_.empty() ? text : std::string_view(rewritten_);
+        normalized_ += '\n';
     }
+
+    /// The text as Boost's parser is to read it.
+    const std::string& normalized() const noexcept { return normalized_; }
 
 private:
     [[noreturn]] void fail(const std::string& what) const {
@@ -112,23 +147,29 @@ private:
             std::size_t i = 1;
             while (i < value.size() && word(value[i])) ++i;
             after = trim(value.substr(i));
-            if (!after.empty() && after.front() != '#') unquoted(what, name, value, i);
+            if (!after.empty() && after.front() != '#') {
+                const std::string_view list = without_comment(value);
+                if (!lists_ || !takes_a_list(name) || !word_list(list))
+                    unquoted(what, name, value, i);
+                rewritten_ = name + "=\"" + std::string(list) + "\"";
+            }
         }
         remember(name);
+    }
+
+    /// `value` up to a comment (" #") or the end of the line.
+    static std::string_view without_comment(std::string_view value) {
+        for (std::size_t i = 1; i < value.size(); ++i) {
+            if (value[i] == '#' && space(value[i - 1])) return trim(value.substr(0, i));
+        }
+        return value;
     }
 
     /// A value Boost's parser would cut at `stop`, leaving "Unexpected characters in the end of
     /// the line".
     [[noreturn]] void unquoted(const std::string& what, const std::string& name,
                                std::string_view value, std::size_t stop) const {
-        // What was meant: up to a comment (" #") or the end of the line.
-        std::string_view meant = value;
-        for (std::size_t i = 1; i < meant.size(); ++i) {
-            if (meant[i] == '#' && space(meant[i - 1])) {
-                meant = trim(meant.substr(0, i));
-                break;
-            }
-        }
+        const std::string_view meant = without_comment(value);  // what was meant
         std::string message = what + ": the value must be quoted: unquoted, a value is one word " +
                               "of letters, digits, '_', '-', '+' and '.', and '" +
                               std::string(1, value[stop]) + "' ends it";
@@ -158,6 +199,9 @@ private:
     }
 
     std::string source_;
+    bool lists_;
+    std::string normalized_;
+    std::string rewritten_;  // this line, as Boost's parser is to read it; empty: unchanged
     unsigned number_ = 0;
     std::string section_;
     std::map<std::string, std::map<std::string, unsigned>> seen_;  // section -> name -> line
@@ -176,24 +220,30 @@ std::string read_file(const std::filesystem::path& path) {
 
 }  // namespace
 
-void check_settings(std::istream& text, const std::string& source) {
-    Checker checker(source);
+namespace {
+
+/// Checks `text`; returns it as Boost's parser is to read it.
+std::string checked(std::istream& text, const std::string& source, bool lists) {
+    Checker checker(source, lists);
     std::string line;
     for (unsigned number = 1; std::getline(text, line); ++number) checker.line(line, number);
+    return checker.normalized();
+}
+
+}  // namespace
+
+void check_settings(std::istream& text, const std::string& source) {
+    static_cast<void>(checked(text, source, false));
 }
 
 void check_settings_file(const std::filesystem::path& path) {
     std::istringstream text(read_file(path));
-    check_settings(text, path.string());
+    static_cast<void>(checked(text, path.string(), true));
 }
 
 void init_from_settings_file(const std::filesystem::path& path) {
-    const std::string text = read_file(path);
-    {
-        std::istringstream in(text);
-        check_settings(in, path.string());
-    }
-    std::istringstream in(text);
+    std::istringstream text(read_file(path));
+    std::istringstream in(checked(text, path.string(), true));
     const std::string name = path.string() + ": ";
     try {
         boost::log::init_from_stream(in);

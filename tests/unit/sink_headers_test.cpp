@@ -3,6 +3,7 @@
 // text the JSON shows, through KafkaSinkBackend and KafkaWriter to the mock; and the settings
 // file's Headers= parameter.
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -30,6 +31,7 @@
 #include "kafka_log/boost_log/json_formatter.hpp"
 #include "kafka_log/boost_log/kafka_sink_backend.hpp"
 #include "kafka_log/boost_log/settings_factory.hpp"
+#include "kafka_log/boost_log/settings_file.hpp"
 #include "kafka_log/mocks/header_checks.hpp"
 #include "kafka_log/mocks/mock_async_producer.hpp"
 #include "kafka_log/spool_reader.hpp"
@@ -294,6 +296,53 @@ TEST_F(SettingsHeadersTest, AnEmptyNameInHeadersIsNamedWithTheParameter) {
             EXPECT_THAT(e.what(), AllOf(HasSubstr("parameter 'Headers'"), HasSubstr("is empty"),
                                         HasSubstr("Destination=Kafka, Topic=t")))
                 << "Headers=" << value;
+        }
+        logging::core::get()->remove_all_sinks();
+    }
+}
+
+// A settings file loaded by init_from_settings_file takes the list unquoted, as a user writes
+// it; the check for a stream fed to Boost's own init_from_stream still asks for the quotes.
+TEST_F(SettingsHeadersTest, AFileTakesTheHeadersListUnquoted) {
+    for (const std::string value : {"TraceID,Service", "TraceID , Service  # two of them"}) {
+        test::TempDir dir;
+        const auto path = dir / "app.ini";
+        const std::string text =
+            "[Sinks.Kafka]\nDestination=Kafka\nBrokers=\"127.0.0.1:1\"\n"
+            "Topic=t\nSpool=\"" +
+            (dir / "spool").string() + "\"\nSpoolReplayRate=0\nCloseTimeout=0\nHeaders=" + value +
+            "\n";
+        std::ofstream(path) << text;
+        check_settings_file(path);
+        init_from_settings_file(path);
+        logging::sources::logger logger;
+        logger.add_attribute("TraceID", attrs::constant<std::string>("abc"));
+        logger.add_attribute("Service", attrs::constant<int>(7));
+        BOOST_LOG(logger) << "one record";
+        logging::core::get()->remove_all_sinks();  // closes the writer: purged to the spool
+
+        const std::vector<SpoolRecord> records = test::read_spool_records(dir / "spool");
+        ASSERT_EQ(records.size(), 1u) << "Headers=" << value;
+        EXPECT_EQ(records[0].headers, (std::vector<std::pair<std::string, std::string>>{
+                                          {"TraceID", "abc"}, {"Service", "7"}}))
+            << "Headers=" << value;
+
+        std::istringstream stream(text);
+        EXPECT_THROW(check_settings(stream, "stream"), logging::parse_error)
+            << "Boost's own parser refuses it: the stream check says so";
+    }
+    // Only a list of names, and only for a parameter that takes one.
+    for (const std::string line : {"Headers=TraceID,/x", "Headers=TraceID,,Service", "Topic=a,b"}) {
+        test::TempDir dir;
+        const auto path = dir / "app.ini";
+        std::ofstream(path) << "[Sinks.Kafka]\nDestination=Kafka\nBrokers=\"127.0.0.1:1\"\n"
+                            << line << "\n";
+        try {
+            init_from_settings_file(path);
+            ADD_FAILURE() << line << " was accepted";
+        } catch (const logging::parse_error& e) {
+            EXPECT_THAT(e.what(), HasSubstr(path.string() + ":4: parameter"));
+            EXPECT_THAT(e.what(), HasSubstr("must be quoted")) << line;
         }
         logging::core::get()->remove_all_sinks();
     }

@@ -40,14 +40,16 @@ namespace kafka_log {
 /// boost::log::invalid_value for a repeated parameter; the message starts with `source:line: `.
 KAFKA_LOG_EXPORT void check_settings(std::istream& text, const std::string& source);
 
-/// \brief check_settings() on a file.
+/// \brief check_settings() on a file, with the one addition init_from_settings_file() makes: a
+/// parameter that takes a list of names (`Headers`) may give it unquoted, as words separated by
+/// commas (`Headers=TraceID,Service`).
 /// \throws as check_settings(); boost::log::invalid_value naming the file when it cannot be
 /// read.
 KAFKA_LOG_EXPORT void check_settings_file(const std::filesystem::path& path);
 
 /// \brief Loads a Boost.Log settings file: check_settings_file(), then
-/// `boost::log::init_from_stream` on its text. Call register_boost_log_factory() first, as for
-/// `init_from_stream`.
+/// `boost::log::init_from_stream` on its text (an unquoted list of names quoted for it). Call
+/// register_boost_log_factory() first, as for `init_from_stream`.
 ///
 /// \throws what check_settings_file() throws; what `init_from_stream` throws (a sink factory's
 /// `invalid_value`, `missing_value` or `parse_error`), of the same type with the file's name put
