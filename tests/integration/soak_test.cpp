@@ -243,6 +243,23 @@ void run_life(EmbeddedCluster& cluster, const std::string& topic, const TempDir&
               << faults.toggles() << ", leader moves " << faults.leader_moves()
               << ", errors pushed " << faults.errors_pushed() << ")" << std::endl;
 
+    // What the child said that matters for the records: fatal errors of the producer (a new
+    // client), records it counted lost (printed), segments removed or not made, copies refused.
+    {
+        std::map<std::string, std::uint64_t> said;
+        std::istringstream err(read_text(stderr_path));
+        for (std::string l; std::getline(err, l);) {
+            for (const char* key : {"fatal error", "kafka_log[lost]", "removed while in use",
+                                    "no room for journal copies", "cannot make a new segment"}) {
+                if (l.find(key) != std::string::npos) ++said[key];
+            }
+        }
+        if (!said.empty()) {
+            std::cout << "    the child's stderr:";
+            for (const auto& [key, count] : said) std::cout << " '" << key << "' " << count;
+            std::cout << std::endl;
+        }
+    }
     EXPECT_EQ(fault_error, "") << "a fault could not be applied to the cluster";
     ASSERT_TRUE(started && alive) << "life " << run << ": "
                                   << (started ? "the child ended by itself"
