@@ -55,6 +55,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -247,7 +248,7 @@ void run_life(EmbeddedCluster& cluster, const std::string& topic, const TempDir&
     // client), records it counted lost (printed), segments removed or not made, copies refused.
     {
         std::map<std::string, std::uint64_t> said;
-        std::istringstream err(read_text(stderr_path));
+        std::ifstream err(stderr_path, std::ios::binary);  // line by line: it may be large
         for (std::string l; std::getline(err, l);) {
             for (const char* key : {"fatal error", "kafka_log[lost]", "removed while in use",
                                     "no room for journal copies", "cannot make a new segment"}) {
@@ -540,9 +541,14 @@ void explain_loss(const SoakSettings& settings, std::uint64_t cycle, const TempD
     for (std::size_t i = 0; i < lives.size(); ++i) {
         out << "  life " << i << " (" << (lives[i].closed ? "closed" : "killed")
             << "), its last published counters: " << lives[i].last_stats << "\n";
-        const std::string err = read_text(lives[i].stderr_path);
-        out << "  life " << i << ", its stderr (" << err.size() << " bytes):\n"
-            << err.substr(0, 4000) << (err.size() > 4000 ? "\n  ...\n" : "");
+        std::error_code size_error;
+        const auto size = fs::file_size(lives[i].stderr_path, size_error);
+        std::ifstream in(lives[i].stderr_path, std::ios::binary);
+        std::string err(4000, '\0');
+        in.read(err.data(), static_cast<std::streamsize>(err.size()));
+        err.resize(static_cast<std::size_t>(in.gcount()));
+        out << "  life " << i << ", its stderr (" << (size_error ? 0 : size) << " bytes):\n"
+            << err << (!size_error && size > err.size() ? "\n  ...\n" : "");
     }
     const fs::path kept =
         fs::temp_directory_path() /
