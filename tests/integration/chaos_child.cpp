@@ -14,7 +14,9 @@
 // Payloads: chaos_payload.hpp (`run=07 thread=1 seq=000123`, no key; with --big-every, every
 // N-th record of a thread is B bytes long). Counts file: one std::uint64_t per thread, 64 bytes
 // apart (slot t at offset 64 * t), holding seq + 1 of the last record whose `write` returned;
-// the file must exist and be at least 64 * threads bytes.
+// the file must exist and be at least 64 * threads bytes. When it is as large as
+// chaos_counts_bytes(threads), the child also publishes its writer's, spool's and drain's
+// counters there every 50 ms (chaos_stats.hpp): a killed child's last figures.
 // --stats: on SIGUSR1 the writer is closed (`close(--close-timeout-ms)`) while the logging
 // threads go on writing (1000 records each at most); then they stop, the writer is destroyed, and
 // one line `published=N submitted=N delivered=N ...` (every WriterStats bucket) is written to the
@@ -27,6 +29,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
+
+#include <sys/stat.h>
 
 #include <atomic>
 #include <cerrno>
@@ -43,9 +47,11 @@
 #include <vector>
 
 #include "chaos_payload.hpp"
+#include "chaos_stats.hpp"
 #include "kafka_log/kafka_writer.hpp"
 #include "kafka_log/producer_config.hpp"
 #include "kafka_log/rdkafka_producer.hpp"
+#include "kafka_log/spool_drain.hpp"
 #include "kafka_log/spool_fallback.hpp"
 
 namespace {
@@ -130,14 +136,66 @@ Arguments parse(int argc, char** argv) {
 }
 
 /// The counts file, mapped shared: what this process stores there survives its SIGKILL.
-std::uint64_t* map_counts(const std::string& path, int threads) {
+/// `published` is set to where the counters go, or null when the file has no room for them.
+std::uint64_t* map_counts(const std::string& path, int threads, std::uint64_t*& published) {
     const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
     if (fd < 0) usage("cannot open the counts file");
-    const std::size_t bytes = slot_stride * static_cast<std::size_t>(threads);
+    struct stat st {};
+    const bool room = ::fstat(fd, &st) == 0 && static_cast<std::size_t>(st.st_size) >=
+                                                   kafka_log::test::chaos_counts_bytes(threads);
+    const std::size_t bytes = room ? kafka_log::test::chaos_counts_bytes(threads)
+                                   : slot_stride * static_cast<std::size_t>(threads);
     void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     ::close(fd);
     if (p == MAP_FAILED) usage("cannot map the counts file");
+    published = room ? static_cast<std::uint64_t*>(p) +
+                           kafka_log::test::chaos_stats_offset(threads) / sizeof(std::uint64_t)
+                     : nullptr;
     return static_cast<std::uint64_t*>(p);
+}
+
+/// Stores the writer's, spool's and drain's counters into `out` (chaos_stat_names' order),
+/// `updates` last.
+void publish_stats(const kafka_log::KafkaWriter& writer, const kafka_log::SpoolFallback& spool,
+                   std::uint64_t* out) {
+    const kafka_log::WriterStats w = writer.stats();
+    const kafka_log::SpoolStats s = spool.stats();
+    const kafka_log::SpoolDrainStats d = writer.drain_stats();
+    const std::uint64_t values[] = {w.submitted,
+                                    w.delivered,
+                                    w.in_flight,
+                                    w.lost,
+                                    w.fallback_queue_full,
+                                    w.fallback_too_large,
+                                    w.fallback_delivery_failed,
+                                    w.fallback_closed,
+                                    w.fallback_unreachable,
+                                    w.fallback_reentrant,
+                                    w.possibly_persisted,
+                                    w.spooled,
+                                    w.journal_open,
+                                    w.replayed,
+                                    w.replay_failures,
+                                    w.breaker_open ? 1u : 0u,
+                                    s.records,
+                                    s.refused_full,
+                                    s.refused_error,
+                                    s.lost_after_write,
+                                    s.segments,
+                                    s.replayed,
+                                    s.found,
+                                    s.journaled,
+                                    s.settled,
+                                    s.journal_refused,
+                                    d.in_flight,
+                                    d.corrupt,
+                                    d.segments_deleted,
+                                    d.passes};
+    static_assert(std::size(values) + 1 == kafka_log::test::chaos_stat_names.size());
+    for (std::size_t i = 0; i < std::size(values); ++i) {
+        std::atomic_ref<std::uint64_t>(out[i + 1]).store(values[i], std::memory_order_relaxed);
+    }
+    std::atomic_ref<std::uint64_t>(out[0]).fetch_add(1, std::memory_order_release);
 }
 
 /// One logging thread: writes as fast as allowed and publishes each returned record, until
@@ -223,7 +281,8 @@ int main(int argc, char** argv) {
     ::pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
 
     const Arguments args = parse(argc, argv);
-    std::uint64_t* counts = map_counts(args.counts_file, args.threads);
+    std::uint64_t* published_stats = nullptr;
+    std::uint64_t* counts = map_counts(args.counts_file, args.threads, published_stats);
     try {
         // As integration_support.hpp's test_config: short back-offs, a finite message timeout.
         kafka_log::ProducerConfig config{
@@ -257,9 +316,23 @@ int main(int argc, char** argv) {
                 log_loop(*writer, args, t, per_thread_rate, slot, closing);
             });
         }
+        // Every 50 ms, the counters into the counts file (the pacing of a report, not a wait for
+        // the code under test).
+        std::atomic<bool> stop_publishing{false};
+        std::thread publisher;
+        if (published_stats != nullptr) {
+            publisher = std::thread([&] {
+                while (!stop_publishing.load(std::memory_order_relaxed)) {
+                    publish_stats(*writer, *spool, published_stats);
+                    std::this_thread::sleep_for(50ms);
+                }
+            });
+        }
         // The test kills this process long before the bound, or asks it to close.
         while (wait_for_close_signal()) {
             if (args.stats_file.empty()) continue;  // closing is not asked of this run
+            stop_publishing.store(true, std::memory_order_relaxed);
+            if (publisher.joinable()) publisher.join();
             closing.store(true, std::memory_order_relaxed);
             writer->close(std::chrono::milliseconds(args.close_timeout_ms));  // threads still write
             for (auto& thread : threads) thread.join();
@@ -267,6 +340,7 @@ int main(int argc, char** argv) {
             for (int t = 0; t < args.threads; ++t)
                 published += counts[static_cast<std::size_t>(t) * (slot_stride / 8)];
             const kafka_log::WriterStats stats = writer->stats();
+            if (published_stats != nullptr) publish_stats(*writer, *spool, published_stats);
             delete writer;
             spool.reset();
             producer.reset();

@@ -27,6 +27,7 @@
 
 #include <gtest/gtest.h>
 
+#include "chaos_stats.hpp"
 #include "test_support.hpp"
 
 #ifndef KAFKA_LOG_CHAOS_CHILD
@@ -51,11 +52,12 @@ inline std::string read_text(const std::filesystem::path& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-/// The counts file a child publishes into, mapped shared here too.
+/// The counts file a child publishes into, mapped shared here too: the threads' counts, then
+/// the counters it publishes every 50 ms (chaos_stats.hpp).
 class SharedCounts {
 public:
     SharedCounts(const std::filesystem::path& path, int threads)
-        : threads_(threads), bytes_(chaos_slot_stride * static_cast<std::size_t>(threads)) {
+        : threads_(threads), bytes_(chaos_counts_bytes(threads)) {
         const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd < 0 || ::ftruncate(fd, static_cast<off_t>(bytes_)) != 0)
             throw std::runtime_error("counts file");
@@ -77,6 +79,16 @@ public:
         std::uint64_t sum = 0;
         for (int t = 0; t < threads_; ++t) sum += of(t);
         return sum;
+    }
+    /// The child's last published counters, `name=value ...` (chaos_stat_names; `updates=0`:
+    /// none published yet).
+    std::string stats_line() const {
+        std::uint64_t values[chaos_stat_names.size()];
+        std::uint64_t* from = base_ + chaos_stats_offset(threads_) / sizeof(std::uint64_t);
+        for (std::size_t i = 0; i < chaos_stat_names.size(); ++i) {
+            values[i] = std::atomic_ref<std::uint64_t>(from[i]).load(std::memory_order_acquire);
+        }
+        return chaos_stats_line(values);
     }
 
 private:

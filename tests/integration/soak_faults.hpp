@@ -105,6 +105,36 @@ inline LifePlan choose_plan(std::mt19937_64& rng, std::uint64_t rate) {
     return plan;
 }
 
+/// Gives `plan` exactly the faults named in `list` (comma-separated, names as `fault_names`):
+/// the rest off; the end kill or close as named (as chosen when neither is); a queue size and
+/// a big record's period drawn from `rng` when the plan had none.
+inline void force_faults(LifePlan& plan, const std::string& list, std::mt19937_64& rng) {
+    auto named = [&list](const char* name) {
+        const std::string l = "," + list + ",";
+        return l.find("," + std::string(name) + ",") != std::string::npos;
+    };
+    auto between = [&rng](std::int64_t lo, std::int64_t hi) {
+        return std::uniform_int_distribution<std::int64_t>(lo, hi)(rng);
+    };
+    plan.cluster = named("down")       ? ClusterFault::down
+                   : named("down-up")  ? ClusterFault::down_up
+                   : named("flapping") ? ClusterFault::flapping
+                                       : ClusterFault::none;
+    plan.slow = named("slow");
+    plan.leaders = named("leaders");
+    plan.retriable = named("retriable");
+    plan.non_retriable = named("non-retriable");
+    plan.small_queue = named("queue-full");
+    if (!plan.small_queue) plan.queue_messages = 0;
+    if (plan.small_queue && plan.queue_messages == 0)
+        plan.queue_messages = static_cast<long>(between(20, 300));
+    plan.big = named("too-large");
+    if (!plan.big) plan.big_every = 0;
+    if (plan.big && plan.big_every == 0)
+        plan.big_every = static_cast<std::uint64_t>(between(200, 3000));
+    if (named("kill") != named("close")) plan.close = named("close");
+}
+
 /// Inflicts a plan's cluster faults from its own thread, from construction until `stop`, which
 /// leaves every broker up and answering at once (produce errors pushed and not yet met stay
 /// queued in the mock: the next producer meets them). The waits are the faults' own timing.

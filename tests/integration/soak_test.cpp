@@ -40,12 +40,22 @@
 //   KAFKA_LOG_SOAK_RATE         records/s of a child (20000; one life in four: flat out)
 //   KAFKA_LOG_SOAK_THREADS      logging threads of a child (2)
 //   KAFKA_LOG_SOAK_LIVES        children per cycle, at most (3)
+//   KAFKA_LOG_SOAK_FAULTS       every life gets exactly these faults, e.g.
+//                               `slow,leaders,non-retriable,too-large,kill` (names as in the
+//                               summary; the end, kill or close, random when neither is named)
+//
+// When records are lost, the cycle prints where they went: the lost ranges per life and thread;
+// each child's last counters (published every 50 ms into its counts file, so a killed child's
+// too) and its stderr; and, from a copy of the spool taken after each life (before the next one
+// or the last writer touched it), the frames that hold the lost records, with their state,
+// reason and segment. The copies are kept (their directory is printed).
 
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -66,6 +76,7 @@
 #include "kafka_log/spool_fallback.hpp"
 #include "kafka_log/spool_reader.hpp"
 #include "soak_faults.hpp"
+#include "soak_forensics.hpp"
 
 namespace kafka_log::test {
 namespace {
@@ -81,6 +92,8 @@ struct SoakSettings {
     std::uint64_t rate = env_number("KAFKA_LOG_SOAK_RATE", 20000);
     int threads = static_cast<int>(env_number("KAFKA_LOG_SOAK_THREADS", 2));
     int max_lives = static_cast<int>(env_number("KAFKA_LOG_SOAK_LIVES", 3));
+    std::string faults =
+        std::getenv("KAFKA_LOG_SOAK_FAULTS") ? std::getenv("KAFKA_LOG_SOAK_FAULTS") : "";
 };
 
 /// A cycle's own seed: a cycle replays alone with the run's seed and its number.
@@ -95,6 +108,11 @@ std::uint64_t cycle_seed(std::uint64_t seed, std::uint64_t cycle) {
 struct Life {
     LifePlan plan;
     std::vector<std::uint64_t> published;  // per thread: records whose write returned
+    fs::path snapshot;                     // a copy of the spool as the life left it
+    fs::path stderr_path;                  // the child's stderr
+    std::string last_stats;                // the child's last published counters
+    bool closed = false;                   // it closed cleanly and wrote its counters
+    std::uint64_t delivered = 0;           // ... of which: records Kafka confirmed
 };
 
 /// What the soak measured, in all.
@@ -213,12 +231,36 @@ void run_life(EmbeddedCluster& cluster, const std::string& topic, const TempDir&
     child.kill_and_reap();  // the end of a killed life; a child that did not close in time
     const std::string fault_error = faults.stop();
     for (int t = 0; t < settings.threads; ++t) life.published.push_back(counts.of(t));
+    life.stderr_path = stderr_path;
+    life.last_stats = counts.stats_line();
+    // The spool as this life left it, before the next life or the last writer touches it.
+    life.snapshot = tmp / ("spool-after-life-" + n);
+    std::error_code copy_error;
+    fs::copy(spool_dir, life.snapshot, fs::copy_options::recursive, copy_error);
+    if (copy_error) std::cout << "    (no copy of the spool: " << copy_error.message() << ")\n";
 
     std::cout << "    " << (plan.close ? "closed" : "killed") << " after " << std::fixed
               << std::setprecision(2) << seconds << " s, " << counts.total() << " records (toggles "
               << faults.toggles() << ", leader moves " << faults.leader_moves()
               << ", errors pushed " << faults.errors_pushed() << ")" << std::endl;
 
+    // What the child said that matters for the records: fatal errors of the producer (a new
+    // client), records it counted lost (printed), segments removed or not made, copies refused.
+    {
+        std::map<std::string, std::uint64_t> said;
+        std::ifstream err(stderr_path, std::ios::binary);  // line by line: it may be large
+        for (std::string l; std::getline(err, l);) {
+            for (const char* key : {"fatal error", "kafka_log[lost]", "removed while in use",
+                                    "no room for journal copies", "cannot make a new segment"}) {
+                if (l.find(key) != std::string::npos) ++said[key];
+            }
+        }
+        if (!said.empty()) {
+            std::cout << "    the child's stderr:";
+            for (const auto& [key, count] : said) std::cout << " '" << key << "' " << count;
+            std::cout << std::endl;
+        }
+    }
     EXPECT_EQ(fault_error, "") << "a fault could not be applied to the cluster";
     ASSERT_TRUE(started && alive) << "life " << run << ": "
                                   << (started ? "the child ended by itself"
@@ -233,6 +275,8 @@ void run_life(EmbeddedCluster& cluster, const std::string& topic, const TempDir&
     auto values = read_stats(stats_path);
     const WriterStats stats = writer_stats_of(values);
     std::cout << "    closed: " << ::testing::PrintToString(stats) << std::endl;
+    life.closed = true;
+    life.delivered = stats.delivered;
     EXPECT_TRUE(Balanced(stats)) << "life " << run << " (closed)";
     EXPECT_EQ(stats.in_flight, 0u) << "life " << run << ": in flight after close";
     EXPECT_EQ(stats.lost, 0u) << "life " << run;
@@ -338,12 +382,13 @@ std::uint64_t drain_with_last_writer(EmbeddedCluster& cluster, const std::string
 
 /// How many copies of each record are where (per life, thread, seq).
 struct Copies {
-    std::vector<std::uint16_t> all, unflagged, plain_replays, spooled;
+    std::vector<std::uint16_t> all, unflagged, plain_replays, spooled, live;
 };
 
 /// The read-back: the topic and the spool against what the lives published.
 void read_back(EmbeddedCluster& cluster, const std::string& topic, const fs::path& spool_dir,
-               const std::vector<Life>& lives, Totals& totals, std::ostream& line) {
+               const std::vector<Life>& lives, Totals& totals, std::ostream& line,
+               std::vector<LostRecord>& lost_records) {
     const std::vector<TopicRecord> records = cluster.read_all(topic, std::chrono::minutes(1));
     ASSERT_EQ(records.size(), cluster.message_count(topic))
         << "the mock cluster dropped old records (retention): more partitions needed";
@@ -355,7 +400,8 @@ void read_back(EmbeddedCluster& cluster, const std::string& topic, const fs::pat
             const std::size_t size = published + 1;
             copies[i].push_back(
                 Copies{std::vector<std::uint16_t>(size), std::vector<std::uint16_t>(size),
-                       std::vector<std::uint16_t>(size), std::vector<std::uint16_t>(size)});
+                       std::vector<std::uint16_t>(size), std::vector<std::uint16_t>(size),
+                       std::vector<std::uint16_t>(size)});
         }
     }
     std::uint64_t unknown = 0;
@@ -373,6 +419,7 @@ void read_back(EmbeddedCluster& cluster, const std::string& topic, const fs::pat
         ++c.all[w.seq];
         if (!flagged) ++c.unflagged[w.seq];
         if (replayed != nullptr && !flagged) ++c.plain_replays[w.seq];
+        if (replayed == nullptr) ++c.live[w.seq];
         if (flagged) ++flagged_copies;
     }
     std::uint64_t left_behind = 0;
@@ -424,10 +471,9 @@ void read_back(EmbeddedCluster& cluster, const std::string& topic, const fs::pat
             published += returned;
             for (std::size_t seq = 0; seq < c.all.size(); ++seq) {
                 in_spool += c.spooled[seq];
-                if (seq < returned && c.all[seq] == 0 && c.spooled[seq] == 0 && ++lost <= 5) {
-                    ADD_FAILURE() << "lost: life " << i << " thread " << t << " seq " << seq
-                                  << " (its write returned; " << returned
-                                  << " returned in that thread)";
+                if (seq < returned && c.all[seq] == 0 && c.spooled[seq] == 0) {
+                    ++lost;
+                    lost_records.push_back(LostRecord{i, t, seq});
                 }
                 if (c.all[seq] <= 1) continue;
                 const std::uint64_t extra = c.all[seq] - 1u;
@@ -452,6 +498,21 @@ void read_back(EmbeddedCluster& cluster, const std::string& topic, const fs::pat
         }
     }
     EXPECT_EQ(lost, 0u) << "records whose write returned neither on the topic nor in the spool";
+    // A closed life's `delivered` is a claim: each of those records is on the topic as a live
+    // copy (sent by its writer, not by a drain). Fewer there: Kafka (the mock) confirmed records
+    // it does not hold, or the writer counted records it never had confirmed.
+    for (std::size_t i = 0; i < lives.size(); ++i) {
+        if (!lives[i].closed) continue;
+        std::uint64_t live = 0;
+        for (const Copies& c : copies[i]) {
+            live += static_cast<std::uint64_t>(
+                std::count_if(c.live.begin(), c.live.end(), [](std::uint16_t n) { return n > 0; }));
+        }
+        EXPECT_LE(lives[i].delivered, live)
+            << "life " << i << " (closed): its writer counted " << lives[i].delivered
+            << " records delivered, but only " << live
+            << " of its records are on the topic without the replay header";
+    }
     EXPECT_EQ(unflagged, 0u) << "records kafka_log sent again without the possibly-duplicate "
                                 "flag that are on the topic twice";
     totals.records += published;
@@ -469,6 +530,50 @@ void read_back(EmbeddedCluster& cluster, const std::string& topic, const fs::pat
          << ", replay twice " << replay_twice << ")";
 }
 
+/// Where the lost records went: their ranges, each child's last counters and stderr, and what
+/// the copies of the spool taken after each life (kept, under a directory that outlives the run)
+/// hold for them.
+void explain_loss(const SoakSettings& settings, std::uint64_t cycle, const TempDir& tmp,
+                  const std::vector<Life>& lives, const std::vector<LostRecord>& lost) {
+    std::ostringstream out;
+    out << "  " << lost.size() << " records lost in cycle " << cycle << ":\n";
+    print_lost_ranges(out, lost);
+    for (std::size_t i = 0; i < lives.size(); ++i) {
+        out << "  life " << i << " (" << (lives[i].closed ? "closed" : "killed")
+            << "), its last published counters: " << lives[i].last_stats << "\n";
+        std::error_code size_error;
+        const auto size = fs::file_size(lives[i].stderr_path, size_error);
+        std::ifstream in(lives[i].stderr_path, std::ios::binary);
+        std::string err(4000, '\0');
+        in.read(err.data(), static_cast<std::streamsize>(err.size()));
+        err.resize(static_cast<std::size_t>(in.gcount()));
+        out << "  life " << i << ", its stderr (" << (size_error ? 0 : size) << " bytes):\n"
+            << err << (!size_error && size > err.size() ? "\n  ...\n" : "");
+    }
+    const fs::path kept =
+        fs::temp_directory_path() /
+        ("kafka_log_soak-" + std::to_string(settings.seed) + "-cycle-" + std::to_string(cycle));
+    std::error_code ec;
+    fs::remove_all(kept, ec);
+    fs::create_directories(kept, ec);
+    auto payload_of = [&lives](const LostRecord& r) {
+        return chaos_payload(static_cast<int>(r.life), static_cast<int>(r.thread), r.seq,
+                             lives[r.life].plan.big_every, SoakLimits::big_bytes);
+    };
+    for (std::size_t i = 0; i < lives.size(); ++i) {
+        if (lives[i].snapshot.empty()) continue;
+        const fs::path to = kept / lives[i].snapshot.filename();
+        fs::rename(lives[i].snapshot, to, ec);
+        out << "  after life " << i << ":\n";
+        print_lost_in_copy(out, ec ? lives[i].snapshot : to, lost, payload_of);
+    }
+    for (const auto& name : names_in(tmp.path())) {
+        if (name.starts_with("stderr-")) fs::copy_file(tmp / name, kept / name, ec);
+    }
+    out << "  kept: " << kept.string() << "\n";
+    std::cout << out.str() << std::flush;
+}
+
 /// One cycle: 1–max_lives children on one cluster, topic and spool, then the checks.
 void run_cycle(const SoakSettings& settings, std::uint64_t cycle, Totals& totals) {
     const std::uint64_t seed = cycle_seed(settings.seed, cycle);
@@ -483,7 +588,8 @@ void run_cycle(const SoakSettings& settings, std::uint64_t cycle, Totals& totals
     const fs::path spool_dir = tmp / "spool";
     std::vector<Life> lives;
     for (int run = 0; run < count; ++run) {
-        lives.push_back(Life{choose_plan(rng, settings.rate), {}});
+        lives.push_back(Life{choose_plan(rng, settings.rate), {}, {}, {}, {}, false, 0});
+        if (!settings.faults.empty()) force_faults(lives.back().plan, settings.faults, rng);
         for (const auto& name : faults_of(lives.back().plan)) ++totals.faults[name];
         ++totals.lives;
         run_life(cluster, topic, tmp, spool_dir, settings, run, lives.back());
@@ -492,7 +598,9 @@ void run_cycle(const SoakSettings& settings, std::uint64_t cycle, Totals& totals
     const std::uint64_t replayed = drain_with_last_writer(cluster, topic, spool_dir);
     totals.replayed_last += replayed;
     std::ostringstream line;
-    read_back(cluster, topic, spool_dir, lives, totals, line);
+    std::vector<LostRecord> lost;
+    read_back(cluster, topic, spool_dir, lives, totals, line, lost);
+    if (!lost.empty()) explain_loss(settings, cycle, tmp, lives, lost);
     ++totals.cycles;
     std::cout << "cycle " << cycle << ": " << line.str() << ", replayed by the last writer "
               << replayed << ", " << std::fixed << std::setprecision(1)
