@@ -117,11 +117,14 @@ void GlogKafkaSink::close_before_abort() noexcept {
     };
     try {
         auto done = std::make_shared<Done>();
-        std::thread([writer = writer_, done, timeout] {
+        std::thread([writer = writer_, done, timeout]() mutable {
             try {
                 writer->close(timeout);
             } catch (...) {
             }
+            // Let the writer go before saying so: the caller (and, in a test, the program) may
+            // end as soon as it hears, while this detached thread is still unwinding.
+            writer.reset();
             std::lock_guard lock(done->mutex);
             done->closed = true;
             done->cv.notify_all();
