@@ -91,6 +91,10 @@ constexpr bool is_purge(int code) noexcept {
 struct DeliveryReport {
     MessageView message;
     std::optional<DeliveryError> error;  ///< Empty: the record is on Kafka.
+    /// The record's offset in its partition when the broker's answer gave one; -1 otherwise: a
+    /// failed record, a producer that does not tell (the mocks), or a confirmation without an
+    /// answer of its own (see `ClientStats::delivered_without_offset`).
+    std::int64_t offset = -1;
 };
 
 /// \brief Receives one report per accepted record, on a producer thread.
@@ -129,6 +133,14 @@ struct ClientStats {
     /// The largest over the brokers of their 99th percentile round trip, microseconds
     /// (`brokers.*.rtt.p99`).
     std::uint64_t broker_rtt_p99_us = 0;
+    /// Records reported delivered without an offset, counted as the reports come (statistics
+    /// off or on). librdkafka's idempotent producer confirms a record so when a request of its
+    /// partition failed with a retriable error and a later one succeeded (an implicit
+    /// acknowledgement: a broker that checks sequence numbers, as Kafka does, accepts the later
+    /// request only after the earlier records), or when the broker answers that it has the
+    /// batch already. `EmbeddedCluster` does not check them: there such records may be missing
+    /// from the topic (docs/reliability.md, "What the embedded cluster does not check").
+    std::uint64_t delivered_without_offset = 0;
 };
 
 /// \brief An asynchronous Kafka producer: non-blocking produce, one report per record.

@@ -73,6 +73,9 @@ constexpr Family families[] = {
      "Largest over the brokers of the 99th percentile request round trip in the last "
      "statistics interval.",
      [](const WriterStats& s) { return s.client.broker_rtt_p99_us; }, Unit::seconds_from_us},
+    {"producer_delivered_without_offset_total", Type::counter,
+     "Records the client reported delivered without an offset (implicit acknowledgements).",
+     [](const WriterStats& s) { return s.client.delivered_without_offset; }},
     {"client_statistics_total", Type::counter, "librdkafka statistics documents read.",
      [](const WriterStats& s) { return s.client.reports; }},
     {"client_statistics_malformed_total", Type::counter,

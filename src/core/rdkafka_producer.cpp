@@ -111,7 +111,11 @@ public:
     bool cluster_unreachable() const noexcept { return reports_.cluster_unreachable(); }
     std::uint64_t recreations() const noexcept { return client_.recreations(); }
     rd_kafka_t* current_client() const noexcept { return client_.get(); }
-    ClientStats client_stats() const noexcept { return statistics_.stats(); }
+    ClientStats client_stats() const noexcept {
+        ClientStats stats = statistics_.stats();
+        stats.delivered_without_offset = reports_.delivered_without_offset();
+        return stats;
+    }
     std::chrono::milliseconds close_timeout() const noexcept { return close_timeout_; }
 
 private:

@@ -16,7 +16,9 @@
 // apart (slot t at offset 64 * t), holding seq + 1 of the last record whose `write` returned;
 // the file must exist and be at least 64 * threads bytes. When it is as large as
 // chaos_counts_bytes(threads), the child also publishes its writer's, spool's and drain's
-// counters there every 50 ms (chaos_stats.hpp): a killed child's last figures.
+// counters there every 50 ms (chaos_stats.hpp): a killed child's last figures. Records
+// librdkafka confirmed without an offset are listed in `<counts-file>.no-offset`
+// (offsetless_confirmations.hpp).
 // --stats: on SIGUSR1 the writer is closed (`close(--close-timeout-ms)`) while the logging
 // threads go on writing (1000 records each at most); then they stop, the writer is destroyed, and
 // one line `published=N submitted=N delivered=N ...` (every WriterStats bucket) is written to the
@@ -53,6 +55,7 @@
 #include "kafka_log/rdkafka_producer.hpp"
 #include "kafka_log/spool_drain.hpp"
 #include "kafka_log/spool_fallback.hpp"
+#include "offsetless_confirmations.hpp"
 
 namespace {
 
@@ -295,7 +298,11 @@ int main(int argc, char** argv) {
             config.set("queue.buffering.max.messages", std::to_string(args.queue_messages));
         if (args.message_max_bytes > 0)
             config.set("message.max.bytes", std::to_string(args.message_max_bytes));
-        auto producer = std::make_shared<kafka_log::RdKafkaProducer>(std::move(config));
+        // Records confirmed without an offset go to `<counts-file>.no-offset`
+        // (offsetless_confirmations.hpp): the mock may not hold them.
+        auto producer = std::make_shared<kafka_log::test::OffsetlessRecorder>(
+            std::make_shared<kafka_log::RdKafkaProducer>(std::move(config)),
+            args.counts_file + ".no-offset");
         kafka_log::SpoolOptions spool_options;
         spool_options.segment_bytes = std::uint64_t{1}
                                       << 20;  // many segments: seals and deletes under fire

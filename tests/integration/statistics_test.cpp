@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // librdkafka's statistics (statistics.interval.ms) on the embedded cluster: the raw JSON
 // reaches RdKafkaOptions::stats_callback within a deadline, and the queue depth and the
-// brokers' round trip reach WriterStats::client; records still flow and are accounted.
+// brokers' round trip reach WriterStats::client; records still flow and are accounted. A
+// confirmation without an offset is counted, statistics on or off.
 
 #include <chrono>
 #include <condition_variable>
@@ -142,6 +143,38 @@ TEST(StatisticsTest, QueueDepthAndRoundTripReachTheWriterStatsAndTheScrape) {
     EXPECT_TRUE(Balanced(closed));
     expect_accounted(sent, payloads(cluster.read_all(p.topic, 30s)), p.fallback_lines(), closed);
     EXPECT_EQ(closed.delivered, sent.size()) << "with a 10 s timeout, every record is on Kafka";
+}
+
+// Counted as the reports come, statistics off: a record librdkafka confirmed by an implicit
+// acknowledgement (its request refused with a retriable error, a later one of the partition
+// written). The embedded cluster does not check sequence numbers, so the record is not on the
+// topic (docs/reliability.md, "What the embedded cluster does not check"); the writer counted it
+// delivered, as it would on Kafka, where it would be on the topic.
+TEST(StatisticsTest, AConfirmationWithoutAnOffsetIsCountedAndScraped) {
+    EmbeddedCluster cluster;
+    const std::string topic = unique_topic();
+    cluster.create_topic(topic, 1);
+    ProducerConfig config = test_config(cluster);
+    config.set("linger.ms", "0");
+    config.set("batch.num.messages", "1");  // one record per request: two requests in flight
+    Pipeline p(topic, config);
+    p.writer->write("warm-up");  // the producer id and the partition's leader are known after it
+    ASSERT_TRUE(p.writer->flush(10s));
+    ASSERT_EQ(p.writer->stats().delivered, 1u);
+
+    cluster.push_produce_errors(1, 7);  // REQUEST_TIMED_OUT, retriable
+    p.writer->write("refused, then implicitly acknowledged");
+    p.writer->write("written");
+    ASSERT_TRUE(p.writer->flush(10s));
+    const WriterStats stats = p.writer->stats();
+    EXPECT_TRUE(Balanced(stats));
+    EXPECT_EQ(stats.delivered, 3u);
+    EXPECT_EQ(stats.client.delivered_without_offset, 1u);
+    EXPECT_EQ(payloads(cluster.read_all(topic, 10s)),
+              (std::vector<std::string>{"warm-up", "written"}));
+    const auto scrape =
+        parse_prometheus(prometheus_text(std::vector<WriterMetrics>{{"it", stats, {}}}));
+    EXPECT_EQ(scrape.one("kafka_log_producer_delivered_without_offset_total").value, 1.0);
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // CallbackBridge: librdkafka's delivery reports become DeliveryReports with the record's
 // headers, timestamp and token restored, on success and on failure; "all brokers down", log
-// lines and client errors reach their receivers. Real librdkafka, offline (EmbeddedCluster or
+// lines and client errors reach their receivers; a delivery without an offset (an implicit
+// acknowledgement) is counted. Real librdkafka, offline (EmbeddedCluster or
 // an address nobody listens on).
 
 #include "../../src/core/producer/callback_bridge.hpp"
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,7 @@ struct Report {
     std::int64_t timestamp_ms = 0;
     std::uint64_t token = 0;
     std::optional<DeliveryError> error;
+    std::int64_t offset = -1;
 };
 
 /// A librdkafka client whose callbacks go through a CallbackBridge; the test thread polls.
@@ -47,7 +50,8 @@ struct BridgedClient {
                         {},
                         r.message.timestamp_ms,
                         r.message.token,
-                        r.error};
+                        r.error,
+                        r.offset};
             for (const RecordHeader& h : r.message.headers)
                 copy.headers.emplace_back(h.name, h.value);
             seen.push_back(std::move(copy));
@@ -105,11 +109,14 @@ TEST(CallbackBridgeTest, ADeliveredRecordIsReportedWithItsHeadersTimestampAndTok
                                  {"a", std::string("x\0y", 3)}, {"b", ""}}));
     EXPECT_EQ(first.timestamp_ms, 1'700'000'000'000);
     EXPECT_EQ(first.token, 41u);
+    EXPECT_EQ(first.offset, 0);
     const Report& second = client.seen[1];
     EXPECT_FALSE(second.error);
     EXPECT_GT(second.timestamp_ms, 0) << "librdkafka's own clock";
     EXPECT_EQ(second.token, 42u);
+    EXPECT_EQ(second.offset, 1);
     EXPECT_EQ(client.reports.take_served().records, 2u);
+    EXPECT_EQ(client.reports.delivered_without_offset(), 0u);
     EXPECT_FALSE(client.reports.cluster_unreachable());
 }
 
@@ -128,6 +135,43 @@ TEST(CallbackBridgeTest, AFailedRecordIsReportedWithTheTimestampItWasGiven) {
     EXPECT_EQ(report.payload, "lost");
     EXPECT_EQ(report.timestamp_ms, 1234);
     EXPECT_EQ(report.token, 7u);
+}
+
+// librdkafka's implicit acknowledgement, against the embedded cluster, which does not check
+// sequence numbers: the first request of the partition is refused with a retriable error, the
+// second (in flight at the same time: one record per request) succeeds, and librdkafka reports
+// the first record delivered too, without an offset. Kafka would have refused the second
+// request; the mock wrote it and never the first record. The report says so (offset -1) and is
+// counted, which is how the soak tells this apart from a loss of kafka_log's.
+TEST(CallbackBridgeTest, AnImplicitAcknowledgementIsReportedAndCountedWithoutAnOffset) {
+    EmbeddedCluster cluster;
+    cluster.create_topic("implicit");
+    BridgedClient client(ProducerConfig{{"bootstrap.servers", cluster.bootstrap_servers()},
+                                        {"linger.ms", "0"},
+                                        {"batch.num.messages", "1"},
+                                        {"retry.backoff.ms", "10"}});
+    TopicPtr topic(rd_kafka_topic_new(client.handle.get(), "implicit", nullptr));
+    ASSERT_EQ(client.produce(topic.get(), "warm-up", 0, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_TRUE(client.poll_until([&] { return client.seen.size() == 1; }));
+    ASSERT_EQ(client.seen[0].offset, 0) << "the producer id is known, the partition's leader too";
+
+    cluster.push_produce_errors(1, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
+    ASSERT_EQ(client.produce(topic.get(), "refused", 0, 2), RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_EQ(client.produce(topic.get(), "written", 0, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
+    ASSERT_TRUE(client.poll_until([&] { return client.seen.size() == 3; }));
+
+    std::map<std::string, std::int64_t> offset_of;
+    for (const Report& r : client.seen) {
+        EXPECT_FALSE(r.error) << r.payload;
+        offset_of[r.payload] = r.offset;
+    }
+    EXPECT_EQ(offset_of.at("refused"), -1) << "confirmed by the later request's success";
+    EXPECT_EQ(offset_of.at("written"), 1);
+    EXPECT_EQ(client.reports.delivered_without_offset(), 1u);
+    // What the cluster holds: the record confirmed without an offset is not there.
+    std::vector<std::string> on_topic;
+    for (const TopicRecord& r : cluster.read_all("implicit", 30s)) on_topic.push_back(r.payload);
+    EXPECT_EQ(on_topic, (std::vector<std::string>{"warm-up", "written"}));
 }
 
 TEST(CallbackBridgeTest, AllBrokersDownLogLinesAndErrorsReachTheirReceivers) {

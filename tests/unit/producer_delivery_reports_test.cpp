@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // DeliveryReports: each report reaches the delivery handler once and is counted served (a
 // throwing handler included), and cluster state changes reach the state handler, a late one
-// included.
+// included; a delivery without an offset is counted.
 
 #include "../../src/core/producer/delivery_reports.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -30,6 +31,20 @@ TEST(DeliveryReportsTest, HandsEachReportToTheHandlerAndCountsItServed) {
     EXPECT_EQ(served.records, 2u);
     EXPECT_EQ(served.bytes, 8u);
     EXPECT_EQ(reports.take_served().records, 0u) << "taken once";
+}
+
+TEST(DeliveryReportsTest, HandsTheOffsetOnAndCountsDeliveriesWithoutOne) {
+    DeliveryReports reports;
+    std::vector<std::int64_t> offsets;
+    reports.set_delivery_handler(
+        [&](const DeliveryReport& report) { offsets.push_back(report.offset); });
+    reports.deliver(MessageView{"topic", "", "a"}, std::nullopt, 41);
+    reports.deliver(MessageView{"topic", "", "b"}, std::nullopt);      // delivered, no offset
+    reports.deliver(MessageView{"topic", "", "c"}, std::nullopt, -1);  // the same
+    reports.deliver(MessageView{"topic", "", "d"}, DeliveryError{-1, "gone", false});
+    EXPECT_EQ(offsets, (std::vector<std::int64_t>{41, -1, -1, -1}));
+    EXPECT_EQ(reports.delivered_without_offset(), 2u) << "a failure has no offset: not counted";
+    EXPECT_EQ(reports.take_served().records, 4u);
 }
 
 TEST(DeliveryReportsTest, AReportIsCountedServedWithoutAHandlerOrWhenItThrows) {

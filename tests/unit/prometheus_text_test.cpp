@@ -51,6 +51,7 @@ WriterStats sample_stats(std::uint64_t base) {
     s.client.queue_bytes = base + 32;
     s.client.broker_rtt_avg_us = 1500;
     s.client.broker_rtt_p99_us = 2'000'042;
+    s.client.delivered_without_offset = base + 33;
     return s;
 }
 
@@ -65,7 +66,7 @@ TEST(PrometheusTextTest, EveryFamilyOnceWithHelpTypeAndTheStatsValues) {
         EXPECT_EQ(type == "counter", family.ends_with("_total")) << family << " " << type;
         EXPECT_FALSE(scrape.help.at(family).empty()) << family;
     }
-    EXPECT_EQ(scrape.type.size(), 20u);
+    EXPECT_EQ(scrape.type.size(), 21u);
     for (const auto& writer : writers) {
         const WriterStats& s = writer.stats;
         const std::map<std::string, std::string> w{{"writer", writer.name}};
@@ -96,6 +97,8 @@ TEST(PrometheusTextTest, EveryFamilyOnceWithHelpTypeAndTheStatsValues) {
         EXPECT_EQ(value("spool_journal_open_records"), s.journal_open);
         EXPECT_EQ(value("producer_queue_records"), s.client.queue_records);
         EXPECT_EQ(value("producer_queue_bytes"), s.client.queue_bytes);
+        EXPECT_EQ(value("producer_delivered_without_offset_total"),
+                  s.client.delivered_without_offset);
         EXPECT_EQ(scrape.one("kafka_log_broker_rtt_avg_seconds", w).text, "0.001500");
         EXPECT_EQ(scrape.one("kafka_log_broker_rtt_p99_seconds", w).text, "2.000042");
         EXPECT_EQ(value("client_statistics_total"), s.client.reports);
@@ -136,7 +139,7 @@ TEST(PrometheusTextTest, LabelValuesAreEscaped) {
 
 TEST(PrometheusTextTest, NoWritersGivesTheFamiliesWithoutSamples) {
     const auto scrape = parse_prometheus(prometheus_text(std::vector<WriterMetrics>{}));
-    EXPECT_EQ(scrape.type.size(), 20u);
+    EXPECT_EQ(scrape.type.size(), 21u);
     EXPECT_TRUE(scrape.samples.empty());
 }
 

@@ -61,6 +61,12 @@ public:
     void set_partition_leader(const std::string& topic, int partition, int broker_id);
     /// \brief The next `count` Produce requests (to any broker) fail with Kafka error `code`
     /// (e.g. 6 NOT_LEADER_FOR_PARTITION, retriable; 29 TOPIC_AUTHORIZATION_FAILED, not).
+    ///
+    /// The cluster does not check an idempotent producer's sequence numbers: a request refused
+    /// with a retriable error while a later one of the same partition was in flight leaves its
+    /// records unwritten, yet librdkafka reports them delivered when the later one succeeds
+    /// (without an offset; `ClientStats::delivered_without_offset` counts them). Kafka would
+    /// refuse the later request. Tests that push retriable errors under load allow for it.
     void push_produce_errors(std::size_t count, int code);
 
     /// \brief Sum of the high watermarks of every partition of `topic`.

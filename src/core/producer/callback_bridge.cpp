@@ -122,7 +122,9 @@ void CallbackBridge::delivered(rd_kafka_t* client, const rd_kafka_message_t& m) 
         } else {
             reports_.record_delivered();
         }
-        reports_.deliver(view, std::move(error));
+        // librdkafka's "no offset" is RD_KAFKA_OFFSET_INVALID (-1001); a report says -1.
+        const std::int64_t offset = !error && m.offset >= 0 ? m.offset : -1;
+        reports_.deliver(view, std::move(error), offset);
     } catch (...) {
         // Building the reason string failed to allocate; nothing sensible is left to do.
     }

@@ -23,13 +23,19 @@ void DeliveryReports::set_cluster_state_handler(ClusterStateHandler handler) {
     }
 }
 
-void DeliveryReports::deliver(const MessageView& record,
-                              std::optional<DeliveryError> error) noexcept {
+void DeliveryReports::deliver(const MessageView& record, std::optional<DeliveryError> error,
+                              std::int64_t offset) noexcept {
+    if (!error && offset < 0) {
+        // One writer (the serving thread): a load and a store, no locked instruction.
+        delivered_without_offset_.store(
+            delivered_without_offset_.load(std::memory_order_relaxed) + 1,
+            std::memory_order_relaxed);
+    }
     {
         std::lock_guard lock(handlers_mutex_);
         if (delivery_handler_) {
             try {
-                delivery_handler_(DeliveryReport{record, std::move(error)});
+                delivery_handler_(DeliveryReport{record, std::move(error), offset});
             } catch (...) {
                 // A handler must not throw; the report is still counted as served.
             }

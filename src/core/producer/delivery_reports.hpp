@@ -41,8 +41,15 @@ public:
     void set_cluster_state_handler(ClusterStateHandler handler);
 
     /// Hands one report to the delivery handler (a handler that throws is ignored) and counts
-    /// it served. Serving thread only.
-    void deliver(const MessageView& record, std::optional<DeliveryError> error) noexcept;
+    /// it served; a delivered one without an offset (-1) is counted as such too. Serving thread
+    /// only.
+    void deliver(const MessageView& record, std::optional<DeliveryError> error,
+                 std::int64_t offset = -1) noexcept;
+
+    /// Records reported delivered without an offset so far; any thread.
+    std::uint64_t delivered_without_offset() const noexcept {
+        return delivered_without_offset_.load(std::memory_order_relaxed);
+    }
 
     /// Counts a report served that could not be built (no memory); serving thread only.
     void count_unreported(std::size_t payload_bytes) noexcept { count_served(payload_bytes); }
@@ -79,7 +86,8 @@ private:
     DeliveryHandler delivery_handler_;
     ClusterStateHandler state_handler_;
     std::atomic<bool> unreachable_{false};
-    Served served_;  // the serving thread's
+    std::atomic<std::uint64_t> delivered_without_offset_{0};  // written by the serving thread
+    Served served_;                                           // the serving thread's
 };
 
 }  // namespace kafka_log::detail

@@ -11,35 +11,22 @@
 #include "client_recovery.hpp"
 #include "delivery_reports.hpp"
 #include "report_fields.hpp"
+#include "single_record.hpp"
 
 namespace kafka_log::detail {
 
 rd_kafka_resp_err_t HandoffBatches::produce_one(rd_kafka_t* client, rd_kafka_topic_t* topic,
                                                 const Ring::Slot& slot) noexcept {
-    rd_kafka_headers_t* headers = nullptr;
-    if (slot.header_count > 0) {
-        headers = rd_kafka_headers_new(slot.header_count);
+    const SingleRecord record{.payload = slot.payload,
+                              .key = slot.key,
+                              .timestamp_ms = slot.timestamp_ms(),
+                              .token = slot.tag.token,
+                              .header_count = slot.header_count};
+    return produce_single_record(client, topic, record, [&slot](rd_kafka_headers_t* headers) {
         slot.for_each_header([headers](std::string_view name, std::string_view value) {
-            // Sizes are explicit: any byte, NUL included; an empty value stays empty, not null.
-            rd_kafka_header_add(
-                headers, name.empty() ? "" : name.data(), static_cast<ssize_t>(name.size()),
-                value.empty() ? "" : value.data(), static_cast<ssize_t>(value.size()));
+            add_header(headers, name, value);
         });
-    }
-    // A token alone never allocates; a timestamp with a token may (ReportFields).
-    void* const opaque = ReportFields::pack(slot.timestamp_ms(), slot.tag.token);
-    const std::string_view key = slot.key;
-    const rd_kafka_resp_err_t err = rd_kafka_producev(
-        client, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE(const_cast<char*>(slot.payload.data()), slot.payload.size()),
-        RD_KAFKA_V_KEY(key.empty() ? nullptr : key.data(), key.size()), RD_KAFKA_V_HEADERS(headers),
-        RD_KAFKA_V_TIMESTAMP(slot.timestamp_ms()), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
-    // librdkafka owns the headers (and the opaque's report) only when it took the record.
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (headers != nullptr) rd_kafka_headers_destroy(headers);
-        ReportFields::unpack(opaque);
-    }
-    return err;
+    });
 }
 
 std::size_t HandoffBatches::collect(Ring& ring, Batch& batch, rd_kafka_topic_t*& topic,
