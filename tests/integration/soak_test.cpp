@@ -253,7 +253,10 @@ void run_life(EmbeddedCluster& cluster, const std::string& topic, const TempDir&
     std::cout << "    " << (plan.close ? "closed" : "killed") << " after " << std::fixed
               << std::setprecision(2) << seconds << " s, " << counts.total() << " records (toggles "
               << faults.toggles() << ", leader moves " << faults.leader_moves()
-              << ", errors pushed " << faults.errors_pushed() << ")" << std::endl;
+              << ", errors pushed " << faults.errors_pushed() << ")";
+    if (!life.offsetless.empty())
+        std::cout << ", " << life.offsetless.size() << " confirmed without an offset";
+    std::cout << std::endl;
 
     // What the child said that matters for the records: fatal errors of the producer (a new
     // client), records it counted lost (printed), segments removed or not made, copies refused.

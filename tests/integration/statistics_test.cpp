@@ -155,13 +155,16 @@ TEST(StatisticsTest, AConfirmationWithoutAnOffsetIsCountedAndScraped) {
     const std::string topic = unique_topic();
     cluster.create_topic(topic, 1);
     ProducerConfig config = test_config(cluster);
-    config.set("linger.ms", "0");
-    config.set("batch.num.messages", "1");  // one record per request: two requests in flight
+    // One record per request, both requests in flight when the first is answered, however busy
+    // the machine: the records wait out the linger together, answers come 300 ms late.
+    config.set("linger.ms", "100");
+    config.set("batch.num.messages", "1");
     Pipeline p(topic, config);
     p.writer->write("warm-up");  // the producer id and the partition's leader are known after it
     ASSERT_TRUE(p.writer->flush(10s));
     ASSERT_EQ(p.writer->stats().delivered, 1u);
 
+    cluster.set_broker_rtt(1, 300);
     cluster.push_produce_errors(1, 7);  // REQUEST_TIMED_OUT, retriable
     p.writer->write("refused, then implicitly acknowledged");
     p.writer->write("written");

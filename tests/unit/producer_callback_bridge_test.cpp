@@ -146,8 +146,10 @@ TEST(CallbackBridgeTest, AFailedRecordIsReportedWithTheTimestampItWasGiven) {
 TEST(CallbackBridgeTest, AnImplicitAcknowledgementIsReportedAndCountedWithoutAnOffset) {
     EmbeddedCluster cluster;
     cluster.create_topic("implicit");
+    // Both requests in flight when the first is answered, however busy the machine: the two
+    // records wait out the linger together, and answers come 300 ms after their request.
     BridgedClient client(ProducerConfig{{"bootstrap.servers", cluster.bootstrap_servers()},
-                                        {"linger.ms", "0"},
+                                        {"linger.ms", "100"},
                                         {"batch.num.messages", "1"},
                                         {"retry.backoff.ms", "10"}});
     TopicPtr topic(rd_kafka_topic_new(client.handle.get(), "implicit", nullptr));
@@ -155,6 +157,7 @@ TEST(CallbackBridgeTest, AnImplicitAcknowledgementIsReportedAndCountedWithoutAnO
     ASSERT_TRUE(client.poll_until([&] { return client.seen.size() == 1; }));
     ASSERT_EQ(client.seen[0].offset, 0) << "the producer id is known, the partition's leader too";
 
+    cluster.set_broker_rtt(1, 300);
     cluster.push_produce_errors(1, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT);
     ASSERT_EQ(client.produce(topic.get(), "refused", 0, 2), RD_KAFKA_RESP_ERR_NO_ERROR);
     ASSERT_EQ(client.produce(topic.get(), "written", 0, 3), RD_KAFKA_RESP_ERR_NO_ERROR);
