@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // The two ProduceOn routes. CallingThreadRoute hands a record over at once; ProducerThreadRoute
 // answers too_large and queue_full on the calling thread, queues plain records for the poll
-// thread's turn (serve_once), queues records with headers or a timestamp in their place too,
-// gives credit back with served reports, and reports what is left purged when closing. Real
-// librdkafka, offline.
+// thread's turn (serve_once, which serves reports after every round of batches), queues records
+// with headers or a timestamp in their place too, gives credit back with served reports, and
+// reports what is left purged when closing. Real librdkafka, offline.
 
 #include <gtest/gtest.h>
 
@@ -72,6 +72,20 @@ TEST(ProducerThreadRouteTest, QueuesPlainRecordsForThePollThreadsTurn) {
     EXPECT_EQ(shared.queued(), 10);
     EXPECT_GE(settled, 1);
     EXPECT_EQ(shared.in_flight.in_flight(), 10u) << "in flight until reported";
+}
+
+TEST(ProducerThreadRouteTest, ServesReportsAfterEveryRoundNotOnlyOnceTheRingsRunDry) {
+    Shared shared(ProducerConfig{});
+    ProducerThreadRoute route(shared.for_route(), shared.client.limits(), 1024);
+    constexpr int records = 2 * static_cast<int>(HandoffBatches::batch_max) + 88;
+    for (int i = 0; i < records; ++i)
+        ASSERT_EQ(offer(shared, route, MessageView{"logs", "", "r"}), ProduceStatus::accepted);
+    int settled = 0;
+    route.serve_once([&]() noexcept { ++settled; });
+    EXPECT_EQ(shared.queued(), records);
+    EXPECT_EQ(settled, 3) << "one round per batch of the ring: 256, 256 and 88 records";
+    shared.purge_and_serve();
+    EXPECT_EQ(shared.reported.size(), static_cast<std::size_t>(records));
 }
 
 TEST(ProducerThreadRouteTest, QueuesARecordWithMetadataInItsPlaceWithItsHeadersAndTimestamp) {

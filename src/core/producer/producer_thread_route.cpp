@@ -15,18 +15,14 @@ ProducerThreadRoute::ProducerThreadRoute(Shared shared, const QueueLimits& limit
       lanes_(ring_slots),
       batches_(shared.clients, shared.reports) {}
 
-ProducerThreadRoute::Drained ProducerThreadRoute::drain_rings(bool purge, bool wait) noexcept {
+ProducerThreadRoute::Drained ProducerThreadRoute::drain_round(bool purge, bool wait) noexcept {
     Drained drained;
-    for (;;) {
-        std::size_t round = 0;
-        lanes_.for_each_ring([&](Ring& ring) {
-            const HandoffBatches::Outcome outcome = batches_.send_batch(ring, purge, wait);
-            round += outcome.taken;
-            drained.passed_busy = drained.passed_busy || outcome.passed_busy;
-        });
-        if (round == 0) return drained;
-        drained.taken += round;
-    }
+    lanes_.for_each_ring([&](Ring& ring) {
+        const HandoffBatches::Outcome outcome = batches_.send_batch(ring, purge, wait);
+        drained.taken += outcome.taken;
+        drained.passed_busy = drained.passed_busy || outcome.passed_busy;
+    });
+    return drained;
 }
 
 void ProducerThreadRoute::yield_thread() noexcept {

@@ -4,7 +4,8 @@
 // ProducerThreadRoute: ProduceOn::producer_thread. produce() answers `queue_full` and
 // `too_large` on the calling thread with librdkafka's own limits (QueueCredit, message.max
 // .bytes), copies a plain record into its lane's hand-off ring and wakes the poll thread if it
-// sleeps; the poll thread takes the rings' records into librdkafka in batches (HandoffBatches).
+// sleeps; the poll thread takes the rings' records into librdkafka in batches (HandoffBatches),
+// one per ring in turn, and serves reports after each round.
 // A thread that finds its ring full makes room itself, oldest first; a record no ring takes is
 // handed over directly (DirectHandover). Records with headers or a timestamp of their own go
 // through the ring too, and keep their place among the thread's records.
@@ -85,16 +86,25 @@ public:
                                    [&]() noexcept { credit_.give_back(stripe, bytes); });
     }
 
-    /// One turn of the poll thread: hand the rings' records to librdkafka, serve callbacks,
-    /// `settle_served()`; sleep in rd_kafka_poll when every ring is empty.
+    /// One turn of the poll thread: hand the rings' records to librdkafka until they are
+    /// empty, serving callbacks and `settle_served()` after each round; sleep in rd_kafka_poll
+    /// when every ring is empty.
     template <typename SettleServed>
     void serve_once(SettleServed&& settle_served) noexcept {
-        const Drained drained = drain_rings(false, false);
-        if (drained.taken > 0) {
-            rd_kafka_poll(clients_.get(), 0);  // serve reports between batches
+        // Reports are served after every round, not once the rings run dry: while logging
+        // threads keep them full, the records librdkafka delivered give their queue credit
+        // and their memory back a batch at a time, instead of piling up until the threads
+        // pause.
+        Drained drained;
+        for (;;) {
+            const Drained round = drain_round(false, false);
+            drained.passed_busy = drained.passed_busy || round.passed_busy;
+            if (round.taken == 0) break;
+            drained.taken += round.taken;
+            rd_kafka_poll(clients_.get(), 0);
             settle_served();
-            return;
         }
+        if (drained.taken > 0) return;
         if (drained.passed_busy) {
             // A logging thread is emptying a ring (one batch): let it run, then look again.
             rd_kafka_poll(clients_.get(), 0);
@@ -122,7 +132,10 @@ public:
     /// The poll thread is stopping: a record librdkafka finds no room for is not retried.
     void stop_retrying() noexcept { batches_.stop_retrying(); }
     /// After the poll thread left: reports what a late produce() left in a ring as purged.
-    void report_leftovers_purged() noexcept { drain_rings(true, true); }
+    void report_leftovers_purged() noexcept {
+        while (drain_round(true, true).taken > 0) {
+        }
+    }
 
 private:
     using Ring = HandoffLanes<HandoffTag>::Ring;
@@ -138,9 +151,8 @@ private:
         std::size_t taken = 0;
         bool passed_busy = false;  // a ring a logging thread was emptying was passed over
     };
-    /// A batch from each lane in turn, so a busy thread does not hold back another's
-    /// records, until no ring has any left.
-    Drained drain_rings(bool purge, bool wait) noexcept;
+    /// A batch from each lane in turn, so a busy thread does not hold back another's records.
+    Drained drain_round(bool purge, bool wait) noexcept;
 
     void wake_poll_thread() noexcept {
         if (sleeping_.load(std::memory_order_seq_cst) &&
